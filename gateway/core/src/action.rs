@@ -1,0 +1,295 @@
+//! What plugins ask the gateway to do, and the limits every plugin's output must respect.
+//!
+//! No action sends anything to a customer: a [`DraftReply`] only enters the approval queue.
+//! There is deliberately no variant that could express "send this text".
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::ticket::Priority;
+
+/// A reply proposed to a human agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftReply {
+    /// The proposed text.
+    pub body: String,
+    /// Why the plugin proposes it, shown to the approver.
+    pub rationale: String,
+    /// 0.0 to 1.0.
+    pub confidence: f32,
+}
+
+/// A request that a human takes the ticket over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handover {
+    /// Why, shown to agents.
+    pub reason: String,
+}
+
+/// One action returned by a plugin's event handler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// A private note for agents.
+    InternalNote {
+        /// The note's text.
+        body: String,
+    },
+    /// A draft reply for the approval queue.
+    DraftReply(DraftReply),
+    /// Tags to add to the ticket.
+    AddTags {
+        /// The tags.
+        tags: Vec<String>,
+    },
+    /// A new priority.
+    SetPriority {
+        /// The priority.
+        priority: Priority,
+    },
+    /// Hand the ticket to a human; suppresses AI drafts for the event.
+    HandOver(Handover),
+}
+
+impl Action {
+    /// Bytes of text this action carries, as counted against `max_output_bytes`.
+    pub fn text_len(&self) -> usize {
+        match self {
+            Action::InternalNote { body } => body.len(),
+            Action::DraftReply(d) => d.body.len() + d.rationale.len(),
+            Action::AddTags { tags } => tags.iter().map(String::len).sum(),
+            Action::SetPriority { .. } => 0,
+            Action::HandOver(h) => h.reason.len(),
+        }
+    }
+}
+
+/// Limits on what one plugin call may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// Total bytes of text across all actions of one call.
+    pub max_output_bytes: usize,
+    /// Number of actions in one call.
+    pub max_actions: usize,
+    /// Number of tags in one `add_tags` action.
+    pub max_tags: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        // Shopify Functions cap output at 20 kB; a helpdesk note or draft is text, so we allow
+        // more, but keep one call's output well below a webhook body limit.
+        OutputLimits {
+            max_output_bytes: 64 * 1024,
+            max_actions: 16,
+            max_tags: 20,
+        }
+    }
+}
+
+/// Why a plugin's output was refused.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum OutputViolation {
+    /// Too many actions.
+    #[error("plugin returned {actual} actions, the limit is {limit}")]
+    TooManyActions {
+        /// Actions returned.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Too much text.
+    #[error("plugin output is {actual} bytes, the limit (limits.max_output_bytes) is {limit}")]
+    OutputTooLarge {
+        /// Bytes returned.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Too many tags in one action.
+    #[error("add_tags carries {actual} tags, the limit is {limit}")]
+    TooManyTags {
+        /// Tags returned.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A field that must carry text is empty or malformed.
+    #[error("action {index} ({kind}): {problem}")]
+    Malformed {
+        /// Position of the action in the returned list.
+        index: usize,
+        /// The action's type.
+        kind: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl OutputLimits {
+    /// Checks a plugin's actions against these limits and their own well-formedness.
+    pub fn check(&self, actions: &[Action]) -> Result<(), OutputViolation> {
+        if actions.len() > self.max_actions {
+            return Err(OutputViolation::TooManyActions {
+                actual: actions.len(),
+                limit: self.max_actions,
+            });
+        }
+        let total: usize = actions.iter().map(Action::text_len).sum();
+        if total > self.max_output_bytes {
+            return Err(OutputViolation::OutputTooLarge {
+                actual: total,
+                limit: self.max_output_bytes,
+            });
+        }
+        for (index, action) in actions.iter().enumerate() {
+            let malformed = |kind, problem: &str| OutputViolation::Malformed {
+                index,
+                kind,
+                problem: problem.to_owned(),
+            };
+            match action {
+                Action::InternalNote { body } if body.trim().is_empty() => {
+                    return Err(malformed("internal_note", "empty body"));
+                }
+                Action::DraftReply(d) => {
+                    if d.body.trim().is_empty() {
+                        return Err(malformed("draft_reply", "empty body"));
+                    }
+                    if !(0.0..=1.0).contains(&d.confidence) {
+                        return Err(malformed(
+                            "draft_reply",
+                            "confidence must be between 0.0 and 1.0",
+                        ));
+                    }
+                }
+                Action::AddTags { tags } => {
+                    if tags.len() > self.max_tags {
+                        return Err(OutputViolation::TooManyTags {
+                            actual: tags.len(),
+                            limit: self.max_tags,
+                        });
+                    }
+                    if let Some(bad) = tags.iter().find(|t| !is_valid_tag(t)) {
+                        return Err(malformed(
+                            "add_tags",
+                            &format!("tag {bad:?} must be 1-64 characters of [A-Za-z0-9_-]"),
+                        ));
+                    }
+                }
+                Action::HandOver(h) if h.reason.trim().is_empty() => {
+                    return Err(malformed("hand_over", "empty reason"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_valid_tag(tag: &str) -> bool {
+    (1..=64).contains(&tag.len())
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Applies the "customers can always reach a human" rule to the actions gathered for one
+/// event: when any plugin hands the ticket over, every AI draft for that event is dropped.
+///
+/// Returns the actions to persist and the number of drafts suppressed.
+pub fn apply_handover_rule(actions: Vec<Action>) -> (Vec<Action>, usize) {
+    if !actions.iter().any(|a| matches!(a, Action::HandOver(_))) {
+        return (actions, 0);
+    }
+    let before = actions.len();
+    let kept: Vec<Action> = actions
+        .into_iter()
+        .filter(|a| !matches!(a, Action::DraftReply(_)))
+        .collect();
+    let suppressed = before - kept.len();
+    (kept, suppressed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(body: &str) -> Action {
+        Action::InternalNote { body: body.into() }
+    }
+
+    fn draft(body: &str, confidence: f32) -> Action {
+        Action::DraftReply(DraftReply {
+            body: body.into(),
+            rationale: "r".into(),
+            confidence,
+        })
+    }
+
+    #[test]
+    fn accepts_output_within_limits() {
+        let limits = OutputLimits::default();
+        assert_eq!(limits.check(&[note("hi"), draft("hello", 0.5)]), Ok(()));
+    }
+
+    #[test]
+    fn refuses_oversized_output() {
+        let limits = OutputLimits {
+            max_output_bytes: 10,
+            ..OutputLimits::default()
+        };
+        let err = limits.check(&[note("0123456789A")]).expect_err("too large");
+        assert_eq!(
+            err,
+            OutputViolation::OutputTooLarge {
+                actual: 11,
+                limit: 10
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_too_many_actions() {
+        let limits = OutputLimits {
+            max_actions: 1,
+            ..OutputLimits::default()
+        };
+        let err = limits.check(&[note("a"), note("b")]).expect_err("too many");
+        assert!(matches!(err, OutputViolation::TooManyActions { actual: 2, limit: 1 }));
+    }
+
+    #[test]
+    fn refuses_malformed_actions() {
+        let limits = OutputLimits::default();
+        assert!(limits.check(&[note("  ")]).is_err());
+        assert!(limits.check(&[draft("x", 1.5)]).is_err());
+        assert!(limits.check(&[draft("x", f32::NAN)]).is_err());
+        let bad_tag = Action::AddTags {
+            tags: vec!["has space".into()],
+        };
+        assert!(limits.check(&[bad_tag]).is_err());
+    }
+
+    #[test]
+    fn handover_suppresses_drafts() {
+        let handover = Action::HandOver(Handover {
+            reason: "asked for a person".into(),
+        });
+        let (kept, suppressed) = apply_handover_rule(vec![draft("x", 0.9), note("n"), handover]);
+        assert_eq!(suppressed, 1);
+        assert!(!kept.iter().any(|a| matches!(a, Action::DraftReply(_))));
+        assert_eq!(kept.len(), 2);
+
+        let (kept, suppressed) = apply_handover_rule(vec![draft("x", 0.9)]);
+        assert_eq!((kept.len(), suppressed), (1, 0));
+    }
+
+    #[test]
+    fn actions_serialize_with_a_type_tag() {
+        let json = serde_json::to_value(note("n")).expect("serializes");
+        assert_eq!(json, serde_json::json!({"type": "internal_note", "body": "n"}));
+    }
+}

@@ -1,0 +1,18 @@
+//! The I/O-free core of Deskbridge: the normalized ticket model every connector produces and
+//! every plugin receives, the actions plugins ask for, and the approval requirements policy
+//! plugins set on drafts.
+//!
+//! Nothing here touches the network, the disk or the clock, so every rule in it is tested with
+//! plain unit tests. Connectors, the plugin host and the server depend on this crate, never the
+//! other way round.
+
+pub mod action;
+pub mod approval;
+pub mod ticket;
+
+pub use action::{Action, DraftReply, Handover, OutputLimits, OutputViolation, apply_handover_rule};
+pub use approval::{ApprovalRequirement, ApproverRole, Decision, Flag, Verdict, combine_verdicts};
+pub use ticket::{
+    AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket,
+    TicketEvent, TicketStatus, Visibility,
+};

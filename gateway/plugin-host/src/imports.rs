@@ -1,0 +1,177 @@
+//! The host side of the contract's imports: `log`, `config`, `kv` and `ai`.
+//!
+//! `ai.complete` is where the manifest's AI grant is enforced: provider and model must be
+//! listed, output tokens are capped, and the number of completions per call is bounded. The
+//! plugin never sees a key; it only gets text and usage back.
+
+use std::time::Instant;
+
+use deskbridge_providers::{ChatMessage, ChatRole, CompletionRequest};
+
+use crate::contract::v0_1::deskbridge::plugin::{ai, config, kv, log};
+use crate::state::{AiCall, CallState, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
+
+impl log::Host for CallState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let plugin = self.grants.plugin_id.as_str();
+        let level_name = match level {
+            log::Level::Trace => {
+                tracing::trace!(plugin, "{message}");
+                "trace"
+            }
+            log::Level::Debug => {
+                tracing::debug!(plugin, "{message}");
+                "debug"
+            }
+            log::Level::Info => {
+                tracing::info!(plugin, "{message}");
+                "info"
+            }
+            log::Level::Warn => {
+                tracing::warn!(plugin, "{message}");
+                "warn"
+            }
+            log::Level::Error => {
+                tracing::error!(plugin, "{message}");
+                "error"
+            }
+        };
+        if self.logs.len() < MAX_LOG_LINES {
+            let mut message = message;
+            if message.len() > MAX_LOG_LINE_BYTES {
+                let mut cut = MAX_LOG_LINE_BYTES;
+                while !message.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                message.truncate(cut);
+            }
+            self.logs.push(LogLine {
+                level: level_name,
+                message,
+            });
+        }
+    }
+}
+
+impl config::Host for CallState {
+    fn get(&mut self) -> String {
+        self.grants.config_json.clone()
+    }
+}
+
+impl kv::Host for CallState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        let store = self.grants.kv.as_ref()?;
+        match store.get(&self.grants.plugin_id, &key) {
+            Ok(value) => value,
+            Err(e) => {
+                tracing::warn!(plugin = %self.grants.plugin_id, "kv get failed: {e}");
+                None
+            }
+        }
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        let store = self.grants.kv.as_ref().ok_or("kv is not granted")?;
+        store
+            .set(&self.grants.plugin_id, &key, &value)
+            .map_err(|e| e.to_string())
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), String> {
+        let store = self.grants.kv.as_ref().ok_or("kv is not granted")?;
+        store
+            .delete(&self.grants.plugin_id, &key)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ai::Host for CallState {
+    async fn complete(
+        &mut self,
+        request: ai::CompletionRequest,
+    ) -> Result<ai::Completion, ai::AiError> {
+        let grant = self
+            .grants
+            .ai
+            .clone()
+            .ok_or_else(|| ai::AiError::Denied("the manifest grants no AI (capabilities.ai)".into()))?;
+        let provider_name = request
+            .provider
+            .clone()
+            .or_else(|| grant.providers.first().cloned())
+            .ok_or_else(|| ai::AiError::Denied("no provider listed in capabilities.ai".into()))?;
+        if !grant.providers.contains(&provider_name) {
+            return Err(ai::AiError::Denied(format!(
+                "provider `{provider_name}` is not listed in capabilities.ai.providers"
+            )));
+        }
+        let provider = self.grants.providers.get(&provider_name).cloned().ok_or_else(|| {
+            self.ai_trouble = true;
+            ai::AiError::Unavailable(format!("provider `{provider_name}` is not configured"))
+        })?;
+        let model = request.model.clone();
+        match &model {
+            Some(m) if !grant.models.contains(m) && m != provider.default_model() => {
+                return Err(ai::AiError::Denied(format!(
+                    "model `{m}` is not listed in capabilities.ai.models"
+                )));
+            }
+            _ => {}
+        }
+        if self.ai_calls.len() >= MAX_AI_CALLS_PER_CALL as usize {
+            return Err(ai::AiError::BudgetExceeded(format!(
+                "at most {MAX_AI_CALLS_PER_CALL} completions per call"
+            )));
+        }
+        let provider_request = CompletionRequest {
+            model,
+            messages: request
+                .messages
+                .into_iter()
+                .map(|m| ChatMessage {
+                    role: match m.role {
+                        ai::ChatRole::System => ChatRole::System,
+                        ai::ChatRole::User => ChatRole::User,
+                        ai::ChatRole::Assistant => ChatRole::Assistant,
+                    },
+                    content: m.content,
+                })
+                .collect(),
+            max_tokens: request.max_tokens.min(grant.max_output_tokens).max(1),
+        };
+        let started = Instant::now();
+        // Until the answer arrives, a deadline that expires is the provider's doing.
+        self.ai_trouble = true;
+        let result = provider.complete(provider_request).await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(completion) => {
+                self.ai_trouble = false;
+                self.ai_calls.push(AiCall::new(
+                    &provider_name,
+                    &completion.model,
+                    completion.usage,
+                    elapsed,
+                ));
+                Ok(ai::Completion {
+                    text: completion.text,
+                    provider: provider_name,
+                    model: completion.model,
+                    usage: ai::Usage {
+                        input_tokens: completion.usage.input_tokens,
+                        output_tokens: completion.usage.output_tokens,
+                    },
+                })
+            }
+            Err(e) => {
+                let mut call = AiCall::new(&provider_name, provider.default_model(), Default::default(), elapsed);
+                call.error = Some(e.to_string());
+                self.ai_calls.push(call);
+                Err(ai::AiError::Unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
+impl crate::contract::v0_1::deskbridge::plugin::types::Host for CallState {}

@@ -1,0 +1,430 @@
+//! A loaded plugin and its calls: a fresh store and instance per call (per-ticket isolation),
+//! fuel and a memory cap per store, cooperative yielding on every epoch tick, and one async
+//! timeout around the whole call (AI time included). Every failure comes back as a typed
+//! [`CallError`] and feeds the plugin's circuit breaker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deskbridge_core::{Action, DraftReply, EventKind, Ticket, Verdict};
+use deskbridge_schema::ValidatedEvent;
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Store, Trap};
+
+use crate::breaker::{Breaker, BreakerStatus};
+use crate::capabilities::ImportReport;
+use crate::contract::v0_1;
+use crate::error::CallError;
+use crate::manifest::Manifest;
+use crate::state::{AiCall, CallState, Grants, LogLine};
+
+/// A pre-instantiated component, per contract version.
+pub(crate) enum ContractPre {
+    V0_1(v0_1::PluginPre<CallState>),
+}
+
+/// What one successful call produced and cost.
+#[derive(Debug, Clone)]
+pub struct CallReport<T> {
+    /// The plugin's output, checked against its limits.
+    pub output: T,
+    /// Fuel used.
+    pub fuel_consumed: u64,
+    /// Wall-clock time of instantiate + call.
+    pub elapsed: Duration,
+    /// What the plugin logged.
+    pub logs: Vec<LogLine>,
+    /// AI completions it made.
+    pub ai_calls: Vec<AiCall>,
+}
+
+/// A failed call with what it had spent when it failed.
+#[derive(Debug, Clone)]
+pub struct CallFailure {
+    /// What went wrong.
+    pub error: CallError,
+    /// Fuel used before the failure.
+    pub fuel_consumed: u64,
+    /// Wall-clock time until the failure.
+    pub elapsed: Duration,
+    /// What the plugin logged.
+    pub logs: Vec<LogLine>,
+    /// AI completions it made.
+    pub ai_calls: Vec<AiCall>,
+    /// The plugin's stderr (panic messages), if any.
+    pub stderr: String,
+}
+
+/// Operator-facing state of a plugin.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginStatus {
+    /// Plugin id.
+    pub id: String,
+    /// Plugin version.
+    pub version: String,
+    /// SHA-256 of the component, hex.
+    pub wasm_sha256: String,
+    /// Whether the circuit breaker lets calls through.
+    pub enabled: bool,
+    /// Calls made.
+    pub calls: u64,
+    /// Failures that counted against the plugin.
+    pub failures: u64,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// The most recent failure.
+    pub last_error: Option<String>,
+}
+
+/// A plugin ready to be called. Cheap to share behind an `Arc`.
+pub struct LoadedPlugin {
+    engine: Engine,
+    pre: ContractPre,
+    manifest: Manifest,
+    grants: Arc<Grants>,
+    wasm_sha256: String,
+    imports: Vec<ImportReport>,
+    breaker: Breaker,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.manifest.id)
+            .field("version", &self.manifest.version)
+            .field("wasm_sha256", &self.wasm_sha256)
+            .finish()
+    }
+}
+
+enum Outcome<T> {
+    Done(Result<T, v0_1::wit::PluginError>),
+    Trap(wasmtime::Error),
+    Timeout,
+}
+
+impl LoadedPlugin {
+    pub(crate) fn new(
+        engine: Engine,
+        pre: ContractPre,
+        manifest: Manifest,
+        grants: Grants,
+        wasm: &[u8],
+        imports: Vec<ImportReport>,
+        breaker_threshold: u32,
+    ) -> LoadedPlugin {
+        LoadedPlugin {
+            engine,
+            pre,
+            manifest,
+            grants: Arc::new(grants),
+            wasm_sha256: hex::encode(Sha256::digest(wasm)),
+            imports,
+            breaker: Breaker::new(breaker_threshold),
+        }
+    }
+
+    /// The plugin id.
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// The validated manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// SHA-256 of the component, hex: part of every draft's provenance.
+    pub fn wasm_sha256(&self) -> &str {
+        &self.wasm_sha256
+    }
+
+    /// How each of the component's imports is treated.
+    pub fn imports(&self) -> &[ImportReport] {
+        &self.imports
+    }
+
+    /// The plugin's state for operators.
+    pub fn status(&self) -> PluginStatus {
+        let BreakerStatus {
+            calls,
+            failures,
+            consecutive_failures,
+            disabled,
+            last_error,
+        } = self.breaker.status();
+        PluginStatus {
+            id: self.manifest.id.clone(),
+            version: self.manifest.version.clone(),
+            wasm_sha256: self.wasm_sha256.clone(),
+            enabled: !disabled,
+            calls,
+            failures,
+            consecutive_failures,
+            last_error,
+        }
+    }
+
+    /// Switches a plugin that the breaker disabled back on (an operator's decision).
+    pub fn reset_breaker(&self) {
+        self.breaker.reset();
+    }
+
+    /// Runs the plugin's event handler on one event.
+    pub async fn handle_event(
+        &self,
+        event: &ValidatedEvent,
+    ) -> Result<CallReport<Vec<Action>>, Box<CallFailure>> {
+        let kind: EventKind = event.event().kind;
+        if !self.manifest.handles(kind) {
+            return Err(self.refuse(CallError::NotSubscribed {
+                plugin: self.manifest.id.clone(),
+                event: kind.as_str().to_owned(),
+            }));
+        }
+        let ContractPre::V0_1(pre) = &self.pre;
+        let wit_event = v0_1::event_to_wit(event.event());
+        let limits = self.manifest.limits.output();
+        self.run(|mut store| async move {
+            let outcome = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .deskbridge_plugin_handler()
+                    .call_on_event(&mut store, &wit_event)
+                    .await
+            };
+            (self.bounded(outcome).await, store)
+        })
+        .await
+        .and_then_output(self, |actions: Vec<v0_1::wit::Action>| {
+            let actions: Vec<Action> = actions.into_iter().map(v0_1::action_from_wit).collect();
+            limits.check(&actions).map(|()| actions)
+        })
+    }
+
+    /// Runs the plugin's draft review on one draft.
+    pub async fn review_draft(
+        &self,
+        ticket: &Ticket,
+        draft: &DraftReply,
+        author_plugin: &str,
+    ) -> Result<CallReport<Verdict>, Box<CallFailure>> {
+        if !self.manifest.reviews_drafts() {
+            return Err(self.refuse(CallError::NotSubscribed {
+                plugin: self.manifest.id.clone(),
+                event: "draft.review".into(),
+            }));
+        }
+        let ContractPre::V0_1(pre) = &self.pre;
+        let wit_ticket = v0_1::ticket_to_wit(ticket);
+        let wit_draft = v0_1::draft_to_wit(draft, author_plugin);
+        self.run(|mut store| async move {
+            let outcome = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance
+                    .deskbridge_plugin_policy()
+                    .call_review_draft(&mut store, &wit_ticket, &wit_draft)
+                    .await
+            };
+            (self.bounded(outcome).await, store)
+        })
+        .await
+        .and_then_output(self, |verdict| Ok(v0_1::verdict_from_wit(verdict)))
+    }
+
+    fn refuse(&self, error: CallError) -> Box<CallFailure> {
+        Box::new(CallFailure {
+            error,
+            fuel_consumed: 0,
+            elapsed: Duration::ZERO,
+            logs: Vec::new(),
+            ai_calls: Vec::new(),
+            stderr: String::new(),
+        })
+    }
+
+    fn new_store(&self) -> Store<CallState> {
+        let limits = &self.manifest.limits;
+        let memory_bytes = usize::try_from(limits.memory_mib << 20).unwrap_or(usize::MAX);
+        let mut store = Store::new(&self.engine, CallState::new(Arc::clone(&self.grants), memory_bytes));
+        store.limiter(|state| &mut state.memory);
+        // Fuel is the deterministic CPU budget. `set_fuel` only fails when fuel is disabled,
+        // which the engine never does.
+        let _ = store.set_fuel(limits.fuel);
+        // Yield to the async runtime on every epoch tick: the wall-clock timeout in `bounded`
+        // can then fire even in a tight loop, and AI time inside imports never traps.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = wasmtime::Result<Result<T, v0_1::wit::PluginError>>>,
+    ) -> Outcome<T> {
+        let limit = Duration::from_millis(self.manifest.limits.wall_clock_ms);
+        match tokio::time::timeout(limit, call).await {
+            Ok(Ok(result)) => Outcome::Done(result),
+            Ok(Err(trap)) => Outcome::Trap(trap),
+            Err(_) => Outcome::Timeout,
+        }
+    }
+
+    async fn run<T, F, Fut>(&self, call: F) -> RawCall<T>
+    where
+        F: FnOnce(Store<CallState>) -> Fut,
+        Fut: std::future::Future<Output = (Outcome<T>, Store<CallState>)>,
+    {
+        if let Err(status) = self.breaker.check() {
+            return RawCall::Refused(CallError::Disabled {
+                plugin: self.manifest.id.clone(),
+                failures: status.consecutive_failures,
+                last_error: status.last_error.unwrap_or_default(),
+            });
+        }
+        let started = Instant::now();
+        let (outcome, store) = call(self.new_store()).await;
+        let elapsed = started.elapsed();
+        let fuel_consumed = self
+            .manifest
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        let state = store.into_data();
+        RawCall::Ran {
+            outcome,
+            fuel_consumed,
+            elapsed,
+            state: Box::new(state),
+        }
+    }
+
+    fn classify(&self, trap: &wasmtime::Error, state: &CallState) -> CallError {
+        let plugin = self.manifest.id.clone();
+        let limits = &self.manifest.limits;
+        if state.memory.hit {
+            return CallError::MemoryLimitExceeded {
+                plugin,
+                limit_mib: limits.memory_mib,
+            };
+        }
+        match trap.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                return CallError::FuelExhausted {
+                    plugin,
+                    limit: limits.fuel,
+                };
+            }
+            Some(Trap::AllocationTooLarge) => {
+                return CallError::MemoryLimitExceeded {
+                    plugin,
+                    limit_mib: limits.memory_mib,
+                };
+            }
+            _ => {}
+        }
+        let stderr = state.stderr_text();
+        if let Some(pos) = stderr.find("panicked at") {
+            return CallError::Panicked {
+                plugin,
+                message: stderr[pos..].trim().to_owned(),
+            };
+        }
+        let message = format!("{trap:#}");
+        if message.contains("Insufficient resources") || message.contains("maximum concurrent") {
+            return CallError::Instantiation {
+                plugin,
+                reason: message,
+            };
+        }
+        CallError::Trapped { plugin, message }
+    }
+}
+
+/// A call before its output is checked.
+enum RawCall<T> {
+    Refused(CallError),
+    Ran {
+        outcome: Outcome<T>,
+        fuel_consumed: u64,
+        elapsed: Duration,
+        state: Box<CallState>,
+    },
+}
+
+impl<T> RawCall<T> {
+    /// Converts the raw outcome into a report or a failure, checks the output with `check`,
+    /// and feeds the breaker.
+    fn and_then_output<U>(
+        self,
+        plugin: &LoadedPlugin,
+        check: impl FnOnce(T) -> Result<U, deskbridge_core::OutputViolation>,
+    ) -> Result<CallReport<U>, Box<CallFailure>> {
+        let (outcome, fuel_consumed, elapsed, state) = match self {
+            RawCall::Refused(error) => return Err(plugin.refuse(error)),
+            RawCall::Ran {
+                outcome,
+                fuel_consumed,
+                elapsed,
+                state,
+            } => (outcome, fuel_consumed, elapsed, state),
+        };
+        let id = || plugin.manifest.id.clone();
+        let result = match outcome {
+            Outcome::Timeout => Err(CallError::DeadlineExceeded {
+                plugin: id(),
+                limit_ms: plugin.manifest.limits.wall_clock_ms,
+            }),
+            Outcome::Trap(trap) => Err(plugin.classify(&trap, &state)),
+            Outcome::Done(Err(e)) => Err(CallError::Reported {
+                plugin: id(),
+                code: e.code,
+                message: e.message,
+            }),
+            Outcome::Done(Ok(output)) => check(output).map_err(|violation| CallError::Output {
+                plugin: id(),
+                violation,
+            }),
+        };
+        let stderr = state.stderr_text();
+        let CallState {
+            logs,
+            ai_calls,
+            ai_trouble,
+            ..
+        } = *state;
+        match result {
+            Ok(output) => {
+                plugin.breaker.record_success();
+                Ok(CallReport {
+                    output,
+                    fuel_consumed,
+                    elapsed,
+                    logs,
+                    ai_calls,
+                })
+            }
+            Err(error) => {
+                let message = error.to_string();
+                tracing::warn!(plugin = %plugin.manifest.id, "plugin call failed: {message}");
+                if plugin
+                    .breaker
+                    .record_failure(&message, error.counts_against_plugin(ai_trouble))
+                {
+                    tracing::error!(
+                        plugin = %plugin.manifest.id,
+                        "plugin switched off by its circuit breaker after repeated failures"
+                    );
+                }
+                Err(Box::new(CallFailure {
+                    error,
+                    fuel_consumed,
+                    elapsed,
+                    logs,
+                    ai_calls,
+                    stderr,
+                }))
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The data of one plugin call's `Store`: the plugin's grants, the memory cap, what the call
+//! logged and spent, and a WASI context that grants nothing.
+//!
+//! A store lives for exactly one call. The WASI context is built lazily, on the first WASI
+//! call the guest makes, so plugins that never touch WASI (the common case) do not pay for
+//! it on the hot path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_providers::{ProviderRegistry, Usage};
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use crate::kv::KvStore;
+use crate::manifest::AiCapability;
+
+/// Bytes of a plugin's stderr kept per call (panic messages land here). A plugin that writes
+/// more traps.
+pub(crate) const STDERR_CAPACITY: usize = 8 * 1024;
+/// Log lines kept per call for the caller; more are still traced.
+pub(crate) const MAX_LOG_LINES: usize = 64;
+/// Longest kept log line.
+pub(crate) const MAX_LOG_LINE_BYTES: usize = 2048;
+/// AI completions one call may make.
+pub(crate) const MAX_AI_CALLS_PER_CALL: u32 = 8;
+
+/// Everything a plugin is granted, shared by all its calls.
+pub(crate) struct Grants {
+    pub(crate) plugin_id: String,
+    pub(crate) ai: Option<AiCapability>,
+    pub(crate) kv: Option<Arc<dyn KvStore>>,
+    pub(crate) config_json: String,
+    pub(crate) providers: ProviderRegistry,
+}
+
+/// One line a plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The text, truncated to 2 KiB.
+    pub message: String,
+}
+
+/// One AI completion a plugin made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AiCall {
+    /// Provider name.
+    pub provider: String,
+    /// Model that answered.
+    pub model: String,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Answer tokens.
+    pub output_tokens: u32,
+    /// Time the provider took, in microseconds.
+    pub elapsed_us: u64,
+    /// The error, if the call failed.
+    pub error: Option<String>,
+}
+
+impl AiCall {
+    pub(crate) fn new(provider: &str, model: &str, usage: Usage, elapsed: Duration) -> AiCall {
+        AiCall {
+            provider: provider.to_owned(),
+            model: model.to_owned(),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            error: None,
+        }
+    }
+}
+
+/// Caps linear memory (and table) growth for one call and remembers whether the cap was hit,
+/// so the resulting trap can be reported as a memory overrun.
+pub(crate) struct MemoryCap {
+    pub(crate) max_bytes: usize,
+    pub(crate) hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The store data of one call.
+pub(crate) struct CallState {
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) memory: MemoryCap,
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) ai_calls: Vec<AiCall>,
+    /// An AI call failed or is still in flight: a resulting failure is the provider's, not
+    /// the plugin's.
+    pub(crate) ai_trouble: bool,
+    table: ResourceTable,
+    wasi: Option<WasiCtx>,
+    stderr: Option<MemoryOutputPipe>,
+}
+
+impl CallState {
+    pub(crate) fn new(grants: Arc<Grants>, memory_bytes: usize) -> CallState {
+        CallState {
+            grants,
+            memory: MemoryCap {
+                max_bytes: memory_bytes,
+                hit: false,
+            },
+            logs: Vec::new(),
+            ai_calls: Vec::new(),
+            ai_trouble: false,
+            table: ResourceTable::new(),
+            wasi: None,
+            stderr: None,
+        }
+    }
+
+    /// What the guest wrote to stderr, if it touched WASI at all.
+    pub(crate) fn stderr_text(&self) -> String {
+        self.stderr
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&p.contents()).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stderr = &mut self.stderr;
+        let ctx = self.wasi.get_or_insert_with(|| {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+            *stderr = Some(pipe.clone());
+            deny_all_wasi(pipe)
+        });
+        WasiCtxView {
+            ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A WASI context that grants nothing: no files, no environment, no arguments, no network,
+/// a clock frozen at the Unix epoch, stdout discarded and stderr captured for panics.
+fn deny_all_wasi(stderr: MemoryOutputPipe) -> WasiCtx {
+    WasiCtx::builder()
+        .stdout(std::io::empty())
+        .stderr(stderr)
+        .wall_clock(FrozenClock)
+        .monotonic_clock(FrozenClock)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build()
+}
+
+/// A clock that always reads zero: plugins get no ambient time.
+struct FrozenClock;
+
+impl HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}

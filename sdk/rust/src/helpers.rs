@@ -1,0 +1,216 @@
+//! Typed helpers over the host imports and constructors for the contract's records, so plugin
+//! code reads as intent (`Action::note(..)`, `ai::ask(..)`) rather than WIT plumbing.
+
+use crate::__private::bindings::deskbridge::plugin as wit;
+use crate::{
+    Action, ApprovalRequirement, ApproverRole, AuthorRole, Decision, DraftReply, Flag, Handover,
+    Message, PluginError, Ticket, Verdict,
+};
+
+impl PluginError {
+    /// A plugin error with a machine-readable code and a message for operators.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> PluginError {
+        PluginError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Action {
+    /// A private note for agents.
+    pub fn note(body: impl Into<String>) -> Action {
+        Action::InternalNote(body.into())
+    }
+
+    /// A draft reply for the approval queue; `confidence` is clamped to 0.0–1.0.
+    pub fn draft(body: impl Into<String>, rationale: impl Into<String>, confidence: f32) -> Action {
+        let confidence = if confidence.is_nan() { 0.0 } else { confidence.clamp(0.0, 1.0) };
+        Action::DraftReply(DraftReply {
+            body: body.into(),
+            rationale: rationale.into(),
+            confidence,
+        })
+    }
+
+    /// Tags to add to the ticket.
+    pub fn tags<I, S>(tags: I) -> Action
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Action::AddTags(tags.into_iter().map(Into::into).collect())
+    }
+
+    /// Hand the ticket to a human agent (no draft is offered for this event).
+    pub fn hand_over(reason: impl Into<String>) -> Action {
+        Action::HandOver(Handover {
+            reason: reason.into(),
+        })
+    }
+}
+
+impl Verdict {
+    /// The draft needs `approvers` distinct approvers holding at least `role`.
+    pub fn require(role: ApproverRole, approvers: u8) -> Verdict {
+        Verdict {
+            decision: Decision::RequireApproval(ApprovalRequirement { role, approvers }),
+            flags: Vec::new(),
+        }
+    }
+
+    /// The draft must not be offered at all.
+    pub fn block(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            decision: Decision::Block(reason.into()),
+            flags: Vec::new(),
+        }
+    }
+
+    /// Adds a note for the approver.
+    pub fn with_flag(mut self, code: impl Into<String>, message: impl Into<String>) -> Verdict {
+        self.flags.push(Flag {
+            code: code.into(),
+            message: message.into(),
+        });
+        self
+    }
+}
+
+impl Ticket {
+    /// The newest message written by the customer.
+    pub fn last_customer_message(&self) -> Option<&Message> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|m| m.author_role == AuthorRole::Customer)
+    }
+
+    /// Messages written by the customer, oldest first.
+    pub fn customer_messages(&self) -> impl DoubleEndedIterator<Item = &Message> {
+        self.messages
+            .iter()
+            .filter(|m| m.author_role == AuthorRole::Customer)
+    }
+
+    /// The thread as plain text (`Customer: …` / `Agent: …` lines), keeping the newest
+    /// messages when it would exceed `max_chars`.
+    pub fn transcript(&self, max_chars: usize) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut used = 0;
+        for message in self.messages.iter().rev() {
+            let who = match message.author_role {
+                AuthorRole::Customer => "Customer",
+                AuthorRole::Agent => "Agent",
+                AuthorRole::Bot => "Bot",
+                AuthorRole::System => "System",
+            };
+            let line = format!("{who}: {}", message.body.trim());
+            if used + line.len() > max_chars {
+                break;
+            }
+            used += line.len() + 1;
+            parts.push(line);
+        }
+        parts.reverse();
+        parts.join("\n")
+    }
+}
+
+/// Structured logging into the gateway's log, tagged with the plugin's id.
+pub mod log {
+    use super::wit::log::{Level, log};
+
+    /// Logs at debug level.
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+    /// Logs at info level.
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+    /// Logs at warn level.
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+    /// Logs at error level.
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+/// The plugin's configuration, already validated by the host against the manifest's
+/// `config_schema`.
+pub mod config {
+    use super::PluginError;
+
+    /// The configuration as JSON text (`{}` when none is set).
+    pub fn raw() -> String {
+        super::wit::config::get()
+    }
+
+    /// The configuration deserialized into `T`; fields the operator left out take `T`'s
+    /// serde defaults.
+    pub fn get<T: serde::de::DeserializeOwned>() -> Result<T, PluginError> {
+        serde_json::from_str(&raw())
+            .map_err(|e| PluginError::new("bad-config", format!("plugin config: {e}")))
+    }
+}
+
+/// A key-value store scoped to this plugin (manifest: `capabilities.kv = true`).
+pub mod kv {
+    use super::PluginError;
+
+    /// The value stored under `key`.
+    pub fn get(key: &str) -> Option<Vec<u8>> {
+        super::wit::kv::get(key)
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set(key: &str, value: &[u8]) -> Result<(), PluginError> {
+        super::wit::kv::set(key, value).map_err(|e| PluginError::new("kv", e))
+    }
+
+    /// Removes `key`.
+    pub fn delete(key: &str) -> Result<(), PluginError> {
+        super::wit::kv::delete(key).map_err(|e| PluginError::new("kv", e))
+    }
+}
+
+/// AI completions through the host (manifest: `capabilities.ai`). The host holds the keys,
+/// redacts personal data and enforces the manifest's providers, models and budgets.
+pub mod ai {
+    pub use super::wit::ai::{AiError, ChatMessage, ChatRole, Completion, CompletionRequest, Usage};
+    use super::PluginError;
+
+    /// Sends a completion request.
+    pub fn complete(request: &CompletionRequest) -> Result<Completion, AiError> {
+        super::wit::ai::complete(request)
+    }
+
+    /// One system instruction and one user input, the default provider and model; returns the
+    /// answer text. Errors become a [`PluginError`] with code `ai-denied`, `ai-unavailable` or
+    /// `ai-budget`, so `?` fails the call closed.
+    pub fn ask(instruction: &str, input: &str, max_tokens: u32) -> Result<String, PluginError> {
+        let request = CompletionRequest {
+            provider: None,
+            model: None,
+            messages: vec![
+                ChatMessage {
+                    role: ChatRole::System,
+                    content: instruction.to_owned(),
+                },
+                ChatMessage {
+                    role: ChatRole::User,
+                    content: input.to_owned(),
+                },
+            ],
+            max_tokens,
+        };
+        complete(&request).map(|c| c.text).map_err(|e| match e {
+            AiError::Denied(m) => PluginError::new("ai-denied", m),
+            AiError::Unavailable(m) => PluginError::new("ai-unavailable", m),
+            AiError::BudgetExceeded(m) => PluginError::new("ai-budget", m),
+        })
+    }
+}
