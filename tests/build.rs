@@ -46,7 +46,8 @@ fn main() {
             manifest.display().to_string(),
         );
     }
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("guests.rs");
+    let out =
+        std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("guests.rs");
     if let Err(e) = std::fs::write(&out, code) {
         eprintln!("error: writing {}: {e}", out.display());
         std::process::exit(1);

@@ -13,7 +13,10 @@ const PLUGINS: [(&str, &str); 4] = [
 ];
 
 fn main() {
-    let dirs: Vec<String> = PLUGINS.iter().map(|(id, _)| format!("plugins/{id}")).collect();
+    let dirs: Vec<String> = PLUGINS
+        .iter()
+        .map(|(id, _)| format!("plugins/{id}"))
+        .collect();
     let guests: Vec<Guest<'_>> = PLUGINS
         .iter()
         .zip(&dirs)
@@ -30,7 +33,9 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1);
     });
-    let mut code = String::from("/// Every first-party plugin, in pipeline order.\npub const ALL: &[BundledPlugin] = &[\n");
+    let mut code = String::from(
+        "/// Every first-party plugin, in pipeline order.\npub const ALL: &[BundledPlugin] = &[\n",
+    );
     for ((id, _), wasm) in PLUGINS.iter().zip(&wasm) {
         let manifest: PathBuf = root.join("plugins").join(id).join("plugin.toml");
         let _ = writeln!(

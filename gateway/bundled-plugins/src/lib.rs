@@ -28,7 +28,12 @@ mod tests {
         for plugin in super::ALL {
             // A component starts with the wasm magic and the component-model layer byte.
             assert_eq!(&plugin.wasm[..4], b"\0asm", "{}", plugin.id);
-            assert_eq!(plugin.wasm[6..8], [1, 0], "{} is not a component", plugin.id);
+            assert_eq!(
+                plugin.wasm[6..8],
+                [1, 0],
+                "{} is not a component",
+                plugin.id
+            );
             assert!(plugin.manifest.contains(&format!("id = \"{}\"", plugin.id)));
         }
         assert!(super::get("summarize").is_some());

@@ -55,27 +55,35 @@ impl Default for PluginsConfig {
 impl Config {
     /// Reads and validates a file.
     pub(crate) fn load(path: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let mut config: Config =
-            toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid config", path.display()))?;
         if let Some(dir) = &config.plugins.dir
             && dir.is_relative()
         {
             let base = path.parent().unwrap_or(Path::new("."));
             config.plugins.dir = Some(base.join(dir));
         }
-        config.validate().with_context(|| format!("{}", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(config)
     }
 
     fn validate(&self) -> anyhow::Result<()> {
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            bail!("key `listen`: {:?} is not an address such as 127.0.0.1:8080", self.listen);
+            bail!(
+                "key `listen`: {:?} is not an address such as 127.0.0.1:8080",
+                self.listen
+            );
         }
         for id in &self.plugins.bundled {
             if deskbridge_bundled_plugins::get(id).is_none() {
-                let known: Vec<&str> = deskbridge_bundled_plugins::ALL.iter().map(|p| p.id).collect();
+                let known: Vec<&str> = deskbridge_bundled_plugins::ALL
+                    .iter()
+                    .map(|p| p.id)
+                    .collect();
                 bail!(
                     "key `plugins.bundled`: no first-party plugin `{id}` (known: {})",
                     known.join(", ")
@@ -105,16 +113,25 @@ mod tests {
     fn empty_config_means_defaults() {
         let c = parse("").expect("valid");
         assert_eq!(c.listen, "127.0.0.1:8080");
-        assert_eq!(c.plugins.bundled.len(), deskbridge_bundled_plugins::ALL.len());
+        assert_eq!(
+            c.plugins.bundled.len(),
+            deskbridge_bundled_plugins::ALL.len()
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_named() {
         let err = parse("lisen = \"x\"").expect_err("typo");
-        assert!(format!("{err:#}").contains("unknown field `lisen`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("unknown field `lisen`"),
+            "{err:#}"
+        );
         let err = parse("listen = \"nowhere\"").expect_err("bad address");
         assert!(format!("{err:#}").contains("key `listen`"), "{err:#}");
         let err = parse("[plugins]\nbundled = [\"nope\"]").expect_err("unknown plugin");
-        assert!(format!("{err:#}").contains("no first-party plugin `nope`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("no first-party plugin `nope`"),
+            "{err:#}"
+        );
     }
 }

@@ -96,9 +96,15 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Check { manifest, wasm } => {
             let text = std::fs::read_to_string(&manifest)
                 .with_context(|| format!("reading {}", manifest.display()))?;
-            let parsed = Manifest::from_toml(&text).with_context(|| format!("{}", manifest.display()))?;
+            let parsed =
+                Manifest::from_toml(&text).with_context(|| format!("{}", manifest.display()))?;
             match wasm {
-                None => println!("{}: ok (plugin `{}` {})", manifest.display(), parsed.id, parsed.version),
+                None => println!(
+                    "{}: ok (plugin `{}` {})",
+                    manifest.display(),
+                    parsed.id,
+                    parsed.version
+                ),
                 Some(wasm) => {
                     let plugin = load(&wasm, &manifest, None)?;
                     println!(
@@ -163,7 +169,10 @@ async fn run_plugin(
                     .await
                     .map(|r| summarize("verdict", r))
             }
-            None => plugin.handle_event(event).await.map(|r| summarize("actions", r)),
+            None => plugin
+                .handle_event(event)
+                .await
+                .map(|r| summarize("actions", r)),
         };
         let elapsed = match &result {
             Ok((_, summary)) => summary.elapsed,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use deskbridge_plugin_host::{EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource};
+use deskbridge_plugin_host::{
+    EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource,
+};
 use deskbridge_server::AppState;
 use tracing_subscriber::EnvFilter;
 
@@ -16,7 +18,9 @@ use crate::config::Config;
 
 pub(crate) fn run(config_path: Option<&Path>, listen: Option<&str>) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let config = match config_path {
         Some(path) => Config::load(path)?,
@@ -28,7 +32,8 @@ pub(crate) fn run(config_path: Option<&Path>, listen: Option<&str>) -> anyhow::R
     let services = HostServices::local();
     let plugins = load_plugins(&engine, &services, &config)?;
 
-    let listener = TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, plugins = plugins.len(), "deskbridge listening on http://{address}");
     let state = AppState {
@@ -36,8 +41,6 @@ pub(crate) fn run(config_path: Option<&Path>, listen: Option<&str>) -> anyhow::R
         started: Instant::now(),
     };
     deskbridge_server::run_until_stopped(listener, state)?;
-    // The engine (and its epoch thread) lives until the server has stopped.
-    drop(engine);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -61,7 +64,9 @@ fn load_plugins(
         plugins.push(Arc::new(engine.load(source, services)?));
     }
     if let Some(dir) = &config.plugins.dir {
-        for entry in std::fs::read_dir(dir).with_context(|| format!("reading plugins.dir {}", dir.display()))? {
+        for entry in std::fs::read_dir(dir)
+            .with_context(|| format!("reading plugins.dir {}", dir.display()))?
+        {
             let folder = entry?.path();
             if !folder.join("plugin.toml").is_file() {
                 continue;

@@ -258,7 +258,13 @@ mod tests {
             ..OutputLimits::default()
         };
         let err = limits.check(&[note("a"), note("b")]).expect_err("too many");
-        assert!(matches!(err, OutputViolation::TooManyActions { actual: 2, limit: 1 }));
+        assert!(matches!(
+            err,
+            OutputViolation::TooManyActions {
+                actual: 2,
+                limit: 1
+            }
+        ));
     }
 
     #[test]
@@ -290,6 +296,9 @@ mod tests {
     #[test]
     fn actions_serialize_with_a_type_tag() {
         let json = serde_json::to_value(note("n")).expect("serializes");
-        assert_eq!(json, serde_json::json!({"type": "internal_note", "body": "n"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "internal_note", "body": "n"})
+        );
     }
 }

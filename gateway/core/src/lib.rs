@@ -10,9 +10,11 @@ pub mod action;
 pub mod approval;
 pub mod ticket;
 
-pub use action::{Action, DraftReply, Handover, OutputLimits, OutputViolation, apply_handover_rule};
+pub use action::{
+    Action, DraftReply, Handover, OutputLimits, OutputViolation, apply_handover_rule,
+};
 pub use approval::{ApprovalRequirement, ApproverRole, Decision, Flag, Verdict, combine_verdicts};
 pub use ticket::{
-    AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket,
-    TicketEvent, TicketStatus, Visibility,
+    AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
+    TicketStatus, Visibility,
 };

@@ -43,8 +43,10 @@ impl Default for EngineSettings {
     }
 }
 
-/// Advances the engine's epoch on a background thread until dropped.
-struct EpochTicker {
+/// Advances the engine's epoch on a background thread until dropped. The engine and every
+/// plugin it loaded hold it: without ticks, the wall-clock deadline could not interrupt a
+/// plugin that never yields.
+pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -78,17 +80,27 @@ impl Drop for EpochTicker {
     }
 }
 
+/// What a loaded plugin keeps of its engine: the engine itself and the epoch ticker, which
+/// must outlive every plugin that relies on it for deadlines.
+#[derive(Clone)]
+pub(crate) struct EngineHandle {
+    pub(crate) engine: Engine,
+    _ticker: Arc<EpochTicker>,
+}
+
 /// Compiles, checks and instantiates plugins. Create one per process and share it.
 pub struct PluginEngine {
     engine: Engine,
     linker: Linker<CallState>,
     settings: EngineSettings,
-    _ticker: EpochTicker,
+    ticker: Arc<EpochTicker>,
 }
 
 impl std::fmt::Debug for PluginEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginEngine").field("settings", &self.settings).finish()
+        f.debug_struct("PluginEngine")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -132,12 +144,12 @@ impl PluginEngine {
         v0_1::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(|e| EngineError(format!("linking the contract: {e:#}")))?;
 
-        let ticker = EpochTicker::start(engine.clone(), settings.epoch_tick)?;
+        let ticker = Arc::new(EpochTicker::start(engine.clone(), settings.epoch_tick)?);
         Ok(PluginEngine {
             engine,
             linker,
             settings,
-            _ticker: ticker,
+            ticker,
         })
     }
 
@@ -148,7 +160,11 @@ impl PluginEngine {
 
     /// Compiles a plugin, checks its imports against its manifest, checks the operator's
     /// config against the plugin's config schema, and pre-instantiates it.
-    pub fn load(&self, source: PluginSource<'_>, services: &HostServices) -> Result<LoadedPlugin, LoadError> {
+    pub fn load(
+        &self,
+        source: PluginSource<'_>,
+        services: &HostServices,
+    ) -> Result<LoadedPlugin, LoadError> {
         let manifest: Manifest = source.manifest;
         let plugin = manifest.id.clone();
         if !SUPPORTED_CONTRACTS.contains(&manifest.contract.as_str()) {
@@ -168,21 +184,20 @@ impl PluginEngine {
             });
         }
         let config_json = manifest.check_config(source.config.as_ref())?;
-        let component = Component::new(&self.engine, source.wasm).map_err(|e| {
-            LoadError::InvalidComponent {
+        let component =
+            Component::new(&self.engine, source.wasm).map_err(|e| LoadError::InvalidComponent {
                 plugin: plugin.clone(),
-                reason: format!("{e:#}"),
-            }
-        })?;
-        let imports = capabilities::check_imports(&self.engine, &component, &manifest)?;
-        let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Contract {
-                plugin: plugin.clone(),
-                contract: manifest.contract.clone(),
                 reason: format!("{e:#}"),
             })?;
+        let imports = capabilities::check_imports(&self.engine, &component, &manifest)?;
+        let instance_pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Contract {
+                    plugin: plugin.clone(),
+                    contract: manifest.contract.clone(),
+                    reason: format!("{e:#}"),
+                })?;
         let pre = v0_1::PluginPre::new(instance_pre).map_err(|e| LoadError::Contract {
             plugin: plugin.clone(),
             contract: manifest.contract.clone(),
@@ -196,7 +211,10 @@ impl PluginEngine {
             providers: services.providers.clone(),
         };
         Ok(LoadedPlugin::new(
-            self.engine.clone(),
+            EngineHandle {
+                engine: self.engine.clone(),
+                _ticker: Arc::clone(&self.ticker),
+            },
             ContractPre::V0_1(pre),
             manifest,
             grants,

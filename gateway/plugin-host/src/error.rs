@@ -73,7 +73,9 @@ pub enum LoadError {
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum CallError {
     /// The circuit breaker switched the plugin off after repeated failures.
-    #[error("plugin `{plugin}` is disabled after {failures} consecutive failures (last: {last_error})")]
+    #[error(
+        "plugin `{plugin}` is disabled after {failures} consecutive failures (last: {last_error})"
+    )]
     Disabled {
         /// Plugin id.
         plugin: String,
@@ -166,7 +168,7 @@ impl CallError {
             CallError::Disabled { .. }
             | CallError::NotSubscribed { .. }
             | CallError::Instantiation { .. } => false,
-            CallError::Reported { .. } => !ai_failed,
+            CallError::Reported { .. } | CallError::DeadlineExceeded { .. } => !ai_failed,
             _ => true,
         }
     }

@@ -9,7 +9,9 @@ use std::time::Instant;
 use deskbridge_providers::{ChatMessage, ChatRole, CompletionRequest};
 
 use crate::contract::v0_1::deskbridge::plugin::{ai, config, kv, log};
-use crate::state::{AiCall, CallState, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
+use crate::state::{
+    AiCall, CallState, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES, MAX_LOG_LINES,
+};
 
 impl log::Host for CallState {
     fn log(&mut self, level: log::Level, message: String) {
@@ -91,11 +93,9 @@ impl ai::Host for CallState {
         &mut self,
         request: ai::CompletionRequest,
     ) -> Result<ai::Completion, ai::AiError> {
-        let grant = self
-            .grants
-            .ai
-            .clone()
-            .ok_or_else(|| ai::AiError::Denied("the manifest grants no AI (capabilities.ai)".into()))?;
+        let grant = self.grants.ai.clone().ok_or_else(|| {
+            ai::AiError::Denied("the manifest grants no AI (capabilities.ai)".into())
+        })?;
         let provider_name = request
             .provider
             .clone()
@@ -106,10 +106,15 @@ impl ai::Host for CallState {
                 "provider `{provider_name}` is not listed in capabilities.ai.providers"
             )));
         }
-        let provider = self.grants.providers.get(&provider_name).cloned().ok_or_else(|| {
-            self.ai_trouble = true;
-            ai::AiError::Unavailable(format!("provider `{provider_name}` is not configured"))
-        })?;
+        let provider = self
+            .grants
+            .providers
+            .get(&provider_name)
+            .cloned()
+            .ok_or_else(|| {
+                self.ai_trouble = true;
+                ai::AiError::Unavailable(format!("provider `{provider_name}` is not configured"))
+            })?;
         let model = request.model.clone();
         match &model {
             Some(m) if !grant.models.contains(m) && m != provider.default_model() => {
@@ -165,7 +170,12 @@ impl ai::Host for CallState {
                 })
             }
             Err(e) => {
-                let mut call = AiCall::new(&provider_name, provider.default_model(), Default::default(), elapsed);
+                let mut call = AiCall::new(
+                    &provider_name,
+                    provider.default_model(),
+                    Default::default(),
+                    elapsed,
+                );
                 call.error = Some(e.to_string());
                 self.ai_calls.push(call);
                 Err(ai::AiError::Unavailable(e.to_string()))

@@ -63,7 +63,10 @@ impl MemoryKv {
         MemoryKv::default()
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, HashMap<String, Vec<u8>>>) -> R) -> Result<R, KvError> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, HashMap<String, Vec<u8>>>) -> R,
+    ) -> Result<R, KvError> {
         let mut guard = self
             .data
             .lock()
@@ -119,6 +122,9 @@ mod tests {
         let kv = MemoryKv::new();
         assert_eq!(kv.set("a", "", b"1"), Err(KvError::BadKey));
         let big = vec![0u8; MAX_VALUE_BYTES + 1];
-        assert_eq!(kv.set("a", "k", &big), Err(KvError::ValueTooLarge(big.len())));
+        assert_eq!(
+            kv.set("a", "k", &big),
+            Err(KvError::ValueTooLarge(big.len()))
+        );
     }
 }

@@ -21,6 +21,8 @@ mod error;
 mod imports;
 pub mod kv;
 pub mod manifest;
+#[doc(hidden)]
+pub mod naive;
 mod plugin;
 mod state;
 

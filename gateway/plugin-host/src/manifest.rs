@@ -155,7 +155,8 @@ impl Manifest {
     pub fn from_toml(text: &str) -> Result<Manifest, ManifestError> {
         let toml_value: toml::Value =
             toml::from_str(text).map_err(|e| ManifestError::Toml(e.to_string()))?;
-        let json = serde_json::to_value(&toml_value).map_err(|e| ManifestError::Toml(e.to_string()))?;
+        let json =
+            serde_json::to_value(&toml_value).map_err(|e| ManifestError::Toml(e.to_string()))?;
         Manifest::from_json(json)
     }
 
@@ -175,7 +176,9 @@ impl Manifest {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
-                ManifestError::Toml("field `events`: unknown event (the schema should have caught this)".into())
+                ManifestError::Toml(
+                    "field `events`: unknown event (the schema should have caught this)".into(),
+                )
             })?;
         let config_schema = raw
             .config_schema
@@ -211,10 +214,12 @@ impl Manifest {
         let empty = Value::Object(serde_json::Map::new());
         let config = config.unwrap_or(&empty);
         if let Some(schema) = &self.config_schema {
-            schema.validate(config).map_err(|error| ManifestError::Config {
-                plugin: self.id.clone(),
-                error,
-            })?;
+            schema
+                .validate(config)
+                .map_err(|error| ManifestError::Config {
+                    plugin: self.id.clone(),
+                    error,
+                })?;
         }
         Ok(config.to_string())
     }
@@ -270,7 +275,10 @@ mod tests {
         );
         let m = Manifest::from_toml(&text).expect("valid");
         let ok = serde_json::json!({"threshold": 0.4});
-        assert_eq!(m.check_config(Some(&ok)).expect("valid"), r#"{"threshold":0.4}"#);
+        assert_eq!(
+            m.check_config(Some(&ok)).expect("valid"),
+            r#"{"threshold":0.4}"#
+        );
         let bad = serde_json::json!({"threshold": 3});
         let err = m.check_config(Some(&bad)).expect_err("too big");
         assert!(err.to_string().contains("field `threshold`"), "{err}");

@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use deskbridge_core::{Action, DraftReply, EventKind, Ticket, Verdict};
 use deskbridge_schema::ValidatedEvent;
 use sha2::{Digest, Sha256};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Store, Trap};
 
 use crate::breaker::{Breaker, BreakerStatus};
 use crate::capabilities::ImportReport;
 use crate::contract::v0_1;
+use crate::engine::EngineHandle;
 use crate::error::CallError;
 use crate::manifest::Manifest;
 use crate::state::{AiCall, CallState, Grants, LogLine};
@@ -78,7 +79,7 @@ pub struct PluginStatus {
 
 /// A plugin ready to be called. Cheap to share behind an `Arc`.
 pub struct LoadedPlugin {
-    engine: Engine,
+    engine: EngineHandle,
     pre: ContractPre,
     manifest: Manifest,
     grants: Arc<Grants>,
@@ -105,7 +106,7 @@ enum Outcome<T> {
 
 impl LoadedPlugin {
     pub(crate) fn new(
-        engine: Engine,
+        engine: EngineHandle,
         pre: ContractPre,
         manifest: Manifest,
         grants: Grants,
@@ -246,7 +247,10 @@ impl LoadedPlugin {
     fn new_store(&self) -> Store<CallState> {
         let limits = &self.manifest.limits;
         let memory_bytes = usize::try_from(limits.memory_mib << 20).unwrap_or(usize::MAX);
-        let mut store = Store::new(&self.engine, CallState::new(Arc::clone(&self.grants), memory_bytes));
+        let mut store = Store::new(
+            &self.engine.engine,
+            CallState::new(Arc::clone(&self.grants), memory_bytes),
+        );
         store.limiter(|state| &mut state.memory);
         // Fuel is the deterministic CPU budget. `set_fuel` only fails when fuel is disabled,
         // which the engine never does.

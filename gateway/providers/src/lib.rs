@@ -101,7 +101,10 @@ pub trait AiProvider: Send + Sync {
     /// The model used when a request names none.
     fn default_model(&self) -> &str;
     /// Produces one completion.
-    fn complete(&self, request: CompletionRequest) -> BoxFuture<'_, Result<Completion, ProviderError>>;
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<Completion, ProviderError>>;
 }
 
 /// The configured providers, by name.

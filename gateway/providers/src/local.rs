@@ -169,7 +169,10 @@ fn summarize(text: &str, count: usize) -> String {
         .enumerate()
         .map(|(i, s)| {
             let unique: BTreeSet<String> = words(s).collect();
-            let score: u32 = unique.iter().map(|w| frequency.get(w).copied().unwrap_or(0)).sum();
+            let score: u32 = unique
+                .iter()
+                .map(|w| frequency.get(w).copied().unwrap_or(0))
+                .sum();
             (i, f64::from(score) / (unique.len().max(1) as f64).sqrt())
         })
         .collect();
@@ -189,15 +192,15 @@ fn draft_reply(input: &str, with_trailer: bool) -> String {
     let mut subject = None;
     for line in input.lines() {
         match header(line) {
-            Some((key, value)) if key == "customer name" && !value.is_empty() => {
-                name = Some(value)
-            }
+            Some((key, value)) if key == "customer name" && !value.is_empty() => name = Some(value),
             Some((key, value)) if key == "subject" && !value.is_empty() => subject = Some(value),
             _ => {}
         }
     }
     let key_sentence = summarize(input, 1);
-    let key_sentence = key_sentence.trim_start_matches("- ").trim_end_matches(['.', '!', '?']);
+    let key_sentence = key_sentence
+        .trim_start_matches("- ")
+        .trim_end_matches(['.', '!', '?']);
     let mut reply = match name {
         Some(name) => format!("Hello {name},\n\n"),
         None => "Hello,\n\n".to_owned(),
@@ -223,7 +226,9 @@ fn draft_reply(input: &str, with_trailer: bool) -> String {
 }
 
 fn truncate_to_tokens(text: &mut String, max_tokens: u32) {
-    let max_chars = usize::try_from(max_tokens).unwrap_or(usize::MAX).saturating_mul(4);
+    let max_chars = usize::try_from(max_tokens)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(4);
     if let Some((cut, _)) = text.char_indices().nth(max_chars) {
         text.truncate(cut);
     }
@@ -258,8 +263,12 @@ mod tests {
     #[test]
     fn summaries_pick_informative_sentences_deterministically() {
         let engine = LocalEngine::new();
-        let a = engine.answer(&request("Summarize the ticket.", THREAD)).expect("answers");
-        let b = engine.answer(&request("Summarize the ticket.", THREAD)).expect("answers");
+        let a = engine
+            .answer(&request("Summarize the ticket.", THREAD))
+            .expect("answers");
+        let b = engine
+            .answer(&request("Summarize the ticket.", THREAD))
+            .expect("answers");
         assert_eq!(a, b);
         assert!(a.text.contains("kettle"), "{}", a.text);
         assert!(!a.text.contains("weather"), "{}", a.text);
@@ -271,7 +280,10 @@ mod tests {
     fn replies_greet_by_name_and_carry_the_trailer_when_asked() {
         let engine = LocalEngine::new();
         let reply = engine
-            .answer(&request("Draft a reply. End with CONFIDENCE: and RATIONALE:", THREAD))
+            .answer(&request(
+                "Draft a reply. End with CONFIDENCE: and RATIONALE:",
+                THREAD,
+            ))
             .expect("answers");
         assert!(reply.text.starts_with("Hello Ada,"), "{}", reply.text);
         assert!(reply.text.contains("Refund for order 1234"));

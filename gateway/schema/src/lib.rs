@@ -187,13 +187,16 @@ pub enum EventError {
 impl ValidatedEvent {
     /// Parses and validates an event from JSON text.
     pub fn parse(text: &str) -> Result<ValidatedEvent, EventError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         ValidatedEvent::from_value(value)
     }
 
     /// Validates an event given as a JSON value.
     pub fn from_value(value: Value) -> Result<ValidatedEvent, EventError> {
-        Schema::TicketEvent.validate(&value).map_err(EventError::Schema)?;
+        Schema::TicketEvent
+            .validate(&value)
+            .map_err(EventError::Schema)?;
         // The schema and the serde model describe the same document; a mismatch here is a
         // bug in one of them, reported rather than hidden.
         serde_json::from_value(value)
@@ -204,7 +207,9 @@ impl ValidatedEvent {
     /// Validates an event built in code (connectors normalize into the model, then check).
     pub fn validate(event: deskbridge_core::TicketEvent) -> Result<ValidatedEvent, EventError> {
         let value = serde_json::to_value(&event).map_err(|e| EventError::Json(e.to_string()))?;
-        Schema::TicketEvent.validate(&value).map_err(EventError::Schema)?;
+        Schema::TicketEvent
+            .validate(&value)
+            .map_err(EventError::Schema)?;
         Ok(ValidatedEvent(event))
     }
 
@@ -256,7 +261,11 @@ mod tests {
             .expect_err("fuel too small");
         assert_eq!(err.problems.len(), 1);
         assert_eq!(err.problems[0].path, "limits.fuel");
-        assert!(err.to_string().starts_with("field `limits.fuel`: 5 is less than the minimum of 1000"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("field `limits.fuel`: 5 is less than the minimum of 1000"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -265,7 +274,9 @@ mod tests {
             "id": "demo", "version": "1.0.0", "contract": "0.1.0", "events": [],
             "capabilities": { "filesystem": true }
         });
-        let err = Schema::PluginManifest.validate(&manifest).expect_err("unknown key");
+        let err = Schema::PluginManifest
+            .validate(&manifest)
+            .expect_err("unknown key");
         assert_eq!(err.problems[0].path, "capabilities");
         assert!(err.to_string().contains("filesystem"), "{err}");
     }
@@ -301,10 +312,15 @@ mod tests {
         let mut event = sample_event();
         event["ticket"]["messages"][0]["author_role"] = json!("robot");
         let err = ValidatedEvent::from_value(event).expect_err("bad role");
-        let EventError::Schema(schema) = err else { panic!("expected a schema error") };
+        let EventError::Schema(schema) = err else {
+            panic!("expected a schema error")
+        };
         assert_eq!(schema.problems[0].path, "ticket.messages[0].author_role");
 
-        assert!(matches!(ValidatedEvent::parse("{"), Err(EventError::Json(_))));
+        assert!(matches!(
+            ValidatedEvent::parse("{"),
+            Err(EventError::Json(_))
+        ));
         let mut event = sample_event();
         event["extra"] = json!(1);
         assert!(ValidatedEvent::from_value(event).is_err());
@@ -318,7 +334,9 @@ mod tests {
         }))
         .expect("compiles");
         assert!(schema.validate(&json!({"threshold": 0.5})).is_ok());
-        let err = schema.validate(&json!({"threshold": 2})).expect_err("too large");
+        let err = schema
+            .validate(&json!({"threshold": 2}))
+            .expect_err("too large");
         assert_eq!(err.problems[0].path, "threshold");
 
         let bad = CompiledSchema::compile(&json!({"type": "no-such-type"}));

@@ -143,14 +143,21 @@ mod tests {
                 .default_service(web::to(not_found)),
         )
         .await;
-        let response: serde_json::Value =
-            test::call_and_read_body_json(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+        let response: serde_json::Value = test::call_and_read_body_json(
+            &app,
+            test::TestRequest::get().uri("/healthz").to_request(),
+        )
+        .await;
         assert_eq!(response["status"], "ok");
 
-        let missing = test::call_service(&app, test::TestRequest::get().uri("/nope").to_request()).await;
+        let missing =
+            test::call_service(&app, test::TestRequest::get().uri("/nope").to_request()).await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            missing.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            missing
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/problem+json")
         );
     }

@@ -61,12 +61,21 @@ pub fn workspace_root() -> Result<PathBuf, BuildError> {
 /// Prints the `cargo:rerun-if-changed` lines for the guests, the SDK and the contract.
 pub fn build(guests: &[Guest<'_>]) -> Result<Vec<PathBuf>, BuildError> {
     let root = workspace_root()?;
-    for path in ["sdk/rust/src", "sdk/rust/Cargo.toml", "sdk/wit", "Cargo.lock", "Cargo.toml"] {
+    for path in [
+        "sdk/rust/src",
+        "sdk/rust/Cargo.toml",
+        "sdk/wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     for guest in guests {
         for part in ["src", "Cargo.toml"] {
-            println!("cargo:rerun-if-changed={}", root.join(guest.dir).join(part).display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                root.join(guest.dir).join(part).display()
+            );
         }
     }
     println!("cargo:rerun-if-env-changed=DESKBRIDGE_NO_AUTO_TARGET");
@@ -78,7 +87,14 @@ pub fn build(guests: &[Guest<'_>]) -> Result<Vec<PathBuf>, BuildError> {
     let mut command = Command::new(&cargo);
     command
         .current_dir(&root)
-        .args(["build", "--target", TARGET, "--profile", PROFILE, "--target-dir"])
+        .args([
+            "build",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for guest in guests {
         command.args(["-p", guest.package]);
@@ -102,7 +118,11 @@ pub fn build(guests: &[Guest<'_>]) -> Result<Vec<PathBuf>, BuildError> {
     if !status.success() {
         return Err(BuildError(format!(
             "building the wasm guests ({}) for {TARGET} failed; the compiler's errors are above",
-            guests.iter().map(|g| g.package).collect::<Vec<_>>().join(", ")
+            guests
+                .iter()
+                .map(|g| g.package)
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let out = target_dir.join(TARGET).join(PROFILE);
@@ -162,7 +182,9 @@ fn ensure_target_installed() -> Result<(), BuildError> {
     if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
         rustup.args(["--toolchain", &toolchain]);
     }
-    println!("cargo:warning=installing the {TARGET} target with rustup (set DESKBRIDGE_NO_AUTO_TARGET=1 to refuse)");
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (set DESKBRIDGE_NO_AUTO_TARGET=1 to refuse)"
+    );
     match rustup.status() {
         Ok(status) if status.success() && sysroot_has_target()? => Ok(()),
         _ => Err(BuildError(how)),

@@ -44,24 +44,61 @@ pub fn default_topics() -> BTreeMap<String, Vec<String>> {
     let topics: [(&str, &[&str]); 4] = [
         (
             "refund",
-            &["refund", "reimburse", "money back", "chargeback", "credit note", "compensation"],
+            &[
+                "refund",
+                "reimburse",
+                "money back",
+                "chargeback",
+                "credit note",
+                "compensation",
+            ],
         ),
         (
             "legal",
-            &["lawyer", "attorney", "legal action", "lawsuit", "sue you", "court", "solicitor", "gdpr complaint"],
+            &[
+                "lawyer",
+                "attorney",
+                "legal action",
+                "lawsuit",
+                "sue you",
+                "court",
+                "solicitor",
+                "gdpr complaint",
+            ],
         ),
         (
             "cancellation",
-            &["cancel", "terminate my", "close my account", "delete my account", "unsubscribe me"],
+            &[
+                "cancel",
+                "terminate my",
+                "close my account",
+                "delete my account",
+                "unsubscribe me",
+            ],
         ),
         (
             "security",
-            &["password", "hacked", "breach", "compromised", "phishing", "2fa", "two-factor", "unauthorized", "fraud"],
+            &[
+                "password",
+                "hacked",
+                "breach",
+                "compromised",
+                "phishing",
+                "2fa",
+                "two-factor",
+                "unauthorized",
+                "fraud",
+            ],
         ),
     ];
     topics
         .into_iter()
-        .map(|(name, words)| (name.to_owned(), words.iter().map(|w| (*w).to_owned()).collect()))
+        .map(|(name, words)| {
+            (
+                name.to_owned(),
+                words.iter().map(|w| (*w).to_owned()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -111,7 +148,10 @@ pub fn review(ticket: &Ticket, draft: &Draft, config: &Config) -> Verdict {
     if draft.body.trim().is_empty() {
         return Verdict::block("the draft is empty");
     }
-    let topics = config.sensitive_topics.clone().unwrap_or_else(default_topics);
+    let topics = config
+        .sensitive_topics
+        .clone()
+        .unwrap_or_else(default_topics);
     let customer_text = ticket
         .last_customer_message()
         .map(|m| m.body.as_str())
@@ -132,7 +172,10 @@ pub fn review(ticket: &Ticket, draft: &Draft, config: &Config) -> Verdict {
 
     let needs_supervisor = !sensitive.is_empty() || !injections.is_empty();
     let mut verdict = if needs_supervisor {
-        Verdict::require(ApproverRole::Supervisor, config.supervisor_approvers.max(config.approvers))
+        Verdict::require(
+            ApproverRole::Supervisor,
+            config.supervisor_approvers.max(config.approvers),
+        )
     } else {
         Verdict::require(ApproverRole::Agent, config.approvers)
     };
@@ -154,7 +197,10 @@ pub fn review(ticket: &Ticket, draft: &Draft, config: &Config) -> Verdict {
     if draft.confidence < 0.3 {
         verdict = verdict.with_flag(
             "low-confidence",
-            format!("The drafting plugin is only {:.0}% confident.", draft.confidence * 100.0),
+            format!(
+                "The drafting plugin is only {:.0}% confident.",
+                draft.confidence * 100.0
+            ),
         );
     }
     verdict
@@ -224,7 +270,11 @@ mod tests {
 
     #[test]
     fn ordinary_drafts_need_one_agent() {
-        let v = review(&ticket("Where is my parcel?"), &draft("It ships today."), &Config::default());
+        let v = review(
+            &ticket("Where is my parcel?"),
+            &draft("It ships today."),
+            &Config::default(),
+        );
         let r = requirement(&v).expect("not blocked");
         assert_eq!((r.role, r.approvers), (ApproverRole::Agent, 1));
         assert!(v.flags.is_empty());
@@ -232,11 +282,28 @@ mod tests {
 
     #[test]
     fn refunds_and_legal_need_a_supervisor() {
-        for text in ["I want my money back", "My lawyer will contact you", "Please cancel my plan", "I think I was hacked"] {
-            let v = review(&ticket(text), &draft("We will look into it."), &Config::default());
-            assert_eq!(requirement(&v).map(|r| r.role), Some(ApproverRole::Supervisor), "{text}");
+        for text in [
+            "I want my money back",
+            "My lawyer will contact you",
+            "Please cancel my plan",
+            "I think I was hacked",
+        ] {
+            let v = review(
+                &ticket(text),
+                &draft("We will look into it."),
+                &Config::default(),
+            );
+            assert_eq!(
+                requirement(&v).map(|r| r.role),
+                Some(ApproverRole::Supervisor),
+                "{text}"
+            );
         }
-        let v = review(&ticket("Hi"), &draft("We have issued a refund."), &Config::default());
+        let v = review(
+            &ticket("Hi"),
+            &draft("We have issued a refund."),
+            &Config::default(),
+        );
         assert_eq!(v.flags[0].code, "sensitive-refund");
     }
 
@@ -248,7 +315,10 @@ mod tests {
             &Config::default(),
         );
         assert!(v.flags.iter().any(|f| f.code == "prompt-injection"));
-        assert_eq!(requirement(&v).map(|r| r.role), Some(ApproverRole::Supervisor));
+        assert_eq!(
+            requirement(&v).map(|r| r.role),
+            Some(ApproverRole::Supervisor)
+        );
     }
 
     #[test]
@@ -257,11 +327,18 @@ mod tests {
             r#"{"approvers": 2, "sensitive_topics": {"pricing": ["discount"]}}"#,
         )
         .expect("valid");
-        let v = review(&ticket("Can I have a refund?"), &draft("Let me check."), &config);
+        let v = review(
+            &ticket("Can I have a refund?"),
+            &draft("Let me check."),
+            &config,
+        );
         let r = requirement(&v).expect("not blocked");
         assert_eq!((r.role, r.approvers), (ApproverRole::Agent, 2));
         let v = review(&ticket("Any discount?"), &draft("Let me check."), &config);
-        assert_eq!(requirement(&v).map(|r| r.role), Some(ApproverRole::Supervisor));
+        assert_eq!(
+            requirement(&v).map(|r| r.role),
+            Some(ApproverRole::Supervisor)
+        );
     }
 
     #[test]

@@ -122,9 +122,7 @@ impl Cause {
 pub fn asks_for_human(text: &str, extra_phrases: &[String]) -> bool {
     let text = normalize(text);
     HUMAN_PHRASES.iter().any(|p| text.contains(p))
-        || extra_phrases
-            .iter()
-            .any(|p| text.contains(&normalize(p)))
+        || extra_phrases.iter().any(|p| text.contains(&normalize(p)))
 }
 
 /// True when `text` reads as frustrated: a marker phrase, or mostly upper-case shouting.
@@ -174,10 +172,11 @@ pub fn in_bot_loop(ticket: &Ticket, threshold: usize) -> bool {
     if customer_kept_writing && bot_replies.len() >= threshold {
         return true;
     }
-    bot_replies
-        .iter()
-        .enumerate()
-        .any(|(i, a)| bot_replies[i + 1..].iter().any(|b| normalize(&a.body) == normalize(&b.body)))
+    bot_replies.iter().enumerate().any(|(i, a)| {
+        bot_replies[i + 1..]
+            .iter()
+            .any(|b| normalize(&a.body) == normalize(&b.body))
+    })
 }
 
 /// The first cause that applies, checked in order of how directly the customer spoke.

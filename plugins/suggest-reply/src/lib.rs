@@ -95,7 +95,10 @@ impl Plugin for SuggestReply {
         let text = ai::ask(&instruction(&config.tone), &input, 800)?;
         let answer = parse_answer(&text);
         if answer.body.is_empty() {
-            return Err(PluginError::new("empty-draft", "the AI returned no reply text"));
+            return Err(PluginError::new(
+                "empty-draft",
+                "the AI returned no reply text",
+            ));
         }
         let rationale = answer
             .rationale
@@ -116,7 +119,8 @@ mod tests {
 
     #[test]
     fn splits_confidence_and_rationale_off_the_reply() {
-        let a = parse_answer("Hello Ada,\n\nWe are on it.\n\nCONFIDENCE: 0.8\nRATIONALE: Clear ask.");
+        let a =
+            parse_answer("Hello Ada,\n\nWe are on it.\n\nCONFIDENCE: 0.8\nRATIONALE: Clear ask.");
         assert_eq!(a.body, "Hello Ada,\n\nWe are on it.");
         assert_eq!(a.confidence, Some(0.8));
         assert_eq!(a.rationale.as_deref(), Some("Clear ask."));

@@ -39,7 +39,10 @@ pub fn prompt(ticket: &Ticket, max_chars: usize) -> String {
 
 /// The note posted for agents.
 pub fn note(summary: &str) -> String {
-    format!("AI summary (deskbridge/summarize, for agents only):\n{}", summary.trim())
+    format!(
+        "AI summary (deskbridge/summarize, for agents only):\n{}",
+        summary.trim()
+    )
 }
 
 struct Summarize;

@@ -25,7 +25,11 @@ impl Action {
 
     /// A draft reply for the approval queue; `confidence` is clamped to 0.0–1.0.
     pub fn draft(body: impl Into<String>, rationale: impl Into<String>, confidence: f32) -> Action {
-        let confidence = if confidence.is_nan() { 0.0 } else { confidence.clamp(0.0, 1.0) };
+        let confidence = if confidence.is_nan() {
+            0.0
+        } else {
+            confidence.clamp(0.0, 1.0)
+        };
         Action::DraftReply(DraftReply {
             body: body.into(),
             rationale: rationale.into(),
@@ -180,8 +184,10 @@ pub mod kv {
 /// AI completions through the host (manifest: `capabilities.ai`). The host holds the keys,
 /// redacts personal data and enforces the manifest's providers, models and budgets.
 pub mod ai {
-    pub use super::wit::ai::{AiError, ChatMessage, ChatRole, Completion, CompletionRequest, Usage};
     use super::PluginError;
+    pub use super::wit::ai::{
+        AiError, ChatMessage, ChatRole, Completion, CompletionRequest, Usage,
+    };
 
     /// Sends a completion request.
     pub fn complete(request: &CompletionRequest) -> Result<Completion, AiError> {

@@ -58,12 +58,12 @@ pub mod __private {
 
 use __private::bindings::deskbridge::plugin as wit;
 
+pub use helpers::{ai, config, kv, log};
 pub use wit::types::{
     Action, ApprovalRequirement, ApproverRole, AuthorRole, Channel, Customer, Decision, Draft,
     DraftReply, EventKind, Flag, Handover, HelpdeskKind, Message, PluginError, Priority, Ticket,
     TicketEvent, TicketStatus, Verdict, Visibility,
 };
-pub use helpers::{ai, config, kv, log};
 
 /// What a plugin implements. Both methods have defaults, so a plugin implements only what it
 /// subscribes to in its manifest (`events`).

@@ -13,7 +13,10 @@ impl Plugin for MemoryBomb {
                 break;
             }
         }
-        Ok(vec![Action::note(format!("allocated {} MiB", blocks.len()))])
+        Ok(vec![Action::note(format!(
+            "allocated {} MiB",
+            blocks.len()
+        ))])
     }
 }
 

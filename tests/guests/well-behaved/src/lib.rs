@@ -6,7 +6,10 @@ struct WellBehaved;
 
 impl Plugin for WellBehaved {
     fn on_event(event: TicketEvent) -> Result<Vec<Action>, PluginError> {
-        Ok(vec![Action::note(format!("seen ticket {}", event.ticket.id))])
+        Ok(vec![Action::note(format!(
+            "seen ticket {}",
+            event.ticket.id
+        ))])
     }
 }
 

@@ -1,0 +1,262 @@
+//! The real `deskbridge` binary: `plugin run` on first-party and hostile plugins, `serve`
+//! answering `/healthz`, and `config check`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use deskbridge_tests::{fixtures_dir, guests};
+use serde_json::Value;
+
+fn deskbridge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures_dir().join(name)
+}
+
+/// Writes a first-party plugin's component and manifest into `dir`.
+fn bundled_plugin(dir: &Path, id: &str) -> (PathBuf, PathBuf) {
+    let plugin = deskbridge_bundled_plugins::get(id).expect("bundled plugin");
+    let wasm = dir.join(format!("{id}.wasm"));
+    let manifest = dir.join("plugin.toml");
+    std::fs::write(&wasm, plugin.wasm).expect("write wasm");
+    std::fs::write(&manifest, plugin.manifest).expect("write manifest");
+    (wasm, manifest)
+}
+
+fn run(command: &mut Command) -> (Output, String, String) {
+    let output = command.output().expect("deskbridge runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+#[test]
+fn plugin_run_prints_actions_fuel_and_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wasm, _manifest) = bundled_plugin(dir.path(), "summarize");
+    let (output, stdout, stderr) = run(deskbridge()
+        .args(["plugin", "run"])
+        .arg(&wasm)
+        .arg("--event")
+        .arg(fixture("ticket-created.json"))
+        .args(["--repeat", "5"]));
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(report["plugin"], "summarize");
+    assert_eq!(report["actions"][0]["type"], "internal_note");
+    assert!(report["fuel_consumed"].as_u64().expect("fuel") > 0);
+    assert!(report["elapsed_us"].as_u64().is_some());
+    assert!(report["per_call_us"].as_u64().expect("median") > 0);
+    assert_eq!(report["repeat"], 5);
+    assert_eq!(report["wasm_sha256"].as_str().expect("hash").len(), 64);
+}
+
+#[test]
+fn plugin_run_reviews_drafts_for_policy_plugins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wasm, manifest) = bundled_plugin(dir.path(), "approval-policy");
+    let (output, stdout, stderr) = run(deskbridge()
+        .args(["plugin", "run"])
+        .arg(&wasm)
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("--event")
+        .arg(fixture("refund-with-injection.json"))
+        .arg("--draft")
+        .arg(fixture("draft.json")));
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["verdict"]["decision"]["role"], "supervisor");
+    assert_eq!(report["verdict"]["flags"][1]["code"], "prompt-injection");
+}
+
+#[test]
+fn plugin_run_names_the_limit_that_stopped_a_plugin() {
+    let (output, stdout, stderr) = run(deskbridge()
+        .args([
+            "plugin",
+            "run",
+            guests::INFINITE_LOOP.wasm,
+            "--manifest",
+            guests::INFINITE_LOOP.manifest,
+        ])
+        .arg("--event")
+        .arg(fixture("ticket-created.json")));
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exceeded its deadline of 200 ms (limits.wall_clock_ms)"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).expect("JSON error report");
+    assert!(
+        report["error"]
+            .as_str()
+            .expect("error")
+            .contains("deadline")
+    );
+    assert!(report["fuel_consumed"].as_u64().expect("fuel") > 0);
+}
+
+#[test]
+fn plugin_run_refuses_undeclared_capabilities_and_bad_events() {
+    let (output, _, stderr) = run(deskbridge()
+        .args([
+            "plugin",
+            "run",
+            guests::UNDECLARED_KV.wasm,
+            "--manifest",
+            guests::UNDECLARED_KV.manifest,
+        ])
+        .arg("--event")
+        .arg(fixture("ticket-created.json")));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("does not declare `capabilities.kv`"),
+        "{stderr}"
+    );
+
+    let (output, _, stderr) = run(deskbridge()
+        .args([
+            "plugin",
+            "run",
+            guests::NOOP.wasm,
+            "--manifest",
+            guests::NOOP.manifest,
+        ])
+        .arg("--event")
+        .arg(fixture("invalid-event.json")));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("field `ticket.messages[0].author_role`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plugin_check_reports_how_imports_are_treated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wasm, manifest) = bundled_plugin(dir.path(), "summarize");
+    let (output, stdout, stderr) = run(deskbridge()
+        .args(["plugin", "check"])
+        .arg(&manifest)
+        .arg("--wasm")
+        .arg(&wasm));
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let imports = report["imports"].as_array().expect("imports");
+    assert!(
+        imports
+            .iter()
+            .any(|i| i["name"] == "deskbridge:plugin/ai@0.1.0" && i["treatment"] == "granted")
+    );
+}
+
+#[test]
+fn config_check_names_bad_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "listen = \"127.0.0.1:9000\"\n[plugins]\nbundled = [\"summarize\"]\n",
+    )
+    .expect("write");
+    let (output, stdout, stderr) = run(deskbridge().args(["config", "check"]).arg(&good));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("ok"), "{stdout}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[plugins]\nbundeld = []\n").expect("write");
+    let (output, _, stderr) = run(deskbridge().args(["config", "check"]).arg(&bad));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("unknown field `bundeld`"), "{stderr}");
+}
+
+struct Gateway(Child);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
+}
+
+#[test]
+fn serve_answers_healthz_with_embedded_defaults() {
+    let child = deskbridge()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut gateway = Gateway(child);
+    let stdout = gateway.0.stdout.take().expect("stdout");
+    let mut address = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            address = Some(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            break;
+        }
+    }
+    let address = address.expect("the gateway announces its address");
+    let (status, body) = http_get(&address, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(body.trim()).expect("JSON body");
+    assert_eq!(health["status"], "ok");
+    let ids: Vec<&str> = health["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "summarize",
+            "suggest-reply",
+            "human-handover",
+            "approval-policy"
+        ]
+    );
+
+    let (status, body) = http_get(&address, "/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("no route for GET /nope"), "{body}");
+}

@@ -1,0 +1,351 @@
+//! The first-party plugins on fixtures, through the real runtime, and how AI faults fail
+//! closed without tripping a plugin's breaker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_core::{
+    Action, ApprovalRequirement, ApproverRole, Decision, DraftReply, apply_handover_rule,
+    combine_verdicts,
+};
+use deskbridge_plugin_host::{CallError, HostServices, MemoryKv, ValidatedEvent};
+use deskbridge_providers::{
+    AiProvider, BoxFuture, Completion, CompletionRequest, LocalEngine, ProviderError,
+    ProviderRegistry,
+};
+
+use crate::support::{event, load_bundled};
+
+/// A provider named `local` that waits before answering like the local engine (or failing).
+struct SlowProvider {
+    delay: Duration,
+    fail: bool,
+}
+
+impl AiProvider for SlowProvider {
+    fn name(&self) -> &str {
+        "local"
+    }
+    fn default_model(&self) -> &str {
+        "extractive-v1"
+    }
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            if self.fail {
+                return Err(ProviderError::Unavailable {
+                    provider: "local".into(),
+                    reason: "HTTP 503 from upstream".into(),
+                });
+            }
+            LocalEngine::new().answer(&request)
+        })
+    }
+}
+
+fn services_with(provider: SlowProvider) -> HostServices {
+    let mut providers = ProviderRegistry::new();
+    providers.insert(Arc::new(provider));
+    HostServices {
+        providers,
+        kv: Arc::new(MemoryKv::new()),
+    }
+}
+
+#[tokio::test]
+async fn summarize_writes_an_internal_note() {
+    let plugin = load_bundled("summarize", None, &HostServices::local(), |_| {});
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("summarizes");
+    let [Action::InternalNote { body }] = report.output.as_slice() else {
+        panic!("expected one note, got {:?}", report.output);
+    };
+    assert!(body.starts_with("AI summary"), "{body}");
+    assert!(body.contains("kettle"), "{body}");
+    assert_eq!(report.ai_calls.len(), 1);
+    assert_eq!(report.ai_calls[0].provider, "local");
+    assert!(report.fuel_consumed > 0);
+}
+
+#[tokio::test]
+async fn suggest_reply_drafts_with_rationale_and_confidence() {
+    let plugin = load_bundled("suggest-reply", None, &HostServices::local(), |_| {});
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("drafts");
+    let [Action::DraftReply(draft)] = report.output.as_slice() else {
+        panic!("expected one draft, got {:?}", report.output);
+    };
+    assert!(
+        draft.body.starts_with("Hello Ada Lovelace,"),
+        "{}",
+        draft.body
+    );
+    assert!(
+        !draft.body.contains("CONFIDENCE"),
+        "trailer must be split off"
+    );
+    assert!((draft.confidence - 0.4).abs() < 1e-6);
+    assert!(draft.rationale.contains("local extractive engine"));
+}
+
+#[tokio::test]
+async fn suggest_reply_never_drafts_over_an_agent() {
+    let plugin = load_bundled("suggest-reply", None, &HostServices::local(), |_| {});
+    let mut answered = event("ticket-created.json").into_inner();
+    let mut reply = answered.ticket.messages[0].clone();
+    reply.id = "m-2".into();
+    reply.author_role = deskbridge_core::AuthorRole::Agent;
+    reply.body = "On its way!".into();
+    answered.ticket.messages.push(reply);
+    let report = plugin
+        .handle_event(&ValidatedEvent::validate(answered).expect("valid"))
+        .await
+        .expect("runs");
+    assert!(report.output.is_empty());
+    assert!(
+        report.ai_calls.is_empty(),
+        "no AI spent on a ticket with nothing to answer"
+    );
+}
+
+#[tokio::test]
+async fn human_handover_fires_on_request_and_suppresses_drafts() {
+    let services = HostServices::local();
+    let handover = load_bundled("human-handover", None, &services, |_| {});
+    let suggest = load_bundled("suggest-reply", None, &services, |_| {});
+    let wants_human = event("asks-for-human.json");
+
+    let mut actions = handover
+        .handle_event(&wants_human)
+        .await
+        .expect("runs")
+        .output;
+    assert!(
+        matches!(actions.first(), Some(Action::HandOver(_))),
+        "{actions:?}"
+    );
+    actions.extend(
+        suggest
+            .handle_event(&wants_human)
+            .await
+            .expect("runs")
+            .output,
+    );
+    assert!(actions.iter().any(|a| matches!(a, Action::DraftReply(_))));
+    let (kept, suppressed) = apply_handover_rule(actions);
+    assert_eq!(suppressed, 1);
+    assert!(!kept.iter().any(|a| matches!(a, Action::DraftReply(_))));
+
+    let calm = handover
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("runs");
+    assert!(calm.output.is_empty(), "{:?}", calm.output);
+}
+
+fn refund_draft() -> DraftReply {
+    DraftReply {
+        body: "We have issued a full refund for your last three orders.".into(),
+        rationale: "Customer asked".into(),
+        confidence: 0.9,
+    }
+}
+
+#[tokio::test]
+async fn approval_policy_escalates_sensitive_drafts_and_flags_injection() {
+    let plugin = load_bundled("approval-policy", None, &HostServices::local(), |_| {});
+    let ticket = event("refund-with-injection.json").into_inner().ticket;
+    let verdict = plugin
+        .review_draft(&ticket, &refund_draft(), "suggest-reply")
+        .await
+        .expect("reviews")
+        .output;
+    assert_eq!(
+        verdict.decision,
+        Decision::RequireApproval(ApprovalRequirement {
+            role: ApproverRole::Supervisor,
+            approvers: 1
+        })
+    );
+    let codes: Vec<&str> = verdict.flags.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["sensitive-refund", "prompt-injection"]);
+    // The host's combination never goes below the baseline and keeps the flags.
+    assert_eq!(combine_verdicts([&verdict]).flags.len(), 2);
+}
+
+#[tokio::test]
+async fn approval_policy_is_configurable_and_its_config_is_checked() {
+    let config = serde_json::json!({ "approvers": 2 });
+    let plugin = load_bundled(
+        "approval-policy",
+        Some(config),
+        &HostServices::local(),
+        |_| {},
+    );
+    let ticket = event("ticket-created.json").into_inner().ticket;
+    let draft = DraftReply {
+        body: "A new kettle ships today.".into(),
+        rationale: "r".into(),
+        confidence: 0.8,
+    };
+    let verdict = plugin
+        .review_draft(&ticket, &draft, "suggest-reply")
+        .await
+        .expect("reviews")
+        .output;
+    assert_eq!(
+        verdict.decision,
+        Decision::RequireApproval(ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2
+        })
+    );
+
+    let bundled = deskbridge_bundled_plugins::get("approval-policy").expect("bundled");
+    let manifest = deskbridge_plugin_host::Manifest::from_toml(bundled.manifest).expect("valid");
+    let err = crate::support::engine()
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: bundled.wasm,
+                manifest,
+                config: Some(serde_json::json!({ "approvers": 0 })),
+            },
+            &HostServices::local(),
+        )
+        .expect_err("approvers must be at least 1");
+    assert!(err.to_string().contains("field `approvers`"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_fails_closed_without_tripping_the_breaker() {
+    let services = services_with(SlowProvider {
+        delay: Duration::ZERO,
+        fail: true,
+    });
+    let plugin = load_bundled("summarize", None, &services, |_| {});
+    for _ in 0..5 {
+        let failure = plugin
+            .handle_event(&event("ticket-created.json"))
+            .await
+            .expect_err("no summary without AI");
+        assert!(
+            matches!(&failure.error, CallError::Reported { code, .. } if code == "ai-unavailable"),
+            "{}",
+            failure.error
+        );
+        assert_eq!(failure.ai_calls.len(), 1);
+        assert!(failure.ai_calls[0].error.is_some());
+    }
+    let status = plugin.status();
+    assert!(
+        status.enabled,
+        "a provider outage must not switch plugins off"
+    );
+    assert_eq!((status.calls, status.failures), (5, 0));
+}
+
+#[tokio::test]
+async fn the_deadline_includes_ai_time_and_slow_providers_are_not_the_plugins_fault() {
+    let services = services_with(SlowProvider {
+        delay: Duration::from_secs(5),
+        fail: false,
+    });
+    let plugin = load_bundled("summarize", None, &services, |m| {
+        m.limits.wall_clock_ms = 300
+    });
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("provider too slow");
+    assert_eq!(
+        failure.error,
+        CallError::DeadlineExceeded {
+            plugin: "summarize".into(),
+            limit_ms: 300
+        }
+    );
+    assert!(
+        failure.elapsed < Duration::from_secs(2),
+        "{:?}",
+        failure.elapsed
+    );
+    assert_eq!(plugin.status().failures, 0);
+}
+
+#[tokio::test]
+async fn time_spent_in_an_ai_call_does_not_trap_the_plugin() {
+    // Twenty epoch ticks pass inside the import; a per-call epoch *trap* would fire here.
+    let services = services_with(SlowProvider {
+        delay: Duration::from_millis(100),
+        fail: false,
+    });
+    let plugin = load_bundled("summarize", None, &services, |_| {});
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("completes after a slow AI call");
+    assert_eq!(report.output.len(), 1);
+    assert!(report.ai_calls[0].elapsed_us >= 100_000);
+}
+
+#[tokio::test]
+async fn ai_is_limited_to_the_manifest_providers() {
+    // The manifest lists `local`; the registry only has another provider.
+    struct Other;
+    impl AiProvider for Other {
+        fn name(&self) -> &str {
+            "openai"
+        }
+        fn default_model(&self) -> &str {
+            "gpt"
+        }
+        fn complete(
+            &self,
+            _: CompletionRequest,
+        ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+            Box::pin(async { panic!("a provider the manifest does not list was called") })
+        }
+    }
+    let mut providers = ProviderRegistry::new();
+    providers.insert(Arc::new(Other));
+    let services = HostServices {
+        providers,
+        kv: Arc::new(MemoryKv::new()),
+    };
+    let plugin = load_bundled("summarize", None, &services, |_| {});
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("local is not configured");
+    assert!(
+        matches!(&failure.error, CallError::Reported { code, message, .. }
+            if code == "ai-unavailable" && message.contains("`local` is not configured")),
+        "{}",
+        failure.error
+    );
+}
+
+#[test]
+fn fixtures_validate_and_bad_events_name_the_field() {
+    for name in [
+        "ticket-created.json",
+        "asks-for-human.json",
+        "refund-with-injection.json",
+    ] {
+        ValidatedEvent::parse(&deskbridge_tests::fixture(name)).expect(name);
+    }
+    let err = ValidatedEvent::parse(&deskbridge_tests::fixture("invalid-event.json"))
+        .expect_err("robot is no role");
+    assert!(
+        err.to_string()
+            .contains("field `ticket.messages[0].author_role`"),
+        "{err}"
+    );
+}

@@ -1,0 +1,321 @@
+//! Hostile guests: each is contained with its own specific error, nothing leaks out of the
+//! sandbox, and a well-behaved plugin keeps working right after.
+
+use std::net::TcpListener;
+
+use deskbridge_core::{Action, OutputViolation};
+use deskbridge_plugin_host::{CallError, HostServices, LoadError};
+use deskbridge_tests::guests;
+
+use crate::support::{engine, event, event_with_subject, load_guest, try_load_guest};
+
+/// The well-behaved guest still answers, proving the gateway survived what came before.
+async fn well_behaved_still_works() {
+    let plugin = load_guest(guests::WELL_BEHAVED);
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("well-behaved plugin works");
+    assert_eq!(
+        report.output,
+        vec![Action::InternalNote {
+            body: "seen ticket 4711".into()
+        }]
+    );
+}
+
+fn note_of(actions: &[Action]) -> &str {
+    match actions {
+        [Action::InternalNote { body }] => body,
+        other => panic!("expected one note, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_by_the_deadline() {
+    let plugin = load_guest(guests::INFINITE_LOOP);
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("never returns");
+    assert_eq!(
+        failure.error,
+        CallError::DeadlineExceeded {
+            plugin: "infinite-loop".into(),
+            limit_ms: 200
+        }
+    );
+    assert!(
+        failure.elapsed.as_millis() < 2_000,
+        "took {:?}",
+        failure.elapsed
+    );
+    well_behaved_still_works().await;
+}
+
+#[tokio::test]
+async fn an_infinite_loop_with_little_fuel_runs_out_of_fuel() {
+    let plugin = try_load_guest(guests::INFINITE_LOOP, &HostServices::local(), |m| {
+        m.limits.fuel = 1_000_000;
+        m.limits.wall_clock_ms = 60_000;
+    })
+    .expect("loads");
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("runs out of fuel");
+    assert_eq!(
+        failure.error,
+        CallError::FuelExhausted {
+            plugin: "infinite-loop".into(),
+            limit: 1_000_000
+        }
+    );
+    assert_eq!(failure.fuel_consumed, 1_000_000);
+}
+
+#[tokio::test]
+async fn a_memory_bomb_is_stopped_by_the_cap() {
+    let plugin = load_guest(guests::MEMORY_BOMB);
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("hits the cap");
+    assert_eq!(
+        failure.error,
+        CallError::MemoryLimitExceeded {
+            plugin: "memory-bomb".into(),
+            limit_mib: 8
+        }
+    );
+    well_behaved_still_works().await;
+}
+
+#[tokio::test]
+async fn reading_a_file_finds_nothing() {
+    let plugin = load_guest(guests::FILE_READER);
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("the plugin handles the denial itself");
+    let note = note_of(&report.output);
+    assert!(note.starts_with("denied:"), "{note}");
+    assert!(!note.contains("root:"), "{note}");
+}
+
+#[tokio::test]
+async fn the_environment_arguments_and_cwd_are_empty() {
+    // The test process has an environment, so an empty one inside is the sandbox at work.
+    assert!(std::env::vars().next().is_some());
+    let plugin = load_guest(guests::ENV_READER);
+    let report = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("runs");
+    let note = note_of(&report.output);
+    assert!(note.starts_with("vars=0 args=0 "), "{note}");
+    let host_cwd = std::env::current_dir().expect("cwd").display().to_string();
+    assert!(
+        !note.contains(&host_cwd),
+        "the host's working directory leaked: {note}"
+    );
+}
+
+#[tokio::test]
+async fn opening_a_socket_is_denied() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let address = listener.local_addr().expect("address").to_string();
+    let plugin = load_guest(guests::SOCKET_OPENER);
+    let report = plugin
+        .handle_event(&event_with_subject(&address))
+        .await
+        .expect("runs");
+    let note = note_of(&report.output);
+    assert!(note.starts_with("denied:"), "{note}");
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached the listener at {address}"
+    );
+}
+
+#[tokio::test]
+async fn an_undeclared_capability_is_refused_at_load() {
+    let err = try_load_guest(guests::UNDECLARED_KV, &HostServices::local(), |_| {})
+        .expect_err("kv is not declared");
+    match &err {
+        LoadError::UndeclaredCapability {
+            plugin,
+            import,
+            capability,
+        } => {
+            assert_eq!(plugin, "undeclared-kv");
+            assert_eq!(import, "deskbridge:plugin/kv@0.1.0");
+            assert_eq!(*capability, "capabilities.kv");
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("does not declare `capabilities.kv`")
+    );
+    // Declaring it makes the same component load.
+    try_load_guest(guests::UNDECLARED_KV, &HostServices::local(), |m| {
+        m.capabilities.kv = true;
+    })
+    .expect("loads once declared");
+}
+
+#[tokio::test]
+async fn ai_without_the_capability_is_refused_at_load() {
+    let bundled = deskbridge_bundled_plugins::get("summarize").expect("bundled");
+    let mut manifest =
+        deskbridge_plugin_host::Manifest::from_toml(bundled.manifest).expect("valid");
+    manifest.capabilities.ai = None;
+    let err = engine()
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: bundled.wasm,
+                manifest,
+                config: None,
+            },
+            &HostServices::local(),
+        )
+        .expect_err("ai not declared");
+    assert!(
+        matches!(
+            err,
+            LoadError::UndeclaredCapability {
+                capability: "capabilities.ai",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_panic_is_reported_with_its_message() {
+    let plugin = load_guest(guests::PANICKER);
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("panics");
+    match &failure.error {
+        CallError::Panicked { plugin, message } => {
+            assert_eq!(plugin, "panicker");
+            assert!(message.contains("boom on ticket 4711"), "{message}");
+        }
+        other => panic!("wrong error: {other}"),
+    }
+    well_behaved_still_works().await;
+}
+
+#[tokio::test]
+async fn an_oversized_draft_is_refused() {
+    let plugin = load_guest(guests::OVERSIZED_DRAFT);
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("too large");
+    assert_eq!(
+        failure.error,
+        CallError::Output {
+            plugin: "oversized-draft".into(),
+            violation: OutputViolation::OutputTooLarge {
+                actual: (1 << 20) + "too long".len(),
+                limit: 64 * 1024
+            }
+        }
+    );
+    well_behaved_still_works().await;
+}
+
+#[tokio::test]
+async fn repeated_failures_trip_the_breaker_and_a_reset_restores_it() {
+    let plugin = load_guest(guests::PANICKER);
+    for _ in 0..3 {
+        let failure = plugin
+            .handle_event(&event("ticket-created.json"))
+            .await
+            .expect_err("panics");
+        assert!(matches!(failure.error, CallError::Panicked { .. }));
+    }
+    let status = plugin.status();
+    assert!(!status.enabled);
+    assert_eq!(status.consecutive_failures, 3);
+    let failure = plugin
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect_err("switched off");
+    assert!(
+        matches!(failure.error, CallError::Disabled { failures: 3, .. }),
+        "{}",
+        failure.error
+    );
+    assert_eq!(plugin.status().calls, 3, "a disabled plugin is not run");
+    plugin.reset_breaker();
+    assert!(plugin.status().enabled);
+    assert!(matches!(
+        plugin
+            .handle_event(&event("ticket-created.json"))
+            .await
+            .expect_err("still panics")
+            .error,
+        CallError::Panicked { .. }
+    ));
+}
+
+#[tokio::test]
+async fn every_call_gets_a_fresh_instance_but_kv_persists() {
+    let services = HostServices::local();
+    let plugin = try_load_guest(guests::KV_COUNTER, &services, |_| {}).expect("loads");
+    for expected in ["call 1", "call 2", "call 3"] {
+        let report = plugin
+            .handle_event(&event("ticket-created.json"))
+            .await
+            .expect("runs");
+        assert_eq!(note_of(&report.output), expected);
+    }
+    // Another plugin id sees none of it.
+    let other = try_load_guest(guests::KV_COUNTER, &services, |m| {
+        m.id = "kv-counter-2".into()
+    })
+    .expect("loads");
+    let report = other
+        .handle_event(&event("ticket-created.json"))
+        .await
+        .expect("runs");
+    assert_eq!(note_of(&report.output), "call 1");
+}
+
+#[tokio::test]
+async fn garbage_bytes_are_not_a_component() {
+    let manifest =
+        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
+    let err = engine()
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: b"definitely not wasm",
+                manifest,
+                config: None,
+            },
+            &HostServices::local(),
+        )
+        .expect_err("garbage");
+    assert!(matches!(err, LoadError::InvalidComponent { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn unsubscribed_events_are_not_delivered() {
+    let plugin = load_guest(guests::WELL_BEHAVED);
+    let mut agent_event = event("ticket-created.json").into_inner();
+    agent_event.kind = deskbridge_core::EventKind::AgentMessageAdded;
+    let agent_event = deskbridge_plugin_host::ValidatedEvent::validate(agent_event).expect("valid");
+    let failure = plugin
+        .handle_event(&agent_event)
+        .await
+        .expect_err("not subscribed");
+    assert!(matches!(failure.error, CallError::NotSubscribed { .. }));
+    assert_eq!(plugin.status().calls, 0);
+}
