@@ -22,6 +22,12 @@ async fn well_behaved_still_works() {
             body: "seen ticket 4711".into()
         }]
     );
+    assert_eq!(report.logs.len(), 1);
+    assert_eq!(report.logs[0].message, "handling event");
+    assert_eq!(
+        report.logs[0].fields,
+        [("ticket".to_owned(), "4711".to_owned())]
+    );
 }
 
 fn note_of(actions: &[Action]) -> &str {

@@ -90,6 +90,19 @@ impl Config {
                 );
             }
         }
+        for (id, value) in &self.plugins.config {
+            match deskbridge_bundled_plugins::get(id) {
+                Some(bundled) => {
+                    let manifest = deskbridge_plugin_host::Manifest::from_toml(bundled.manifest)?;
+                    manifest
+                        .check_config(Some(value))
+                        .with_context(|| format!("key `plugins.config.{id}`"))?;
+                }
+                // Plugins from `plugins.dir` are checked when they are loaded.
+                None if self.plugins.dir.is_some() => {}
+                None => bail!("key `plugins.config.{id}`: no plugin `{id}` is configured"),
+            }
+        }
         Ok(())
     }
 

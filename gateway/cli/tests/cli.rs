@@ -169,6 +169,13 @@ fn config_check_names_bad_keys() {
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("ok"), "{stdout}");
 
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deskbridge.example.toml");
+    let (output, _, stderr) = run(deskbridge().args(["config", "check"]).arg(&example));
+    assert!(
+        output.status.success(),
+        "the shipped example must stay valid: {stderr}"
+    );
+
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[plugins]\nbundeld = []\n").expect("write");
     let (output, _, stderr) = run(deskbridge().args(["config", "check"]).arg(&bad));

@@ -17,7 +17,15 @@ pub struct DraftReply {
     /// Why the plugin proposes it, shown to the approver.
     pub rationale: String,
     /// 0.0 to 1.0.
+    #[serde(serialize_with = "serialize_rounded")]
     pub confidence: f32,
+}
+
+/// Writes an `f32` as the shortest decimal with at most four places (`0.4`, not
+/// `0.4000000059604645`).
+fn serialize_rounded<S: serde::Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+    let rounded = (f64::from(*value) * 10_000.0).round() / 10_000.0;
+    serializer.serialize_f64(rounded)
 }
 
 /// A request that a human takes the ticket over.
@@ -291,6 +299,12 @@ mod tests {
 
         let (kept, suppressed) = apply_handover_rule(vec![draft("x", 0.9)]);
         assert_eq!((kept.len(), suppressed), (1, 0));
+    }
+
+    #[test]
+    fn confidence_is_written_without_float_noise() {
+        let json = serde_json::to_string(&draft("x", 0.4)).expect("serializes");
+        assert!(json.contains(r#""confidence":0.4"#), "{json}");
     }
 
     #[test]

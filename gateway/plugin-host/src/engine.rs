@@ -121,8 +121,7 @@ impl PluginEngine {
             .max_core_instances_per_component(16)
             .max_component_instance_size(1 << 20)
             .max_core_instance_size(1 << 20)
-            // Keep freed slots' memory resident up to 1 MiB so reuse skips page faults.
-            .linear_memory_keep_resident(1 << 20)
+            .linear_memory_keep_resident(384 << 10)
             .table_keep_resident(64 << 10);
 
         let mut config = Config::new();
@@ -135,6 +134,7 @@ impl PluginEngine {
             .async_stack_size(2 << 20)
             .memory_reservation(max_memory as u64)
             .memory_guard_size(64 << 10)
+            .memory_init_cow(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| EngineError(format!("{e:#}")))?;
 

@@ -13,43 +13,65 @@ use crate::state::{
     AiCall, CallState, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES, MAX_LOG_LINES,
 };
 
+/// Most structured fields kept per log line.
+const MAX_LOG_FIELDS: usize = 16;
+
+fn truncate(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
 impl log::Host for CallState {
-    fn log(&mut self, level: log::Level, message: String) {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
         let plugin = self.grants.plugin_id.as_str();
+        let fields_text = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         let level_name = match level {
             log::Level::Trace => {
-                tracing::trace!(plugin, "{message}");
+                tracing::trace!(plugin, fields = %fields_text, "{message}");
                 "trace"
             }
             log::Level::Debug => {
-                tracing::debug!(plugin, "{message}");
+                tracing::debug!(plugin, fields = %fields_text, "{message}");
                 "debug"
             }
             log::Level::Info => {
-                tracing::info!(plugin, "{message}");
+                tracing::info!(plugin, fields = %fields_text, "{message}");
                 "info"
             }
             log::Level::Warn => {
-                tracing::warn!(plugin, "{message}");
+                tracing::warn!(plugin, fields = %fields_text, "{message}");
                 "warn"
             }
             log::Level::Error => {
-                tracing::error!(plugin, "{message}");
+                tracing::error!(plugin, fields = %fields_text, "{message}");
                 "error"
             }
         };
         if self.logs.len() < MAX_LOG_LINES {
             let mut message = message;
-            if message.len() > MAX_LOG_LINE_BYTES {
-                let mut cut = MAX_LOG_LINE_BYTES;
-                while !message.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                message.truncate(cut);
-            }
+            truncate(&mut message, MAX_LOG_LINE_BYTES);
+            let fields = fields
+                .into_iter()
+                .take(MAX_LOG_FIELDS)
+                .map(|(mut k, mut v)| {
+                    truncate(&mut k, 64);
+                    truncate(&mut v, 256);
+                    (k, v)
+                })
+                .collect();
             self.logs.push(LogLine {
                 level: level_name,
                 message,
+                fields,
             });
         }
     }

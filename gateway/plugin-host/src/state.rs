@@ -43,6 +43,9 @@ pub struct LogLine {
     pub level: &'static str,
     /// The text, truncated to 2 KiB.
     pub message: String,
+    /// Structured fields, as the plugin gave them (at most 16).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<(String, String)>,
 }
 
 /// One AI completion a plugin made.

@@ -67,6 +67,7 @@ pub fn build(guests: &[Guest<'_>]) -> Result<Vec<PathBuf>, BuildError> {
         "sdk/wit",
         "Cargo.lock",
         "Cargo.toml",
+        ".cargo/config.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }

@@ -123,23 +123,33 @@ impl Ticket {
 
 /// Structured logging into the gateway's log, tagged with the plugin's id.
 pub mod log {
-    use super::wit::log::{Level, log};
+    pub use super::wit::log::Level;
+
+    /// Logs `message` with structured `fields`, e.g.
+    /// `log::with_fields(Level::Info, "drafted", &[("ticket", &id)])`.
+    pub fn with_fields(level: Level, message: &str, fields: &[(&str, &str)]) {
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        super::wit::log::log(level, message, &fields);
+    }
 
     /// Logs at debug level.
     pub fn debug(message: &str) {
-        log(Level::Debug, message);
+        with_fields(Level::Debug, message, &[]);
     }
     /// Logs at info level.
     pub fn info(message: &str) {
-        log(Level::Info, message);
+        with_fields(Level::Info, message, &[]);
     }
     /// Logs at warn level.
     pub fn warn(message: &str) {
-        log(Level::Warn, message);
+        with_fields(Level::Warn, message, &[]);
     }
     /// Logs at error level.
     pub fn error(message: &str) {
-        log(Level::Error, message);
+        with_fields(Level::Error, message, &[]);
     }
 }
 

@@ -118,3 +118,8 @@ macro_rules! export_plugin {
         $crate::__private::bindings::__deskbridge_export_world!(__DeskbridgeExports);
     };
 }
+
+/// The examples in `README.md` compile as doctests, so the guide cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
