@@ -296,6 +296,46 @@ async fn time_spent_in_an_ai_call_does_not_trap_the_plugin() {
 }
 
 #[tokio::test]
+async fn a_full_instance_pool_is_reported_and_not_held_against_the_plugin() {
+    // One instance slot: while the first call waits for the AI, the second finds no slot.
+    let engine =
+        deskbridge_plugin_host::PluginEngine::new(deskbridge_plugin_host::EngineSettings {
+            max_instances: 1,
+            ..Default::default()
+        })
+        .expect("engine");
+    let services = services_with(SlowProvider {
+        delay: Duration::from_millis(300),
+        fail: false,
+    });
+    let bundled = deskbridge_bundled_plugins::get("summarize").expect("bundled");
+    let plugin = engine
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: bundled.wasm,
+                manifest: deskbridge_plugin_host::Manifest::from_toml(bundled.manifest)
+                    .expect("valid"),
+                config: None,
+            },
+            &services,
+        )
+        .expect("loads");
+    let event = event("ticket-created.json");
+    let (first, second) = tokio::join!(plugin.handle_event(&event), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        plugin.handle_event(&event).await
+    });
+    assert_eq!(first.expect("the first call completes").output.len(), 1);
+    let failure = second.expect_err("no free slot");
+    assert!(
+        matches!(&failure.error, CallError::Instantiation { reason, .. } if reason.contains("maximum concurrent")),
+        "{}",
+        failure.error
+    );
+    assert_eq!(plugin.status().failures, 0);
+}
+
+#[tokio::test]
 async fn ai_is_limited_to_the_manifest_providers() {
     // The manifest lists `local`; the registry only has another provider.
     struct Other;

@@ -335,7 +335,10 @@ impl LoadedPlugin {
             };
         }
         let message = format!("{trap:#}");
-        if message.contains("Insufficient resources") || message.contains("maximum concurrent") {
+        if trap
+            .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+            .is_some()
+        {
             return CallError::Instantiation {
                 plugin,
                 reason: message,

@@ -170,18 +170,23 @@ fn ensure_target_installed() -> Result<(), BuildError> {
     if sysroot_has_target()? {
         return Ok(());
     }
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let add_command = match &toolchain {
+        Some(t) => format!("rustup target add {TARGET} --toolchain {t}"),
+        None => format!("rustup target add {TARGET}"),
+    };
     let how = format!(
         "the {TARGET} target is not installed for this toolchain; run `rustup toolchain install` \
          in the repository root (it installs the pinned toolchain with its targets), or \
-         `rustup target add {TARGET}`"
+         `{add_command}`"
     );
     if env::var_os("DESKBRIDGE_NO_AUTO_TARGET").is_some() {
         return Err(BuildError(how));
     }
     let mut rustup = Command::new("rustup");
     rustup.args(["target", "add", TARGET]);
-    if let Ok(toolchain) = env::var("RUSTUP_TOOLCHAIN") {
-        rustup.args(["--toolchain", &toolchain]);
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
     }
     println!(
         "cargo:warning=installing the {TARGET} target with rustup (set DESKBRIDGE_NO_AUTO_TARGET=1 to refuse)"
