@@ -18,6 +18,7 @@ use crate::config::Config;
 
 pub(crate) fn run(config_path: Option<&Path>, listen: Option<&str>) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
