@@ -325,3 +325,65 @@ async fn unsubscribed_events_are_not_delivered() {
     assert!(matches!(failure.error, CallError::NotSubscribed { .. }));
     assert_eq!(plugin.status().calls, 0);
 }
+
+#[tokio::test]
+async fn an_import_the_host_does_not_provide_is_refused_at_load() {
+    // A hand-written component that asks for a network interface no plugin can have.
+    let wasm = wat::parse_str(
+        r#"(component
+            (import "evil:net/socket@1.0.0" (instance (export "open" (func))))
+        )"#,
+    )
+    .expect("valid component text");
+    let manifest =
+        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
+    let err = engine()
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: &wasm,
+                manifest,
+                config: None,
+            },
+            &HostServices::local(),
+        )
+        .expect_err("unknown import");
+    match err {
+        LoadError::UnknownImport { plugin, import } => {
+            assert_eq!(plugin, "noop");
+            assert_eq!(import, "evil:net/socket@1.0.0");
+        }
+        other => panic!("wrong error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_component_without_the_contract_exports_is_refused_at_load() {
+    let wasm = wat::parse_str("(component)").expect("valid component text");
+    let manifest =
+        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
+    let err = engine()
+        .load(
+            deskbridge_plugin_host::PluginSource {
+                wasm: &wasm,
+                manifest,
+                config: None,
+            },
+            &HostServices::local(),
+        )
+        .expect_err("no exports");
+    assert!(matches!(err, LoadError::Contract { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not implement contract 0.1.0"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_memory_limit_above_the_gateway_maximum_is_refused_at_load() {
+    let err = try_load_guest(guests::NOOP, &HostServices::local(), |m| {
+        m.limits.memory_mib = engine().settings().max_memory_mib + 1;
+    })
+    .expect_err("too much memory");
+    assert!(err.to_string().contains("limits.memory_mib"), "{err}");
+}

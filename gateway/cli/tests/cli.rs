@@ -76,6 +76,37 @@ fn plugin_run_reviews_drafts_for_policy_plugins() {
 }
 
 #[test]
+fn plugin_run_checks_and_applies_the_plugin_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wasm, manifest) = bundled_plugin(dir.path(), "approval-policy");
+    let config = dir.path().join("config.json");
+    let review = |config_text: &str| {
+        std::fs::write(&config, config_text).expect("write config");
+        run(deskbridge()
+            .args(["plugin", "run"])
+            .arg(&wasm)
+            .arg("--manifest")
+            .arg(&manifest)
+            .arg("--config")
+            .arg(&config)
+            .arg("--event")
+            .arg(fixture("ticket-created.json"))
+            .arg("--draft")
+            .arg(fixture("draft.json")))
+    };
+    let (output, stdout, stderr) =
+        review(r#"{"approvers": 3, "sensitive_topics": {"x": ["zzz"]}}"#);
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["verdict"]["decision"]["approvers"], 3);
+    assert_eq!(report["verdict"]["decision"]["role"], "agent");
+
+    let (output, _, stderr) = review(r#"{"approvers": "three"}"#);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("field `approvers`"), "{stderr}");
+}
+
+#[test]
 fn plugin_run_names_the_limit_that_stopped_a_plugin() {
     let (output, stdout, stderr) = run(deskbridge()
         .args([
@@ -217,10 +248,11 @@ fn http_get(address: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-#[test]
-fn serve_answers_healthz_with_embedded_defaults() {
+/// Starts `deskbridge serve` with `args` and returns it with the address it announced.
+fn start_gateway(args: &[&str]) -> (Gateway, String) {
     let child = deskbridge()
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("serve")
+        .args(args)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -243,6 +275,21 @@ fn serve_answers_healthz_with_embedded_defaults() {
         }
     }
     let address = address.expect("the gateway announces its address");
+    (gateway, address)
+}
+
+fn plugin_ids(health: &Value) -> Vec<String> {
+    health["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter_map(|p| p["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn serve_answers_healthz_with_embedded_defaults() {
+    let (_gateway, address) = start_gateway(&["--listen", "127.0.0.1:0"]);
     let (status, body) = http_get(&address, "/healthz");
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(body.trim()).expect("JSON body");
@@ -266,4 +313,58 @@ fn serve_answers_healthz_with_embedded_defaults() {
     let (status, body) = http_get(&address, "/nope");
     assert_eq!(status, 404);
     assert!(body.contains("no route for GET /nope"), "{body}");
+}
+
+#[test]
+fn serve_loads_third_party_plugins_from_the_plugin_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin_dir = dir.path().join("plugins.d").join("well-behaved");
+    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
+    std::fs::copy(
+        guests::WELL_BEHAVED.wasm,
+        plugin_dir.join("well-behaved.wasm"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        guests::WELL_BEHAVED.manifest,
+        plugin_dir.join("plugin.toml"),
+    )
+    .expect("copy");
+    let config = dir.path().join("deskbridge.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\n[plugins]\nbundled = [\"human-handover\"]\ndir = \"plugins.d\"\n",
+    )
+    .expect("write config");
+    let config = config.to_str().expect("utf-8 path");
+    let (_gateway, address) = start_gateway(&["--config", config]);
+    let (status, body) = http_get(&address, "/healthz");
+    assert_eq!(status, 200, "{body}");
+    let health: Value = serde_json::from_str(body.trim()).expect("JSON body");
+    assert_eq!(plugin_ids(&health), ["human-handover", "well-behaved"]);
+}
+
+#[test]
+fn serve_refuses_to_start_with_a_plugin_that_imports_undeclared_capabilities() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugin_dir = dir.path().join("plugins.d").join("sneaky");
+    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
+    std::fs::copy(guests::UNDECLARED_KV.wasm, plugin_dir.join("sneaky.wasm")).expect("copy");
+    std::fs::copy(
+        guests::UNDECLARED_KV.manifest,
+        plugin_dir.join("plugin.toml"),
+    )
+    .expect("copy");
+    let config = dir.path().join("deskbridge.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\n[plugins]\ndir = \"plugins.d\"\n",
+    )
+    .expect("write config");
+    let (output, _, stderr) = run(deskbridge().arg("serve").arg("--config").arg(&config));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("does not declare `capabilities.kv`"),
+        "{stderr}"
+    );
 }
