@@ -7,15 +7,14 @@ use deskbridge_core::{Action, OutputViolation};
 use deskbridge_plugin_host::{CallError, HostServices, LoadError};
 use deskbridge_tests::guests;
 
-use crate::support::{engine, event, event_with_subject, load_guest, try_load_guest};
+use crate::support::{
+    call, engine, event, event_with_subject, load_bytes, load_guest, try_load_guest,
+};
 
 /// The well-behaved guest still answers, proving the gateway survived what came before.
 async fn well_behaved_still_works() {
     let plugin = load_guest(guests::WELL_BEHAVED);
-    let report = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect("well-behaved plugin works");
+    let report = call(&plugin).await.expect("well-behaved plugin works");
     assert_eq!(
         report.output,
         vec![Action::InternalNote {
@@ -40,10 +39,7 @@ fn note_of(actions: &[Action]) -> &str {
 #[tokio::test]
 async fn an_infinite_loop_is_stopped_by_the_deadline() {
     let plugin = load_guest(guests::INFINITE_LOOP);
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("never returns");
+    let failure = call(&plugin).await.expect_err("never returns");
     assert_eq!(
         failure.error,
         CallError::DeadlineExceeded {
@@ -66,10 +62,7 @@ async fn an_infinite_loop_with_little_fuel_runs_out_of_fuel() {
         m.limits.wall_clock_ms = 60_000;
     })
     .expect("loads");
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("runs out of fuel");
+    let failure = call(&plugin).await.expect_err("runs out of fuel");
     assert_eq!(
         failure.error,
         CallError::FuelExhausted {
@@ -83,10 +76,7 @@ async fn an_infinite_loop_with_little_fuel_runs_out_of_fuel() {
 #[tokio::test]
 async fn a_memory_bomb_is_stopped_by_the_cap() {
     let plugin = load_guest(guests::MEMORY_BOMB);
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("hits the cap");
+    let failure = call(&plugin).await.expect_err("hits the cap");
     assert_eq!(
         failure.error,
         CallError::MemoryLimitExceeded {
@@ -100,8 +90,7 @@ async fn a_memory_bomb_is_stopped_by_the_cap() {
 #[tokio::test]
 async fn reading_a_file_finds_nothing() {
     let plugin = load_guest(guests::FILE_READER);
-    let report = plugin
-        .handle_event(&event("ticket-created.json"))
+    let report = call(&plugin)
         .await
         .expect("the plugin handles the denial itself");
     let note = note_of(&report.output);
@@ -114,10 +103,7 @@ async fn the_environment_arguments_and_cwd_are_empty() {
     // The test process has an environment, so an empty one inside is the sandbox at work.
     assert!(std::env::vars().next().is_some());
     let plugin = load_guest(guests::ENV_READER);
-    let report = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect("runs");
+    let report = call(&plugin).await.expect("runs");
     let note = note_of(&report.output);
     assert!(note.starts_with("vars=0 args=0 "), "{note}");
     let host_cwd = std::env::current_dir().expect("cwd").display().to_string();
@@ -203,10 +189,7 @@ async fn ai_without_the_capability_is_refused_at_load() {
 #[tokio::test]
 async fn a_panic_is_reported_with_its_message() {
     let plugin = load_guest(guests::PANICKER);
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("panics");
+    let failure = call(&plugin).await.expect_err("panics");
     match &failure.error {
         CallError::Panicked { plugin, message } => {
             assert_eq!(plugin, "panicker");
@@ -220,10 +203,7 @@ async fn a_panic_is_reported_with_its_message() {
 #[tokio::test]
 async fn an_oversized_draft_is_refused() {
     let plugin = load_guest(guests::OVERSIZED_DRAFT);
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("too large");
+    let failure = call(&plugin).await.expect_err("too large");
     assert_eq!(
         failure.error,
         CallError::Output {
@@ -241,19 +221,13 @@ async fn an_oversized_draft_is_refused() {
 async fn repeated_failures_trip_the_breaker_and_a_reset_restores_it() {
     let plugin = load_guest(guests::PANICKER);
     for _ in 0..3 {
-        let failure = plugin
-            .handle_event(&event("ticket-created.json"))
-            .await
-            .expect_err("panics");
+        let failure = call(&plugin).await.expect_err("panics");
         assert!(matches!(failure.error, CallError::Panicked { .. }));
     }
     let status = plugin.status();
     assert!(!status.enabled);
     assert_eq!(status.consecutive_failures, 3);
-    let failure = plugin
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect_err("switched off");
+    let failure = call(&plugin).await.expect_err("switched off");
     assert!(
         matches!(failure.error, CallError::Disabled { failures: 3, .. }),
         "{}",
@@ -263,11 +237,7 @@ async fn repeated_failures_trip_the_breaker_and_a_reset_restores_it() {
     plugin.reset_breaker();
     assert!(plugin.status().enabled);
     assert!(matches!(
-        plugin
-            .handle_event(&event("ticket-created.json"))
-            .await
-            .expect_err("still panics")
-            .error,
+        call(&plugin).await.expect_err("still panics").error,
         CallError::Panicked { .. }
     ));
 }
@@ -277,10 +247,7 @@ async fn every_call_gets_a_fresh_instance_but_kv_persists() {
     let services = HostServices::local();
     let plugin = try_load_guest(guests::KV_COUNTER, &services, |_| {}).expect("loads");
     for expected in ["call 1", "call 2", "call 3"] {
-        let report = plugin
-            .handle_event(&event("ticket-created.json"))
-            .await
-            .expect("runs");
+        let report = call(&plugin).await.expect("runs");
         assert_eq!(note_of(&report.output), expected);
     }
     // Another plugin id sees none of it.
@@ -288,27 +255,13 @@ async fn every_call_gets_a_fresh_instance_but_kv_persists() {
         m.id = "kv-counter-2".into()
     })
     .expect("loads");
-    let report = other
-        .handle_event(&event("ticket-created.json"))
-        .await
-        .expect("runs");
+    let report = call(&other).await.expect("runs");
     assert_eq!(note_of(&report.output), "call 1");
 }
 
 #[tokio::test]
 async fn garbage_bytes_are_not_a_component() {
-    let manifest =
-        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
-    let err = engine()
-        .load(
-            deskbridge_plugin_host::PluginSource {
-                wasm: b"definitely not wasm",
-                manifest,
-                config: None,
-            },
-            &HostServices::local(),
-        )
-        .expect_err("garbage");
+    let err = load_bytes(b"definitely not wasm", guests::NOOP).expect_err("garbage");
     assert!(matches!(err, LoadError::InvalidComponent { .. }), "{err}");
 }
 
@@ -335,18 +288,7 @@ async fn an_import_the_host_does_not_provide_is_refused_at_load() {
         )"#,
     )
     .expect("valid component text");
-    let manifest =
-        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
-    let err = engine()
-        .load(
-            deskbridge_plugin_host::PluginSource {
-                wasm: &wasm,
-                manifest,
-                config: None,
-            },
-            &HostServices::local(),
-        )
-        .expect_err("unknown import");
+    let err = load_bytes(&wasm, guests::NOOP).expect_err("unknown import");
     match err {
         LoadError::UnknownImport { plugin, import } => {
             assert_eq!(plugin, "noop");
@@ -359,18 +301,7 @@ async fn an_import_the_host_does_not_provide_is_refused_at_load() {
 #[tokio::test]
 async fn a_component_without_the_contract_exports_is_refused_at_load() {
     let wasm = wat::parse_str("(component)").expect("valid component text");
-    let manifest =
-        deskbridge_plugin_host::Manifest::from_toml(&guests::NOOP.manifest_text()).expect("valid");
-    let err = engine()
-        .load(
-            deskbridge_plugin_host::PluginSource {
-                wasm: &wasm,
-                manifest,
-                config: None,
-            },
-            &HostServices::local(),
-        )
-        .expect_err("no exports");
+    let err = load_bytes(&wasm, guests::NOOP).expect_err("no exports");
     assert!(matches!(err, LoadError::Contract { .. }), "{err}");
     assert!(
         err.to_string()

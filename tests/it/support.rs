@@ -2,9 +2,10 @@
 
 use std::sync::{Arc, OnceLock};
 
+use deskbridge_core::Action;
 use deskbridge_plugin_host::{
-    EngineSettings, HostServices, LoadError, LoadedPlugin, Manifest, PluginEngine, PluginSource,
-    ValidatedEvent,
+    CallFailure, CallReport, EngineSettings, HostServices, LoadError, LoadedPlugin, Manifest,
+    PluginEngine, PluginSource, ValidatedEvent,
 };
 use deskbridge_tests::TestGuest;
 
@@ -37,6 +38,27 @@ pub(crate) fn try_load_guest(
         },
         services,
     )
+}
+
+/// Loads arbitrary component bytes under a test guest's manifest.
+pub(crate) fn load_bytes(wasm: &[u8], manifest_of: TestGuest) -> Result<LoadedPlugin, LoadError> {
+    let manifest =
+        Manifest::from_toml(&manifest_of.manifest_text()).expect("test manifest is valid");
+    engine().load(
+        PluginSource {
+            wasm,
+            manifest,
+            config: None,
+        },
+        &HostServices::local(),
+    )
+}
+
+/// Runs `plugin` on the `ticket-created.json` fixture.
+pub(crate) async fn call(
+    plugin: &LoadedPlugin,
+) -> Result<CallReport<Vec<Action>>, Box<CallFailure>> {
+    plugin.handle_event(&event("ticket-created.json")).await
 }
 
 /// Loads a test guest that must load.

@@ -315,29 +315,33 @@ fn serve_answers_healthz_with_embedded_defaults() {
     assert!(body.contains("no route for GET /nope"), "{body}");
 }
 
+/// Writes a `deskbridge.toml` into `dir` whose `plugins.dir` holds `guest`, with `bundled`
+/// first-party plugins, and returns its path.
+fn config_with_plugin_dir(
+    dir: &Path,
+    guest: deskbridge_tests::TestGuest,
+    bundled: &str,
+) -> PathBuf {
+    let plugin_dir = dir.join("plugins.d").join(guest.name);
+    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
+    std::fs::copy(guest.wasm, plugin_dir.join(format!("{}.wasm", guest.name))).expect("copy");
+    std::fs::copy(guest.manifest, plugin_dir.join("plugin.toml")).expect("copy");
+    let config = dir.join("deskbridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\n[plugins]\nbundled = [{bundled}]\ndir = \"plugins.d\"\n"
+        ),
+    )
+    .expect("write config");
+    config
+}
+
 #[test]
 fn serve_loads_third_party_plugins_from_the_plugin_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let plugin_dir = dir.path().join("plugins.d").join("well-behaved");
-    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    std::fs::copy(
-        guests::WELL_BEHAVED.wasm,
-        plugin_dir.join("well-behaved.wasm"),
-    )
-    .expect("copy");
-    std::fs::copy(
-        guests::WELL_BEHAVED.manifest,
-        plugin_dir.join("plugin.toml"),
-    )
-    .expect("copy");
-    let config = dir.path().join("deskbridge.toml");
-    std::fs::write(
-        &config,
-        "listen = \"127.0.0.1:0\"\n[plugins]\nbundled = [\"human-handover\"]\ndir = \"plugins.d\"\n",
-    )
-    .expect("write config");
-    let config = config.to_str().expect("utf-8 path");
-    let (_gateway, address) = start_gateway(&["--config", config]);
+    let config = config_with_plugin_dir(dir.path(), guests::WELL_BEHAVED, "\"human-handover\"");
+    let (_gateway, address) = start_gateway(&["--config", config.to_str().expect("utf-8 path")]);
     let (status, body) = http_get(&address, "/healthz");
     assert_eq!(status, 200, "{body}");
     let health: Value = serde_json::from_str(body.trim()).expect("JSON body");
@@ -347,20 +351,7 @@ fn serve_loads_third_party_plugins_from_the_plugin_dir() {
 #[test]
 fn serve_refuses_to_start_with_a_plugin_that_imports_undeclared_capabilities() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let plugin_dir = dir.path().join("plugins.d").join("sneaky");
-    std::fs::create_dir_all(&plugin_dir).expect("mkdir");
-    std::fs::copy(guests::UNDECLARED_KV.wasm, plugin_dir.join("sneaky.wasm")).expect("copy");
-    std::fs::copy(
-        guests::UNDECLARED_KV.manifest,
-        plugin_dir.join("plugin.toml"),
-    )
-    .expect("copy");
-    let config = dir.path().join("deskbridge.toml");
-    std::fs::write(
-        &config,
-        "listen = \"127.0.0.1:0\"\n[plugins]\ndir = \"plugins.d\"\n",
-    )
-    .expect("write config");
+    let config = config_with_plugin_dir(dir.path(), guests::UNDECLARED_KV, "");
     let (output, _, stderr) = run(deskbridge().arg("serve").arg("--config").arg(&config));
     assert_eq!(output.status.code(), Some(2));
     assert!(
