@@ -1,0 +1,352 @@
+//! The Zendesk Support API (v2): tickets, users and comments with cursor pagination; internal
+//! notes, tags and priority through `PUT /api/v2/tickets/{id}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_core::{
+    AuthorRole, Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus,
+    Visibility,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::http::{Api, Auth, bad_id, id_string, is_numeric_id, malformed};
+use crate::marker::{is_ours, text_has_marker};
+use crate::{ApiError, BoxFuture, FetchedTicket, HelpdeskClient, RateGate, Write, WriteReceipt};
+
+/// Comments fetched per page (Zendesk's maximum is 100).
+const PAGE_SIZE: &str = "100";
+/// Pages read at most for one thread (10,000 comments).
+const MAX_PAGES: usize = 100;
+
+/// How the gateway authenticates to Zendesk.
+#[derive(Clone)]
+pub enum ZendeskAuth {
+    /// An API token: basic auth as `{email}/token` with the token as password.
+    ApiToken {
+        /// The agent's email.
+        email: String,
+        /// The API token.
+        token: String,
+    },
+    /// An OAuth access token.
+    OAuth {
+        /// The token.
+        token: String,
+    },
+}
+
+impl std::fmt::Debug for ZendeskAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ZendeskAuth::ApiToken { email, .. } => write!(f, "ApiToken({email}, ***)"),
+            ZendeskAuth::OAuth { .. } => write!(f, "OAuth(***)"),
+        }
+    }
+}
+
+/// One Zendesk instance.
+#[derive(Debug, Clone)]
+pub struct ZendeskSettings {
+    /// Name of the instance in the config.
+    pub helpdesk: String,
+    /// `https://{subdomain}.zendesk.com`.
+    pub base_url: String,
+    /// Credentials.
+    pub auth: ZendeskAuth,
+    /// Timeout of one request.
+    pub timeout: Duration,
+}
+
+/// A Zendesk API client.
+#[derive(Debug)]
+pub struct ZendeskClient {
+    helpdesk: String,
+    api: Api,
+}
+
+impl ZendeskClient {
+    /// A client whose requests pass through `gate`.
+    pub fn new(settings: ZendeskSettings, gate: Arc<RateGate>) -> Result<ZendeskClient, ApiError> {
+        let auth = match settings.auth {
+            ZendeskAuth::ApiToken { email, token } => Auth::Basic {
+                user: format!("{email}/token"),
+                password: token,
+            },
+            ZendeskAuth::OAuth { token } => Auth::Bearer(token),
+        };
+        Ok(ZendeskClient {
+            helpdesk: settings.helpdesk,
+            api: Api::new(&settings.base_url, auth, gate, settings.timeout)?,
+        })
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
+        Ok(self.api.send(Method::GET, path, query, None, false).await?.body)
+    }
+
+    /// Every comment of a ticket, oldest first, following `meta.after_cursor`.
+    async fn comments(&self, ticket_id: &str) -> Result<Vec<Value>, ApiError> {
+        let path = format!("/api/v2/tickets/{ticket_id}/comments");
+        let mut comments = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("page[size]", PAGE_SIZE)];
+            if let Some(cursor) = &after {
+                query.push(("page[after]", cursor.as_str()));
+            }
+            let page = self.get(&path, &query).await?;
+            let items = page["comments"]
+                .as_array()
+                .ok_or_else(|| malformed("`comments`"))?;
+            comments.extend(items.iter().cloned());
+            if page["meta"]["has_more"].as_bool() != Some(true) {
+                return Ok(comments);
+            }
+            after = Some(
+                page["meta"]["after_cursor"]
+                    .as_str()
+                    .ok_or_else(|| malformed("`meta.after_cursor` while `has_more` is true"))?
+                    .to_owned(),
+            );
+        }
+        Err(ApiError::Permanent {
+            status: None,
+            reason: format!("ticket {ticket_id} has more than {MAX_PAGES} pages of comments"),
+        })
+    }
+
+    async fn fetch(&self, ticket_id: &str) -> Result<FetchedTicket, ApiError> {
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let answer = self
+            .get(&format!("/api/v2/tickets/{ticket_id}"), &[])
+            .await?;
+        let ticket = &answer["ticket"];
+        let requester_id = id_string(&ticket["requester_id"]).ok_or_else(|| malformed("`ticket.requester_id`"))?;
+        let requester = match self
+            .get(&format!("/api/v2/users/{requester_id}"), &[])
+            .await
+        {
+            Ok(user) => customer(&requester_id, &user["user"]),
+            // A deleted requester should not block the ticket.
+            Err(ApiError::Permanent { status: Some(404), .. }) => Customer {
+                id: requester_id.clone(),
+                name: None,
+                email: None,
+                locale: None,
+            },
+            Err(e) => return Err(e),
+        };
+        let comments = self.comments(ticket_id).await?;
+        let messages = comments
+            .iter()
+            .map(|c| message(c, &requester_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FetchedTicket {
+            ticket: Ticket {
+                id: ticket_id.to_owned(),
+                helpdesk: self.helpdesk.clone(),
+                helpdesk_kind: HelpdeskKind::Zendesk,
+                subject: ticket["subject"]
+                    .as_str()
+                    .or_else(|| ticket["raw_subject"].as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                status: status(ticket["status"].as_str()),
+                priority: priority(ticket["priority"].as_str()),
+                tags: ticket["tags"]
+                    .as_array()
+                    .map(|tags| tags.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default(),
+                requester,
+                channel: channel(ticket["via"]["channel"].as_str()),
+                messages,
+            },
+        })
+    }
+
+    async fn write(
+        &self,
+        ticket_id: &str,
+        write: Write<'_>,
+        marker: &str,
+    ) -> Result<WriteReceipt, ApiError> {
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let update = match write {
+            Write::InternalNote { body } => json!({
+                "comment": { "body": format!("{body}\n\n— {marker}"), "public": false }
+            }),
+            Write::AddTags { tags } => json!({ "additional_tags": tags }),
+            Write::SetPriority { priority } => json!({ "priority": priority_name(priority) }),
+        };
+        let answer = self
+            .api
+            .send(
+                Method::PUT,
+                &format!("/api/v2/tickets/{ticket_id}"),
+                &[],
+                Some(&json!({ "ticket": update })),
+                true,
+            )
+            .await?;
+        let comment_id = answer.body["audit"]["events"]
+            .as_array()
+            .and_then(|events| {
+                events
+                    .iter()
+                    .find(|e| e["type"].as_str() == Some("Comment"))
+                    .and_then(|e| id_string(&e["id"]))
+            });
+        Ok(WriteReceipt { id: comment_id })
+    }
+
+    async fn find(&self, ticket_id: &str, marker: &str) -> Result<Option<String>, ApiError> {
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let comments = self.comments(ticket_id).await?;
+        Ok(comments.iter().find_map(|c| {
+            let body = c["body"].as_str().unwrap_or_default();
+            let plain = c["plain_body"].as_str().unwrap_or_default();
+            (text_has_marker(body, marker) || text_has_marker(plain, marker))
+                .then(|| id_string(&c["id"]).unwrap_or_default())
+        }))
+    }
+}
+
+impl HelpdeskClient for ZendeskClient {
+    fn fetch_ticket<'a>(&'a self, ticket_id: &'a str) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
+        Box::pin(self.fetch(ticket_id))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        write: Write<'a>,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>> {
+        Box::pin(self.write(ticket_id, write, marker))
+    }
+
+    fn find_marker<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
+        Box::pin(self.find(ticket_id, marker))
+    }
+}
+
+fn customer(id: &str, user: &Value) -> Customer {
+    let text = |key: &str| user[key].as_str().map(str::to_owned);
+    Customer {
+        id: id.to_owned(),
+        name: text("name"),
+        email: text("email"),
+        locale: text("locale"),
+    }
+}
+
+fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
+    let id = id_string(&comment["id"]).ok_or_else(|| malformed("`comments[].id`"))?;
+    let body = comment["plain_body"]
+        .as_str()
+        .or_else(|| comment["body"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let author = id_string(&comment["author_id"]).unwrap_or_default();
+    let author_role = if is_ours(&body) {
+        AuthorRole::Bot
+    } else if author == requester_id {
+        AuthorRole::Customer
+    } else {
+        AuthorRole::Agent
+    };
+    let visibility = if comment["public"].as_bool() == Some(false) {
+        Visibility::Internal
+    } else {
+        Visibility::Public
+    };
+    Ok(Message {
+        id,
+        author_role,
+        author_name: None,
+        visibility,
+        body,
+        created_at: comment["created_at"].as_str().unwrap_or_default().to_owned(),
+    })
+}
+
+fn status(value: Option<&str>) -> TicketStatus {
+    match value {
+        Some("new") => TicketStatus::New,
+        Some("pending") => TicketStatus::Pending,
+        Some("hold") => TicketStatus::OnHold,
+        Some("solved") => TicketStatus::Solved,
+        Some("closed") => TicketStatus::Closed,
+        _ => TicketStatus::Open,
+    }
+}
+
+fn priority(value: Option<&str>) -> Priority {
+    match value {
+        Some("low") => Priority::Low,
+        Some("high") => Priority::High,
+        Some("urgent") => Priority::Urgent,
+        _ => Priority::Normal,
+    }
+}
+
+fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Low => "low",
+        Priority::Normal => "normal",
+        Priority::High => "high",
+        Priority::Urgent => "urgent",
+    }
+}
+
+fn channel(value: Option<&str>) -> Channel {
+    match value {
+        Some("email") => Channel::Email,
+        Some("web") | Some("web_form") | Some("web_widget") => Channel::Web,
+        Some("chat") | Some("native_messaging") => Channel::Chat,
+        Some("voice") => Channel::Phone,
+        Some("api") => Channel::Api,
+        Some("twitter") | Some("facebook") | Some("instagram_dm") | Some("whatsapp") => {
+            Channel::Social
+        }
+        _ => Channel::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_classified_by_author_and_marker() {
+        let customer = json!({"id": 1, "author_id": 7, "plain_body": "help", "public": true, "created_at": "t"});
+        let agent = json!({"id": 2, "author_id": 9, "body": "on it", "public": false, "created_at": "t"});
+        let ours = json!({"id": 3, "author_id": 9, "body": "summary\n\n— Deskbridge ref e.s.0", "public": false, "created_at": "t"});
+        let m = |c: &Value| message(c, "7").expect("valid");
+        assert_eq!(m(&customer).author_role, AuthorRole::Customer);
+        assert_eq!(m(&agent).author_role, AuthorRole::Agent);
+        assert_eq!(m(&agent).visibility, Visibility::Internal);
+        assert_eq!(m(&ours).author_role, AuthorRole::Bot);
+        assert!(message(&json!({"body": "x"}), "7").is_err());
+    }
+
+    #[test]
+    fn vendor_values_map_to_the_normalized_model() {
+        assert_eq!(status(Some("hold")), TicketStatus::OnHold);
+        assert_eq!(priority(None), Priority::Normal);
+        assert_eq!(channel(Some("voice")), Channel::Phone);
+        assert_eq!(priority_name(Priority::Urgent), "urgent");
+    }
+}

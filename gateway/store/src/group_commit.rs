@@ -1,0 +1,123 @@
+//! Group commit: callers that need durability queue a waiter; one flusher thread takes every
+//! waiter queued so far, flushes once, and wakes them all. A waiter is queued after its own
+//! writes, and the flush it is woken by starts after it was taken from the queue, so that
+//! flush covers its writes. Under load one flush serves many requests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::{BoxFuture, StoreError};
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+/// The flusher thread and the queue in front of it.
+pub(crate) struct GroupCommit {
+    queue: Option<mpsc::Sender<Waiter>>,
+    thread: Option<JoinHandle<()>>,
+    flushes: Arc<AtomicU64>,
+}
+
+impl GroupCommit {
+    /// Starts the flusher thread; `flush` writes everything buffered to disk.
+    pub(crate) fn start(
+        flush: impl Fn() -> Result<(), String> + Send + 'static,
+    ) -> std::io::Result<GroupCommit> {
+        let (queue, waiters) = mpsc::channel::<Waiter>();
+        let flushes = Arc::new(AtomicU64::new(0));
+        let counter = flushes.clone();
+        let thread = std::thread::Builder::new()
+            .name("deskbridge-flush".into())
+            .spawn(move || {
+                while let Ok(first) = waiters.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(waiters.try_iter());
+                    let result = flush();
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    for waiter in batch {
+                        // The caller may have gone away (request cancelled): nothing to do.
+                        let _ = waiter.send(result.clone());
+                    }
+                }
+            })?;
+        Ok(GroupCommit {
+            queue: Some(queue),
+            thread: Some(thread),
+            flushes,
+        })
+    }
+
+    /// Resolves once a flush that started after this call has finished.
+    pub(crate) fn wait(&self) -> BoxFuture<'static, Result<(), StoreError>> {
+        let (tx, rx) = oneshot::channel();
+        let queued = self
+            .queue
+            .as_ref()
+            .is_some_and(|queue| queue.send(tx).is_ok());
+        Box::pin(async move {
+            if !queued {
+                return Err(StoreError::Closed);
+            }
+            match rx.await {
+                Ok(result) => result.map_err(StoreError::Backend),
+                Err(_) => Err(StoreError::Closed),
+            }
+        })
+    }
+
+    /// Flushes made so far.
+    pub(crate) fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_waiters_share_flushes() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let commit = Arc::new(
+            GroupCommit::start(move || {
+                seen.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                Ok(())
+            })
+            .expect("thread"),
+        );
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let commit = commit.clone();
+            tasks.push(tokio::spawn(async move { commit.wait().await }));
+        }
+        for task in tasks {
+            task.await.expect("joined").expect("flushed");
+        }
+        let flushes = calls.load(Ordering::SeqCst);
+        assert!(flushes >= 1 && flushes < 50, "{flushes} flushes for 50 waiters");
+        assert_eq!(commit.flushes(), flushes as u64);
+    }
+
+    #[tokio::test]
+    async fn a_failed_flush_reaches_every_waiter() {
+        let commit = GroupCommit::start(|| Err("disk full".into())).expect("thread");
+        let err = commit.wait().await.expect_err("flush failed");
+        assert!(err.to_string().contains("disk full"), "{err}");
+    }
+}

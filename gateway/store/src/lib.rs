@@ -1,0 +1,127 @@
+//! Deskbridge's durable store.
+//!
+//! Everything the gateway must not lose lives behind the [`Store`] trait: inbound events from
+//! the moment they are acknowledged until their outputs are recorded, the outbox of writes to
+//! helpdesks, pending drafts, and the plugins' key-value data. [`SledStore`] is the embedded
+//! default; a PostgreSQL backend implements the same trait.
+//!
+//! Durability is explicit: writes return once they are in the store's memory, and
+//! [`Store::durable`] resolves once everything written before the call is on disk. Concurrent
+//! callers share one flush (group commit), so waiting for durability does not serialize the
+//! webhooks that wait for it.
+
+mod group_commit;
+mod kv;
+pub mod records;
+mod sled_store;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use thiserror::Error;
+
+pub use records::{
+    DeadLetter, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent, OutboxItem,
+    OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent,
+};
+pub use sled_store::SledStore;
+
+/// A boxed future, as returned by [`Store::durable`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The backing database failed.
+    #[error("store backend error: {0}")]
+    Backend(String),
+    /// A stored record could not be decoded (a bug or a damaged store).
+    #[error("stored record {key} is damaged: {reason}")]
+    Corrupt {
+        /// Which record.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The record to update does not exist.
+    #[error("no {what} with id {id}")]
+    NotFound {
+        /// The kind of record.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// What [`Store::insert_event`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new event, stored under this sequence number.
+    New(u64),
+    /// The dedupe key was seen before, for the event with this id.
+    Duplicate {
+        /// The id of the first event with the same key.
+        first_event_id: String,
+    },
+}
+
+/// The gateway's durable state. Implementations must make every method atomic: a crash leaves
+/// either all or none of one call's writes.
+pub trait Store: Send + Sync + 'static {
+    /// Stores an inbound event unless its dedupe key is known. Not yet durable.
+    fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError>;
+
+    /// Resolves once everything written before this call is on disk.
+    fn durable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Events acknowledged but not yet completed, oldest first.
+    fn pending_events(&self) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Atomically records what processing an event produced (outbox items, drafts) and removes
+    /// it from the pending events. Completing an event twice is a no-op the second time.
+    fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError>;
+
+    /// The newest message id recorded by [`Store::complete_event`] for a ticket.
+    fn last_message_id(&self, helpdesk: &str, ticket_id: &str)
+    -> Result<Option<String>, StoreError>;
+
+    /// Gives up on an event (for example the helpdesk kept refusing to show the ticket):
+    /// removes it from the pending events and keeps it, with the reason, for operators.
+    fn fail_event(&self, seq: u64, reason: &str, at_ms: i64) -> Result<(), StoreError>;
+
+    /// Outbox items not yet delivered or dead-lettered.
+    fn outbox_pending(&self) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Saves an outbox item's new state. A delivered or dead-lettered item leaves the pending
+    /// outbox in the same write.
+    fn outbox_update(&self, item: &OutboxItem) -> Result<(), StoreError>;
+
+    /// An outbox item by id, in whatever state it is.
+    fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>, StoreError>;
+
+    /// Dead-lettered outbox items, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Events processed so far, oldest first.
+    fn processed_events(&self) -> Result<Vec<ProcessedEvent>, StoreError>;
+
+    /// Events given up on, oldest first.
+    fn failed_events(&self) -> Result<Vec<FailedEvent>, StoreError>;
+
+    /// Drafts waiting for a human, oldest first.
+    fn pending_drafts(&self) -> Result<Vec<PendingDraft>, StoreError>;
+
+    /// Forgets dedupe keys first seen before `before_ms` (Unix milliseconds); returns how
+    /// many. Helpdesks redeliver within hours, so keys older than the retention are dead weight.
+    fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// How many flushes to disk the store has made (group commit shares one between many
+    /// writers; benchmarks report the ratio).
+    fn flush_count(&self) -> u64;
+
+    /// The plugin key-value store backed by this store.
+    fn plugin_kv(&self) -> std::sync::Arc<dyn deskbridge_plugin_host::KvStore>;
+}

@@ -1,0 +1,255 @@
+//! The records the store keeps. They are serialized as JSON, so a store written by one
+//! version can be read by the next as long as fields are only added with defaults.
+
+use deskbridge_core::{
+    ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, TicketEvent,
+};
+use serde::{Deserialize, Serialize};
+
+/// An event acknowledged to a helpdesk, waiting to be processed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboundEvent {
+    /// The gateway's id for the event, derived from the helpdesk and the dedupe key so that a
+    /// redelivery maps to the same id.
+    pub id: String,
+    /// What identifies a redelivery of the same event (invocation id, event id, body hash).
+    pub dedupe_key: String,
+    /// Name of the helpdesk instance in the config.
+    pub helpdesk: String,
+    /// Its kind.
+    pub helpdesk_kind: HelpdeskKind,
+    /// The helpdesk's ticket id.
+    pub ticket_id: String,
+    /// When the gateway received it, Unix milliseconds.
+    pub received_at_ms: i64,
+    /// What the webhook said.
+    pub source: EventSource,
+}
+
+/// What an inbound event carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventSource {
+    /// A Zendesk or Freshdesk notification: the ticket is fetched from the helpdesk's API
+    /// rather than trusted from the body.
+    Fetch {
+        /// The event kind the payload names, if it names one; otherwise it is derived from the
+        /// fetched thread.
+        kind_hint: Option<EventKind>,
+        /// The helpdesk's own name for the event (`zen:event-type:ticket.created`, a trigger
+        /// name), for operators.
+        origin: String,
+    },
+    /// A complete normalized event from the generic webhook.
+    Normalized(Box<TicketEvent>),
+}
+
+/// An inbound event with the sequence number the store gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Position in arrival order.
+    pub seq: u64,
+    /// The event.
+    pub event: InboundEvent,
+}
+
+/// Everything processing one event produced, recorded atomically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventOutcome {
+    /// The summary kept for operators.
+    pub processed: ProcessedEvent,
+    /// Writes to the helpdesk.
+    pub outbox: Vec<OutboxItem>,
+    /// Drafts for the approval queue.
+    pub drafts: Vec<PendingDraft>,
+    /// The newest message of the thread as processed: a later notification for the same
+    /// thread state (a second trigger, our own note echoing back) is skipped.
+    pub last_message_id: Option<String>,
+}
+
+/// One plugin's run on an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginRun {
+    /// Plugin id.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// Number of actions it returned (0 on failure).
+    pub actions: usize,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// Fuel it used.
+    pub fuel_consumed: u64,
+    /// Wall-clock time of the call, microseconds.
+    pub elapsed_us: u64,
+}
+
+/// The record of a processed event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessedEvent {
+    /// Event id.
+    pub event_id: String,
+    /// Helpdesk instance.
+    pub helpdesk: String,
+    /// Ticket id.
+    pub ticket_id: String,
+    /// The event kind, once known.
+    pub kind: Option<EventKind>,
+    /// When processing finished, Unix milliseconds.
+    pub completed_at_ms: i64,
+    /// The plugins that ran.
+    pub plugin_runs: Vec<PluginRun>,
+    /// A handover a plugin asked for (drafts were then suppressed).
+    pub handover: Option<String>,
+    /// Why no plugin ran, when none did (nothing new in the thread, AI paused, …).
+    pub skipped: Option<String>,
+    /// Set when a plugin failed: the ticket is left for a human (fail closed).
+    pub flagged: bool,
+}
+
+/// An event the gateway gave up on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedEvent {
+    /// The event.
+    pub event: InboundEvent,
+    /// Why.
+    pub reason: String,
+    /// When, Unix milliseconds.
+    pub failed_at_ms: i64,
+}
+
+/// A write to a helpdesk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutboxOp {
+    /// A private note on the ticket.
+    InternalNote {
+        /// Its text (the reconciliation marker is added by the connector).
+        body: String,
+    },
+    /// Tags to add.
+    AddTags {
+        /// The tags.
+        tags: Vec<String>,
+    },
+    /// A new priority.
+    SetPriority {
+        /// The priority.
+        priority: Priority,
+    },
+}
+
+impl OutboxOp {
+    /// A short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OutboxOp::InternalNote { .. } => "internal_note",
+            OutboxOp::AddTags { .. } => "add_tags",
+            OutboxOp::SetPriority { .. } => "set_priority",
+        }
+    }
+}
+
+/// Where an outbox item stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// The helpdesk has it.
+    Delivered {
+        /// The helpdesk's id for what was written (comment or conversation id), if it gave one.
+        receipt: Option<String>,
+        /// When, Unix milliseconds.
+        at_ms: i64,
+        /// True when a read-back found an earlier attempt had already succeeded.
+        reconciled: bool,
+    },
+    /// Given up; an operator must look.
+    DeadLettered {
+        /// Why.
+        reason: String,
+        /// When, Unix milliseconds.
+        at_ms: i64,
+    },
+}
+
+/// One write to a helpdesk and its delivery state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    /// Deterministic id (`{event id}.{plugin}.{n}`): reprocessing an event after a crash
+    /// produces the same ids, so the marker-based read-back still recognises earlier writes.
+    pub id: String,
+    /// Helpdesk instance.
+    pub helpdesk: String,
+    /// Ticket id.
+    pub ticket_id: String,
+    /// The write.
+    pub op: OutboxOp,
+    /// Which plugin asked for it.
+    pub plugin: String,
+    /// When the item was created, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Earliest time of the next attempt, Unix milliseconds.
+    pub next_attempt_at_ms: i64,
+    /// True once an attempt may have reached the helpdesk without a clear answer (timeout,
+    /// 5xx, dropped connection): the next attempt reads back first.
+    pub maybe_applied: bool,
+    /// The last failure, for operators.
+    pub last_error: Option<String>,
+    /// Where it stands.
+    pub state: OutboxState,
+}
+
+/// A dead-lettered outbox item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The item, in its final state.
+    pub item: OutboxItem,
+}
+
+/// Where a draft came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftProvenance {
+    /// Plugin id.
+    pub plugin_id: String,
+    /// Plugin version.
+    pub plugin_version: String,
+    /// SHA-256 of the plugin's component, hex.
+    pub wasm_sha256: String,
+    /// Provider that wrote the text, if the plugin called one.
+    pub provider: Option<String>,
+    /// Model that wrote the text.
+    pub model: Option<String>,
+    /// The inbound event it answers.
+    pub event_id: String,
+}
+
+/// A draft reply waiting for a human. Nothing here is ever sent without an approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingDraft {
+    /// Deterministic id (`{event id}.{plugin}.{n}`).
+    pub id: String,
+    /// Helpdesk instance.
+    pub helpdesk: String,
+    /// Ticket id.
+    pub ticket_id: String,
+    /// The proposed text.
+    pub body: String,
+    /// The plugin's rationale.
+    pub rationale: String,
+    /// The plugin's confidence, 0 to 1.
+    pub confidence: f32,
+    /// Where it came from.
+    pub provenance: DraftProvenance,
+    /// What approval it needs (never looser than one agent).
+    pub requirement: ApprovalRequirement,
+    /// Set when a policy blocked it: it is kept for the record but cannot be approved.
+    pub blocked: Option<String>,
+    /// Notes for the approver.
+    pub flags: Vec<Flag>,
+    /// When it was created, Unix milliseconds.
+    pub created_at_ms: i64,
+}
