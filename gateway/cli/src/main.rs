@@ -1,7 +1,6 @@
 //! `deskbridge`: the gateway binary. CLI definition and glue only; the work happens in the
 //! library crates (`deskbridge-plugin-host`, `deskbridge-server`, …).
 
-mod config;
 mod plugin_cmd;
 mod serve;
 
@@ -29,6 +28,27 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (overrides the config).
         #[arg(long, short)]
         listen: Option<String>,
+        /// Directory of the embedded store (overrides the config's `data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run a protocol-faithful helpdesk API simulator (for tests and demos).
+    Sim {
+        /// Which helpdesk.
+        #[arg(value_enum)]
+        vendor: SimVendor,
+        /// Address to listen on.
+        #[arg(long, short, default_value = "127.0.0.1:8081")]
+        listen: String,
+        /// Zendesk: the agent email of API-token auth.
+        #[arg(long, default_value = "agent@example.com")]
+        email: String,
+        /// Zendesk: the API token (also accepted as an OAuth token). Freshdesk: the API key.
+        #[arg(long, default_value = "sim-token")]
+        token: String,
+        /// Requests per minute before the simulator answers 429.
+        #[arg(long, default_value_t = 700)]
+        rate_limit: u32,
     },
     /// Work with plugins.
     Plugin {
@@ -42,6 +62,12 @@ enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SimVendor {
+    Zendesk,
+    Freshdesk,
+}
+
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate a deskbridge.toml without starting anything.
@@ -51,21 +77,75 @@ enum ConfigCommand {
     },
 }
 
+fn run_sim(
+    vendor: SimVendor,
+    listen: &str,
+    email: String,
+    token: String,
+    rate_limit: u32,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let vendor = match vendor {
+        SimVendor::Zendesk => deskbridge_simulators::Vendor::Zendesk,
+        SimVendor::Freshdesk => deskbridge_simulators::Vendor::Freshdesk,
+    };
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    // Tests read this line to find the port.
+    println!(
+        "{vendor:?} simulator listening on http://{}",
+        listener.local_addr()?
+    );
+    let options = deskbridge_simulators::SimOptions {
+        vendor,
+        email,
+        token,
+        rate_limit_per_minute: rate_limit,
+    };
+    deskbridge_simulators::run(vendor, listener, options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, listen } => serve::run(config.as_deref(), listen.as_deref()),
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => serve::run(serve::ServeArgs {
+            config: config.as_deref(),
+            listen: listen.as_deref(),
+            data_dir,
+        }),
+        Command::Sim {
+            vendor,
+            listen,
+            email,
+            token,
+            rate_limit,
+        } => run_sim(vendor, &listen, email, token, rate_limit),
         Command::Plugin { command } => plugin_cmd::run(command),
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => config::Config::load(&file).map(|c| {
-            println!(
-                "{}: ok ({} plugins configured)",
-                file.display(),
-                c.plugin_count()
-            );
-            ExitCode::SUCCESS
-        }),
+        } => deskbridge_config::Config::load(&file)
+            .map(|c| {
+                println!(
+                    "{}: ok ({} plugins, {} helpdesks configured)",
+                    file.display(),
+                    c.plugin_count(),
+                    c.helpdesks.len()
+                );
+                ExitCode::SUCCESS
+            })
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,

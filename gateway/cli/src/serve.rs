@@ -1,48 +1,216 @@
-//! `deskbridge serve`: loads the configured plugins and runs the HTTP server until Ctrl-C or
-//! SIGTERM.
+//! `deskbridge serve`: opens the store, loads the plugins, connects the configured helpdesks,
+//! starts the pipeline, and runs the HTTP server until Ctrl-C or SIGTERM.
+//!
+//! Two runtimes: actix-web runs its own worker threads for HTTP; the pipeline (plugins,
+//! helpdesk API calls, the outbox) runs on a separate multi-threaded tokio runtime, so a slow
+//! plugin never holds up webhook acknowledgements.
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use deskbridge_config::{Config, FreshdeskWebhookAuth, HelpdeskConfig};
+use deskbridge_connectors::{
+    FreshdeskClient, FreshdeskSettings, HelpdeskClient, RateGate, ZendeskAuth, ZendeskClient,
+    ZendeskSettings,
+};
+use deskbridge_core::HelpdeskKind;
+use deskbridge_pipeline::{HelpdeskRuntime, Helpdesks, Pipeline, PipelineSettings};
 use deskbridge_plugin_host::{
     EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource,
 };
-use deskbridge_server::AppState;
+use deskbridge_providers::ProviderRegistry;
+use deskbridge_server::{AppState, Endpoint, FreshdeskAuth, Webhooks};
+use deskbridge_store::{SledStore, Store};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::Config;
+pub(crate) struct ServeArgs<'a> {
+    pub(crate) config: Option<&'a Path>,
+    pub(crate) listen: Option<&'a str>,
+    pub(crate) data_dir: Option<PathBuf>,
+}
 
-pub(crate) fn run(config_path: Option<&Path>, listen: Option<&str>) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config = match config_path {
+    let mut config = match args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let listen = listen.unwrap_or(&config.listen);
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    let listen = args.listen.unwrap_or(&config.listen).to_owned();
 
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open(&config.data_dir)
+            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
+    );
     let engine = PluginEngine::new(EngineSettings::default())?;
-    let services = HostServices::local();
+    let services = HostServices {
+        providers: ProviderRegistry::with_local_engine(),
+        kv: store.plugin_kv(),
+    };
     let plugins = load_plugins(&engine, &services, &config)?;
 
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("deskbridge-pipeline")
+        .enable_all()
+        .build()
+        .context("starting the pipeline runtime")?;
+    let helpdesks = build_helpdesks(&config, &plugins)?;
+    let endpoints = build_endpoints(&config)?;
+    let settings = pipeline_settings(&config);
+    let pipeline = {
+        let _entered = runtime.enter();
+        Pipeline::start(store.clone(), helpdesks, settings)?
+    };
+
     let listener =
-        TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
+        TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, plugins = plugins.len(), "deskbridge listening on http://{address}");
+    tracing::info!(
+        %address,
+        plugins = plugins.len(),
+        helpdesks = config.helpdesks.len(),
+        data_dir = %config.data_dir.display(),
+        "deskbridge listening on http://{address}"
+    );
     let state = AppState {
         plugins,
         started: Instant::now(),
+        webhooks: Some(Webhooks {
+            ingest: pipeline.ingest().clone(),
+            endpoints,
+            max_body_bytes: config.ingest.max_body_bytes,
+            tolerance: Duration::from_secs(config.ingest.timestamp_tolerance_s),
+        }),
     };
     deskbridge_server::run_until_stopped(listener, state)?;
+    runtime.shutdown_timeout(Duration::from_secs(5));
     Ok(ExitCode::SUCCESS)
+}
+
+fn pipeline_settings(config: &Config) -> PipelineSettings {
+    let p = &config.pipeline;
+    PipelineSettings {
+        workers: p.workers,
+        base_backoff: Duration::from_millis(p.base_backoff_ms),
+        max_backoff: Duration::from_millis(p.max_backoff_ms),
+        outbox_give_up_after: Duration::from_secs(p.outbox_give_up_after_s),
+        event_give_up_after: Duration::from_secs(p.event_give_up_after_s),
+        ..PipelineSettings::default()
+    }
+}
+
+fn build_helpdesks(config: &Config, plugins: &[Arc<LoadedPlugin>]) -> anyhow::Result<Helpdesks> {
+    let mut helpdesks = Helpdesks::new();
+    for (name, helpdesk) in &config.helpdesks {
+        let chosen: Vec<Arc<LoadedPlugin>> = if helpdesk.names_plugins() {
+            let mut chosen = Vec::new();
+            for id in helpdesk.plugin_ids() {
+                let plugin = plugins.iter().find(|p| p.id() == id).with_context(|| {
+                    format!("key `helpdesks.{name}.plugins`: plugin `{id}` is not loaded")
+                })?;
+                chosen.push(plugin.clone());
+            }
+            chosen
+        } else {
+            plugins.to_vec()
+        };
+        let policies = chosen
+            .iter()
+            .filter(|p| p.manifest().reviews_drafts())
+            .cloned()
+            .collect();
+        let gate = Arc::new(RateGate::new(helpdesk.rate_limit_per_minute()));
+        let timeout = helpdesk.request_timeout();
+        let (kind, client): (HelpdeskKind, Option<Arc<dyn HelpdeskClient>>) = match helpdesk {
+            HelpdeskConfig::Zendesk(z) => {
+                let auth = match (&z.email, &z.api_token, &z.oauth_token) {
+                    (Some(email), Some(token), _) => ZendeskAuth::ApiToken {
+                        email: email.clone(),
+                        token: token.reveal().to_owned(),
+                    },
+                    (_, _, Some(token)) => ZendeskAuth::OAuth {
+                        token: token.reveal().to_owned(),
+                    },
+                    _ => bail!("key `helpdesks.{name}`: no Zendesk credentials"),
+                };
+                let client = ZendeskClient::new(
+                    ZendeskSettings {
+                        helpdesk: name.clone(),
+                        base_url: z.base_url.clone(),
+                        auth,
+                        timeout,
+                    },
+                    gate,
+                )?;
+                (HelpdeskKind::Zendesk, Some(Arc::new(client)))
+            }
+            HelpdeskConfig::Freshdesk(f) => {
+                let client = FreshdeskClient::new(
+                    FreshdeskSettings {
+                        helpdesk: name.clone(),
+                        base_url: f.base_url.clone(),
+                        api_key: f.api_key.reveal().to_owned(),
+                        timeout,
+                    },
+                    gate,
+                )?;
+                (HelpdeskKind::Freshdesk, Some(Arc::new(client)))
+            }
+            HelpdeskConfig::Generic(_) => (HelpdeskKind::Generic, None),
+        };
+        helpdesks.insert(HelpdeskRuntime {
+            name: name.clone(),
+            kind,
+            client,
+            plugins: chosen,
+            policies,
+        });
+    }
+    Ok(helpdesks)
+}
+
+fn build_endpoints(config: &Config) -> anyhow::Result<BTreeMap<String, Endpoint>> {
+    let mut endpoints = BTreeMap::new();
+    for (name, helpdesk) in &config.helpdesks {
+        let endpoint = match helpdesk {
+            HelpdeskConfig::Zendesk(z) => Endpoint::Zendesk {
+                secret: z.webhook_secret.reveal().to_owned(),
+            },
+            HelpdeskConfig::Freshdesk(f) => Endpoint::Freshdesk(match &f.webhook_auth {
+                FreshdeskWebhookAuth::Basic { username, password } => FreshdeskAuth::Basic {
+                    username: username.clone(),
+                    password: password.reveal().to_owned(),
+                },
+                FreshdeskWebhookAuth::Header { name, value } => FreshdeskAuth::Header {
+                    name: name.clone(),
+                    value: value.reveal().to_owned(),
+                },
+                FreshdeskWebhookAuth::Anonymous(_) => {
+                    tracing::warn!(helpdesk = %name, "Freshdesk webhooks are accepted without authentication");
+                    FreshdeskAuth::Anonymous
+                }
+            }),
+            HelpdeskConfig::Generic(g) => Endpoint::Generic {
+                key: deskbridge_webhook_auth::standard::decode_secret(g.webhook_secret.reveal())
+                    .with_context(|| format!("key `helpdesks.{name}.webhook_secret`"))?,
+            },
+        };
+        endpoints.insert(name.clone(), endpoint);
+    }
+    Ok(endpoints)
 }
 
 fn load_plugins(

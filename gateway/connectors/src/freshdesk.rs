@@ -55,7 +55,10 @@ pub struct FreshdeskClient {
 
 impl FreshdeskClient {
     /// A client whose requests pass through `gate`.
-    pub fn new(settings: FreshdeskSettings, gate: Arc<RateGate>) -> Result<FreshdeskClient, ApiError> {
+    pub fn new(
+        settings: FreshdeskSettings,
+        gate: Arc<RateGate>,
+    ) -> Result<FreshdeskClient, ApiError> {
         let auth = Auth::Basic {
             user: settings.api_key,
             password: "X".into(),
@@ -67,7 +70,11 @@ impl FreshdeskClient {
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
-        Ok(self.api.send(Method::GET, path, query, None, false).await?.body)
+        Ok(self
+            .api
+            .send(Method::GET, path, query, None, false)
+            .await?
+            .body)
     }
 
     /// Every conversation of a ticket, oldest first.
@@ -119,7 +126,10 @@ impl FreshdeskClient {
             .await?;
         let requester_id =
             id_string(&ticket["requester_id"]).ok_or_else(|| malformed("`requester_id`"))?;
-        let embedded = ticket["conversations"].as_array().cloned().unwrap_or_default();
+        let embedded = ticket["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let conversations = if embedded.len() >= EMBEDDED_CONVERSATIONS {
             self.conversations(ticket_id).await?
         } else {
@@ -218,7 +228,10 @@ impl FreshdeskClient {
 }
 
 impl HelpdeskClient for FreshdeskClient {
-    fn fetch_ticket<'a>(&'a self, ticket_id: &'a str) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
+    fn fetch_ticket<'a>(
+        &'a self,
+        ticket_id: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
         Box::pin(self.fetch(ticket_id))
     }
 
@@ -254,7 +267,11 @@ fn note_html(text: &str, marker: &str) -> String {
 fn tags(ticket: &Value) -> Vec<String> {
     ticket["tags"]
         .as_array()
-        .map(|tags| tags.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

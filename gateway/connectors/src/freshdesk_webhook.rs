@@ -28,18 +28,31 @@ pub fn parse(body: &[u8], now_s: i64) -> Result<Parsed, WebhookError> {
         Some(inner) => (inner, "freshdesk_webhook."),
         None => (&value, ""),
     };
-    let object = inner
-        .as_object()
-        .ok_or_else(|| field_error(if prefix.is_empty() { "(root)" } else { "freshdesk_webhook" }, "must be a JSON object"))?;
+    let object = inner.as_object().ok_or_else(|| {
+        field_error(
+            if prefix.is_empty() {
+                "(root)"
+            } else {
+                "freshdesk_webhook"
+            },
+            "must be a JSON object",
+        )
+    })?;
     if prefix.is_empty() {
         if let Some(unknown) = object.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(field_error(unknown, format!("unknown key (expected {})", KEYS.join(", "))));
+            return Err(field_error(
+                unknown,
+                format!("unknown key (expected {})", KEYS.join(", ")),
+            ));
         }
     } else if let Some(unknown) = value
         .as_object()
         .and_then(|o| o.keys().find(|k| *k != "freshdesk_webhook"))
     {
-        return Err(field_error(unknown, "unknown key next to `freshdesk_webhook`"));
+        return Err(field_error(
+            unknown,
+            "unknown key next to `freshdesk_webhook`",
+        ));
     } else if let Some(unknown) = object.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(field_error(
             &format!("{prefix}{unknown}"),
@@ -50,7 +63,12 @@ pub fn parse(body: &[u8], now_s: i64) -> Result<Parsed, WebhookError> {
     let origin = match &inner["triggered_event"] {
         Value::Null => "freshdesk automation".to_owned(),
         Value::String(s) => format!("freshdesk automation {s}"),
-        _ => return Err(field_error(&format!("{prefix}triggered_event"), "must be a string")),
+        _ => {
+            return Err(field_error(
+                &format!("{prefix}triggered_event"),
+                "must be a string",
+            ));
+        }
     };
     Ok(Parsed::Notice(Notice {
         ticket_id,
@@ -79,15 +97,24 @@ mod tests {
             panic!("notice");
         };
         assert_eq!(a.dedupe_key, b.dedupe_key);
-        assert!(matches!(parse(br#"{"ticket_id":12}"#, 0), Ok(Parsed::Notice(_))));
+        assert!(matches!(
+            parse(br#"{"ticket_id":12}"#, 0),
+            Ok(Parsed::Notice(_))
+        ));
     }
 
     #[test]
     fn mistakes_name_the_field() {
         let err = parse(br#"{"freshdesk_webhook":{"ticket":"12"}}"#, 0).expect_err("typo");
-        assert!(err.to_string().contains("freshdesk_webhook.ticket"), "{err}");
+        assert!(
+            err.to_string().contains("freshdesk_webhook.ticket"),
+            "{err}"
+        );
         let err = parse(br#"{"freshdesk_webhook":{"ticket_id":"abc"}}"#, 0).expect_err("nan");
-        assert!(err.to_string().contains("freshdesk_webhook.ticket_id"), "{err}");
+        assert!(
+            err.to_string().contains("freshdesk_webhook.ticket_id"),
+            "{err}"
+        );
         let err = parse(br#"{"ticket_id":"1","x":1}"#, 0).expect_err("unknown");
         assert!(err.to_string().contains("`x`"), "{err}");
     }

@@ -149,9 +149,13 @@ impl Api {
 
     /// Pauses the gate when the helpdesk reports an exhausted quota.
     fn observe_quota(&self, headers: &HeaderMap) {
-        let remaining = ["x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining"]
-            .iter()
-            .find_map(|name| header_u64(headers, name));
+        let remaining = [
+            "x-ratelimit-remaining",
+            "ratelimit-remaining",
+            "x-rate-limit-remaining",
+        ]
+        .iter()
+        .find_map(|name| header_u64(headers, name));
         if remaining == Some(0) {
             let reset = header_seconds(headers, "ratelimit-reset")
                 .or_else(|| header_seconds(headers, "retry-after"))

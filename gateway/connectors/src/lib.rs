@@ -98,7 +98,10 @@ pub struct FetchedTicket {
 /// One helpdesk instance's API.
 pub trait HelpdeskClient: Send + Sync {
     /// Fetches a ticket with its whole thread.
-    fn fetch_ticket<'a>(&'a self, ticket_id: &'a str) -> BoxFuture<'a, Result<FetchedTicket, ApiError>>;
+    fn fetch_ticket<'a>(
+        &'a self,
+        ticket_id: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>>;
 
     /// Applies a write. Notes carry `marker` so that [`HelpdeskClient::find_marker`] can tell
     /// later whether this write landed.

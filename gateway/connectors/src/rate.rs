@@ -55,7 +55,9 @@ impl RateGate {
             state.paused_until = None;
         }
         let rate_per_s = f64::from(self.per_minute) / 60.0;
-        let elapsed = now.saturating_duration_since(state.refilled_at).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(state.refilled_at)
+            .as_secs_f64();
         state.tokens = (state.tokens + elapsed * rate_per_s).min(burst(self.per_minute));
         state.refilled_at = now;
         if state.tokens >= 1.0 {

@@ -83,7 +83,11 @@ impl ZendeskClient {
     }
 
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
-        Ok(self.api.send(Method::GET, path, query, None, false).await?.body)
+        Ok(self
+            .api
+            .send(Method::GET, path, query, None, false)
+            .await?
+            .body)
     }
 
     /// Every comment of a ticket, oldest first, following `meta.after_cursor`.
@@ -125,14 +129,17 @@ impl ZendeskClient {
             .get(&format!("/api/v2/tickets/{ticket_id}"), &[])
             .await?;
         let ticket = &answer["ticket"];
-        let requester_id = id_string(&ticket["requester_id"]).ok_or_else(|| malformed("`ticket.requester_id`"))?;
+        let requester_id =
+            id_string(&ticket["requester_id"]).ok_or_else(|| malformed("`ticket.requester_id`"))?;
         let requester = match self
             .get(&format!("/api/v2/users/{requester_id}"), &[])
             .await
         {
             Ok(user) => customer(&requester_id, &user["user"]),
             // A deleted requester should not block the ticket.
-            Err(ApiError::Permanent { status: Some(404), .. }) => Customer {
+            Err(ApiError::Permanent {
+                status: Some(404), ..
+            }) => Customer {
                 id: requester_id.clone(),
                 name: None,
                 email: None,
@@ -159,7 +166,11 @@ impl ZendeskClient {
                 priority: priority(ticket["priority"].as_str()),
                 tags: ticket["tags"]
                     .as_array()
-                    .map(|tags| tags.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect())
+                    .map(|tags| {
+                        tags.iter()
+                            .filter_map(|t| t.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 requester,
                 channel: channel(ticket["via"]["channel"].as_str()),
@@ -220,7 +231,10 @@ impl ZendeskClient {
 }
 
 impl HelpdeskClient for ZendeskClient {
-    fn fetch_ticket<'a>(&'a self, ticket_id: &'a str) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
+    fn fetch_ticket<'a>(
+        &'a self,
+        ticket_id: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
         Box::pin(self.fetch(ticket_id))
     }
 
@@ -278,7 +292,10 @@ fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
         author_name: None,
         visibility,
         body,
-        created_at: comment["created_at"].as_str().unwrap_or_default().to_owned(),
+        created_at: comment["created_at"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -332,7 +349,8 @@ mod tests {
     #[test]
     fn comments_are_classified_by_author_and_marker() {
         let customer = json!({"id": 1, "author_id": 7, "plain_body": "help", "public": true, "created_at": "t"});
-        let agent = json!({"id": 2, "author_id": 9, "body": "on it", "public": false, "created_at": "t"});
+        let agent =
+            json!({"id": 2, "author_id": 9, "body": "on it", "public": false, "created_at": "t"});
         let ours = json!({"id": 3, "author_id": 9, "body": "summary\n\n— Deskbridge ref e.s.0", "public": false, "created_at": "t"});
         let m = |c: &Value| message(c, "7").expect("valid");
         assert_eq!(m(&customer).author_role, AuthorRole::Customer);

@@ -35,7 +35,9 @@ pub fn parse(body: &[u8], invocation_id: Option<&str>) -> Result<Parsed, Webhook
         .as_object()
         .ok_or_else(|| field_error("(root)", "must be a JSON object"))?;
     match object.get("type") {
-        Some(Value::String(kind)) if kind.starts_with(EVENT_PREFIX) => event_subscription(&value, kind),
+        Some(Value::String(kind)) if kind.starts_with(EVENT_PREFIX) => {
+            event_subscription(&value, kind)
+        }
         Some(_) => Err(field_error(
             "type",
             format!("must be a Zendesk event type starting with `{EVENT_PREFIX}`"),
@@ -68,7 +70,11 @@ fn event_subscription(value: &Value, kind: &str) -> Result<Parsed, WebhookError>
     }))
 }
 
-fn trigger(value: &Value, body: &[u8], invocation_id: Option<&str>) -> Result<Parsed, WebhookError> {
+fn trigger(
+    value: &Value,
+    body: &[u8],
+    invocation_id: Option<&str>,
+) -> Result<Parsed, WebhookError> {
     if let Some(unknown) = value
         .as_object()
         .and_then(|o| o.keys().find(|k| !TRIGGER_KEYS.contains(&k.as_str())))
@@ -98,7 +104,10 @@ fn trigger(value: &Value, body: &[u8], invocation_id: Option<&str>) -> Result<Pa
         Value::String(s) => Some(s.clone()),
         _ => return Err(field_error("updated_at", "must be a string")),
     };
-    let dedupe_key = match (invocation_id.map(str::trim).filter(|s| !s.is_empty()), updated_at) {
+    let dedupe_key = match (
+        invocation_id.map(str::trim).filter(|s| !s.is_empty()),
+        updated_at,
+    ) {
         (Some(invocation), _) => format!("zendesk-invocation:{invocation}"),
         (None, Some(at)) => format!("zendesk-trigger:{ticket_id}:{at}"),
         (None, None) => format!("zendesk-body:{}", sha256_hex(body)),
@@ -137,7 +146,10 @@ mod tests {
         );
         assert_eq!(n.kind_hint, None);
         assert!(matches!(
-            parse(br#"{"type":"zen:event-type:ticket.status_changed","id":"e","detail":{"id":"1"}}"#, None),
+            parse(
+                br#"{"type":"zen:event-type:ticket.status_changed","id":"e","detail":{"id":"1"}}"#,
+                None
+            ),
             Ok(Parsed::Ignored { .. })
         ));
     }
@@ -153,8 +165,11 @@ mod tests {
         assert!(err.to_string().contains("`ticketid`"), "{err}");
         let err = parse(br#"{"ticket_id":"{{ticket.id}}"}"#, None).expect_err("unrendered");
         assert!(err.to_string().contains("ticket_id"), "{err}");
-        let err = parse(br#"{"type":"zen:event-type:ticket.created","detail":{"id":"1"}}"#, None)
-            .expect_err("no id");
+        let err = parse(
+            br#"{"type":"zen:event-type:ticket.created","detail":{"id":"1"}}"#,
+            None,
+        )
+        .expect_err("no id");
         assert!(err.to_string().contains("`id`"), "{err}");
         assert!(matches!(parse(b"{", None), Err(WebhookError::NotJson(_))));
         assert!(parse(b"[]", None).is_err());

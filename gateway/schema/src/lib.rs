@@ -18,6 +18,8 @@ pub enum Schema {
     TicketEvent,
     /// `schemas/plugin-manifest.schema.json`.
     PluginManifest,
+    /// `schemas/config.schema.json` (`deskbridge.toml`, as JSON).
+    Config,
 }
 
 impl Schema {
@@ -26,6 +28,7 @@ impl Schema {
         match self {
             Schema::TicketEvent => "ticket-event.schema.json",
             Schema::PluginManifest => "plugin-manifest.schema.json",
+            Schema::Config => "config.schema.json",
         }
     }
 
@@ -36,6 +39,7 @@ impl Schema {
             Schema::PluginManifest => {
                 include_str!("../../../schemas/plugin-manifest.schema.json")
             }
+            Schema::Config => include_str!("../../../schemas/config.schema.json"),
         }
     }
 
@@ -44,9 +48,12 @@ impl Schema {
             LazyLock::new(|| compile_builtin(Schema::TicketEvent));
         static PLUGIN_MANIFEST: LazyLock<Result<CompiledSchema, SchemaError>> =
             LazyLock::new(|| compile_builtin(Schema::PluginManifest));
+        static CONFIG: LazyLock<Result<CompiledSchema, SchemaError>> =
+            LazyLock::new(|| compile_builtin(Schema::Config));
         match self {
             Schema::TicketEvent => &TICKET_EVENT,
             Schema::PluginManifest => &PLUGIN_MANIFEST,
+            Schema::Config => &CONFIG,
         }
     }
 
@@ -231,7 +238,7 @@ mod tests {
 
     #[test]
     fn builtin_schemas_compile() {
-        for schema in [Schema::TicketEvent, Schema::PluginManifest] {
+        for schema in [Schema::TicketEvent, Schema::PluginManifest, Schema::Config] {
             assert!(schema.compiled().is_ok(), "{}", schema.file_name());
         }
     }

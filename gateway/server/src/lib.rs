@@ -1,8 +1,13 @@
 //! Deskbridge's HTTP edge, built on actix-web. Only this crate knows HTTP.
 //!
-//! Today it serves `GET /healthz` (liveness plus the state of every plugin's circuit breaker)
-//! and answers unknown routes with an RFC 9457 `application/problem+json` body. The webhook
-//! ingest and the approval API mount here as they land.
+//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), `GET
+//! /api/v1/status` (counts of events, outbox items and drafts; no contents), and the webhook
+//! ingest `POST /webhooks/{zendesk|freshdesk|generic}[/{helpdesk}]` ([`webhooks`]). Unknown
+//! routes and every error answer with an RFC 9457 `application/problem+json` body. The
+//! approval API mounts here when it lands.
+
+mod problem;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -14,6 +19,9 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use deskbridge_plugin_host::LoadedPlugin;
 use serde::Serialize;
 
+pub use problem::Problem;
+pub use webhooks::{Endpoint, FreshdeskAuth, Webhooks};
+
 /// What the handlers share.
 #[derive(Debug)]
 pub struct AppState {
@@ -21,34 +29,8 @@ pub struct AppState {
     pub plugins: Vec<Arc<LoadedPlugin>>,
     /// When the gateway started.
     pub started: Instant,
-}
-
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    /// A URI reference naming the problem type (`about:blank` for plain HTTP errors).
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary.
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// What exactly was wrong.
-    pub detail: String,
-}
-
-impl Problem {
-    /// A response carrying this problem.
-    pub fn response(status: StatusCode, title: &str, detail: impl Into<String>) -> HttpResponse {
-        HttpResponse::build(status)
-            .content_type("application/problem+json")
-            .json(Problem {
-                kind: "about:blank".into(),
-                title: title.into(),
-                status: status.as_u16(),
-                detail: detail.into(),
-            })
-    }
+    /// Webhook ingest; `None` serves health only.
+    pub webhooks: Option<Webhooks>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +74,20 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
+async fn status(state: web::Data<AppState>) -> HttpResponse {
+    let Some(webhooks) = &state.webhooks else {
+        return Problem::response(StatusCode::NOT_FOUND, "Not Found", "no store is configured");
+    };
+    match webhooks.ingest.store().stats() {
+        Ok(stats) => HttpResponse::Ok().json(stats),
+        Err(e) => Problem::response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            format!("the store failed: {e}"),
+        ),
+    }
+}
+
 async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
     Problem::response(
         StatusCode::NOT_FOUND,
@@ -103,8 +99,18 @@ async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
 /// Registers every route on an actix `App` (shared by the server and tests).
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        // Bodies are read by the handlers themselves, with the configured limit.
         cfg.app_data(state)
-            .route("/healthz", web::get().to(healthz));
+            .route("/healthz", web::get().to(healthz))
+            .route("/api/v1/status", web::get().to(status))
+            .route(
+                "/webhooks/{kind}",
+                web::post().to(webhooks::receive_default),
+            )
+            .route(
+                "/webhooks/{kind}/{helpdesk}",
+                web::post().to(webhooks::receive_named),
+            );
     }
 }
 
@@ -136,6 +142,7 @@ mod tests {
         let state = web::Data::new(AppState {
             plugins: Vec::new(),
             started: Instant::now(),
+            webhooks: None,
         });
         let app = test::init_service(
             App::new()

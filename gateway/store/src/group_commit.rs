@@ -110,7 +110,10 @@ mod tests {
             task.await.expect("joined").expect("flushed");
         }
         let flushes = calls.load(Ordering::SeqCst);
-        assert!(flushes >= 1 && flushes < 50, "{flushes} flushes for 50 waiters");
+        assert!(
+            flushes >= 1 && flushes < 50,
+            "{flushes} flushes for 50 waiters"
+        );
         assert_eq!(commit.flushes(), flushes as u64);
     }
 

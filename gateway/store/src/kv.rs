@@ -34,10 +34,7 @@ fn store_error(error: sled::Error) -> KvError {
 impl KvStore for SledKv {
     fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         check_entry(key, None)?;
-        let value = self
-            .tree
-            .get(Self::key(plugin, key))
-            .map_err(store_error)?;
+        let value = self.tree.get(Self::key(plugin, key)).map_err(store_error)?;
         Ok(value.map(|v| v.to_vec()))
     }
 

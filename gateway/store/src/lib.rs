@@ -56,6 +56,27 @@ pub enum StoreError {
     Closed,
 }
 
+/// Record counts, for `/api/v1/status` and operators.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreStats {
+    /// Events acknowledged and not yet processed.
+    pub pending_events: usize,
+    /// Events processed.
+    pub processed_events: usize,
+    /// Events given up on.
+    pub failed_events: usize,
+    /// Outbox items waiting for delivery.
+    pub outbox_pending: usize,
+    /// Outbox items delivered.
+    pub outbox_delivered: usize,
+    /// Outbox items dead-lettered.
+    pub outbox_dead_lettered: usize,
+    /// Drafts waiting for a human.
+    pub pending_drafts: usize,
+    /// Flushes to disk so far.
+    pub flushes: u64,
+}
+
 /// What [`Store::insert_event`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
@@ -85,8 +106,11 @@ pub trait Store: Send + Sync + 'static {
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError>;
 
     /// The newest message id recorded by [`Store::complete_event`] for a ticket.
-    fn last_message_id(&self, helpdesk: &str, ticket_id: &str)
-    -> Result<Option<String>, StoreError>;
+    fn last_message_id(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Gives up on an event (for example the helpdesk kept refusing to show the ticket):
     /// removes it from the pending events and keeps it, with the reason, for operators.
@@ -117,6 +141,9 @@ pub trait Store: Send + Sync + 'static {
     /// Forgets dedupe keys first seen before `before_ms` (Unix milliseconds); returns how
     /// many. Helpdesks redeliver within hours, so keys older than the retention are dead weight.
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// How many records of each kind the store holds.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
 
     /// How many flushes to disk the store has made (group commit shares one between many
     /// writers; benchmarks report the ratio).

@@ -1,9 +1,7 @@
 //! The records the store keeps. They are serialized as JSON, so a store written by one
 //! version can be read by the next as long as fields are only added with defaults.
 
-use deskbridge_core::{
-    ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, TicketEvent,
-};
+use deskbridge_core::{ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, TicketEvent};
 use serde::{Deserialize, Serialize};
 
 /// An event acknowledged to a helpdesk, waiting to be processed.

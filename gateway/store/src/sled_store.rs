@@ -15,7 +15,7 @@ use crate::records::{
     DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
     ProcessedEvent, StoredEvent,
 };
-use crate::{BoxFuture, Inserted, Store, StoreError};
+use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 
 /// The sled-backed store.
 pub struct SledStore {
@@ -99,10 +99,9 @@ impl SledStore {
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let flusher = db.clone();
-        let commit = GroupCommit::start(move || {
-            flusher.flush().map(|_| ()).map_err(|e| e.to_string())
-        })
-        .map_err(backend)?;
+        let commit =
+            GroupCommit::start(move || flusher.flush().map(|_| ()).map_err(|e| e.to_string()))
+                .map_err(backend)?;
         Ok(SledStore {
             pending: tree("events_pending")?,
             dedupe: tree("dedupe")?,
@@ -181,25 +180,27 @@ impl Store for SledStore {
             &self.drafts,
             &self.cursors,
         )
-            .transaction(|(pending, done, outbox_tree, delivered, pending_drafts, cursors)| {
-                if pending.remove(&key)?.is_none() {
-                    return Ok(()); // completed before
-                }
-                done.insert(&key, processed.as_slice())?;
-                for (id, item) in &outbox {
-                    // Ids are deterministic: never resurrect an item already delivered.
-                    if delivered.get(id.as_bytes())?.is_none() {
-                        outbox_tree.insert(id.as_bytes(), item.as_slice())?;
+            .transaction(
+                |(pending, done, outbox_tree, delivered, pending_drafts, cursors)| {
+                    if pending.remove(&key)?.is_none() {
+                        return Ok(()); // completed before
                     }
-                }
-                for (id, draft) in &drafts {
-                    pending_drafts.insert(id.as_bytes(), draft.as_slice())?;
-                }
-                if let Some(message_id) = &outcome.last_message_id {
-                    cursors.insert(cursor_key.as_slice(), message_id.as_bytes())?;
-                }
-                Ok(())
-            })
+                    done.insert(&key, processed.as_slice())?;
+                    for (id, item) in &outbox {
+                        // Ids are deterministic: never resurrect an item already delivered.
+                        if delivered.get(id.as_bytes())?.is_none() {
+                            outbox_tree.insert(id.as_bytes(), item.as_slice())?;
+                        }
+                    }
+                    for (id, draft) in &drafts {
+                        pending_drafts.insert(id.as_bytes(), draft.as_slice())?;
+                    }
+                    if let Some(message_id) = &outcome.last_message_id {
+                        cursors.insert(cursor_key.as_slice(), message_id.as_bytes())?;
+                    }
+                    Ok(())
+                },
+            )
             .map_err(flatten)
     }
 
@@ -308,6 +309,19 @@ impl Store for SledStore {
             }
         }
         Ok(removed)
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        Ok(StoreStats {
+            pending_events: self.pending.len(),
+            processed_events: self.processed.len(),
+            failed_events: self.failed.len(),
+            outbox_pending: self.outbox.len(),
+            outbox_delivered: self.outbox_done.len(),
+            outbox_dead_lettered: self.dead_letters.len(),
+            pending_drafts: self.drafts.len(),
+            flushes: self.commit.flushes(),
+        })
     }
 
     fn flush_count(&self) -> u64 {
@@ -486,7 +500,9 @@ mod tests {
         let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
             panic!("new");
         };
-        store.fail_event(seq, "ticket 42 not found", 9).expect("fail");
+        store
+            .fail_event(seq, "ticket 42 not found", 9)
+            .expect("fail");
         assert!(store.pending_events().expect("pending").is_empty());
         let failed = store.failed_events().expect("failed");
         assert_eq!(failed[0].reason, "ticket 42 not found");

@@ -40,6 +40,12 @@ pub fn decode_secret(secret: &str) -> Result<Vec<u8>, SignatureError> {
     Ok(key)
 }
 
+/// The `webhook-signature` value a sender puts on a delivery (`v1,<base64>`).
+pub fn sign(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> String {
+    let parts: [&[u8]; 5] = [id.as_bytes(), b".", timestamp.as_bytes(), b".", body];
+    format!("v1,{}", crate::sign_mac(key, &parts))
+}
+
 /// Verifies one delivery against `key` (see [`decode_secret`]) at `now_s` Unix seconds.
 pub fn verify(
     key: &[u8],
@@ -113,6 +119,12 @@ mod tests {
     #[test]
     fn the_specification_example_verifies() {
         assert_eq!(check(headers(SIGNATURE), BODY, NOW), Ok(()));
+    }
+
+    #[test]
+    fn signing_reproduces_the_specification_example() {
+        let key = decode_secret(SECRET).expect("valid secret");
+        assert_eq!(sign(&key, ID, TIMESTAMP, BODY), SIGNATURE);
     }
 
     #[test]

@@ -1,0 +1,398 @@
+//! `deskbridge.toml`: the gateway's configuration.
+//!
+//! Every key has a default, so no file is needed to start. A file is parsed as TOML, checked
+//! against `schemas/config.schema.json` (errors name the key, e.g.
+//! `helpdesks.acme.base_url`), deserialized into typed structs that refuse unknown keys, and
+//! then checked for what a schema cannot say (plugin ids exist, secrets resolve, addresses
+//! parse). Secrets are given literally or as `{ env = "VARIABLE" }`.
+
+mod helpdesk;
+mod secret;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use deskbridge_schema::Schema;
+use serde::Deserialize;
+use thiserror::Error;
+
+pub use helpdesk::{
+    FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, ZendeskConfig,
+};
+pub use secret::Secret;
+
+/// Why a configuration was refused. The message names the file and the key.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not TOML, or a value of the wrong shape.
+    #[error("{path} is not a valid config: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A key has a bad value.
+    #[error("{path}: key `{key}`: {message}")]
+    Key {
+        /// The file.
+        path: String,
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory of the embedded store.
+    pub data_dir: PathBuf,
+    /// `[ingest]`.
+    pub ingest: IngestConfig,
+    /// `[pipeline]`.
+    pub pipeline: PipelineConfig,
+    /// `[plugins]`.
+    pub plugins: PluginsConfig,
+    /// `[helpdesks.NAME]`.
+    pub helpdesks: BTreeMap<String, HelpdeskConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("deskbridge-data"),
+            ingest: IngestConfig::default(),
+            pipeline: PipelineConfig::default(),
+            plugins: PluginsConfig::default(),
+            helpdesks: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Largest webhook body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Accepted distance between a signed webhook's timestamp and the clock, seconds.
+    pub timestamp_tolerance_s: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_body_bytes: 256 * 1024,
+            timestamp_tolerance_s: 300,
+        }
+    }
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Worker lanes.
+    pub workers: usize,
+    /// First retry delay, milliseconds.
+    pub base_backoff_ms: u64,
+    /// Longest retry delay, milliseconds.
+    pub max_backoff_ms: u64,
+    /// Outbox retry horizon, seconds.
+    pub outbox_give_up_after_s: u64,
+    /// Event fetch retry horizon, seconds.
+    pub event_give_up_after_s: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 4,
+            base_backoff_ms: 500,
+            max_backoff_ms: 300_000,
+            outbox_give_up_after_s: 86_400,
+            event_give_up_after_s: 3_600,
+        }
+    }
+}
+
+/// `[plugins]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginsConfig {
+    /// First-party plugins to load, by id; all of them by default.
+    pub bundled: Vec<String>,
+    /// A folder of third-party plugins: one sub-folder each, holding `plugin.toml` and one
+    /// `.wasm` file.
+    pub dir: Option<PathBuf>,
+    /// Per-plugin configuration, checked against each plugin's `config_schema`.
+    pub config: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            bundled: deskbridge_bundled_plugins::ALL
+                .iter()
+                .map(|p| p.id.to_owned())
+                .collect(),
+            dir: None,
+            config: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a file; relative paths in it are taken relative to the file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut config =
+            Config::parse(&text, &|name| std::env::var(name).ok()).map_err(|e| e.in_file(path))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(dir) = &config.plugins.dir
+            && dir.is_relative()
+        {
+            config.plugins.dir = Some(base.join(dir));
+        }
+        if config.data_dir.is_relative() {
+            config.data_dir = base.join(&config.data_dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates config text; `env` looks up environment variables for secrets.
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        let json = serde_json::to_value(&table).map_err(|e| parse_error(e.to_string()))?;
+        if let Err(error) = Schema::Config.validate(&json) {
+            let first = error.problems.first();
+            return Err(ConfigError::Key {
+                path: String::new(),
+                key: first
+                    .map(|p| p.path.clone())
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "(root)".into()),
+                message: first
+                    .map(|p| p.message.clone())
+                    .unwrap_or_else(|| error.to_string()),
+            });
+        }
+        let mut config: Config = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+        config.validate(env)?;
+        Ok(config)
+    }
+
+    fn validate(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return Err(key_error(
+                "listen",
+                format!("{:?} is not an address such as 127.0.0.1:8080", self.listen),
+            ));
+        }
+        let known: Vec<&str> = deskbridge_bundled_plugins::ALL
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        for id in &self.plugins.bundled {
+            if !known.contains(&id.as_str()) {
+                return Err(key_error(
+                    "plugins.bundled",
+                    format!("no first-party plugin `{id}` (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        for (id, value) in &self.plugins.config {
+            match deskbridge_bundled_plugins::get(id) {
+                Some(bundled) => {
+                    let manifest = deskbridge_plugin_host::Manifest::from_toml(bundled.manifest)
+                        .map_err(|e| key_error(&format!("plugins.config.{id}"), e.to_string()))?;
+                    manifest
+                        .check_config(Some(value))
+                        .map_err(|e| key_error(&format!("plugins.config.{id}"), e.to_string()))?;
+                }
+                // Plugins from `plugins.dir` are checked when they are loaded.
+                None if self.plugins.dir.is_some() => {}
+                None => {
+                    return Err(key_error(
+                        &format!("plugins.config.{id}"),
+                        format!("no plugin `{id}` is configured"),
+                    ));
+                }
+            }
+        }
+        for (name, helpdesk) in &mut self.helpdesks {
+            helpdesk.resolve(name, env)?;
+            for id in helpdesk.plugin_ids() {
+                let loaded_here = self.plugins.bundled.contains(id);
+                if !loaded_here && self.plugins.dir.is_none() {
+                    return Err(key_error(
+                        &format!("helpdesks.{name}.plugins"),
+                        format!(
+                            "plugin `{id}` is not loaded (add it to plugins.bundled or plugins.dir)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Plugins named in the config (bundled ones; a plugin dir counts as one entry).
+    pub fn plugin_count(&self) -> usize {
+        self.plugins.bundled.len() + usize::from(self.plugins.dir.is_some())
+    }
+}
+
+impl ConfigError {
+    fn in_file(self, file: &Path) -> ConfigError {
+        let path = file.display().to_string();
+        match self {
+            ConfigError::Parse { message, .. } => ConfigError::Parse { path, message },
+            ConfigError::Key { key, message, .. } => ConfigError::Key { path, key, message },
+            other => other,
+        }
+    }
+}
+
+fn parse_error(message: String) -> ConfigError {
+    ConfigError::Parse {
+        path: "config".into(),
+        message,
+    }
+}
+
+pub(crate) fn key_error(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        path: "config".into(),
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, &|name| {
+            (name == "ZD_TOKEN").then(|| "tok-from-env".to_owned())
+        })
+    }
+
+    #[test]
+    fn empty_config_means_defaults() {
+        let c = parse("").expect("valid");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(
+            c.plugins.bundled.len(),
+            deskbridge_bundled_plugins::ALL.len()
+        );
+        assert!(c.helpdesks.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = parse("lisen = \"x\"").expect_err("typo");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = parse("listen = \"nowhere\"").expect_err("bad address");
+        assert!(err.to_string().contains("key `listen`"), "{err}");
+        let err = parse("[plugins]\nbundled = [\"nope\"]").expect_err("unknown plugin");
+        assert!(
+            err.to_string().contains("no first-party plugin `nope`"),
+            "{err}"
+        );
+        let err = parse("[pipeline]\nworkers = 0").expect_err("zero workers");
+        assert!(err.to_string().contains("pipeline.workers"), "{err}");
+    }
+
+    #[test]
+    fn several_helpdesks_with_env_secrets() {
+        let text = r#"
+[helpdesks.acme]
+kind = "zendesk"
+base_url = "https://acme.zendesk.com"
+email = "bot@acme.com"
+api_token = { env = "ZD_TOKEN" }
+webhook_secret = "s3cret"
+plugins = ["summarize"]
+rate_limit_per_minute = 100
+
+[helpdesks.acme-eu]
+kind = "zendesk"
+base_url = "https://acme-eu.zendesk.com"
+oauth_token = "oauth"
+webhook_secret = "other"
+
+[helpdesks.support]
+kind = "freshdesk"
+base_url = "https://support.freshdesk.com"
+api_key = "key"
+webhook_auth = { basic = { username = "deskbridge", password = "pw" } }
+
+[helpdesks.forms]
+kind = "generic"
+webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+"#;
+        let c = parse(text).expect("valid");
+        assert_eq!(c.helpdesks.len(), 4);
+        let HelpdeskConfig::Zendesk(acme) = &c.helpdesks["acme"] else {
+            panic!("zendesk");
+        };
+        assert_eq!(
+            acme.api_token.as_ref().map(Secret::reveal),
+            Some("tok-from-env")
+        );
+        assert!(
+            !format!("{acme:?}").contains("tok-from-env"),
+            "secrets stay out of Debug"
+        );
+    }
+
+    #[test]
+    fn helpdesk_mistakes_name_the_key() {
+        let missing_env = "[helpdesks.a]\nkind = \"zendesk\"\nbase_url = \"https://a.zendesk.com\"\nemail = \"a@b.c\"\napi_token = { env = \"NOPE\" }\nwebhook_secret = \"x\"\n";
+        let err = parse(missing_env).expect_err("unset variable");
+        assert!(err.to_string().contains("helpdesks.a.api_token"), "{err}");
+        assert!(err.to_string().contains("NOPE"), "{err}");
+
+        let no_auth = "[helpdesks.fd]\nkind = \"freshdesk\"\nbase_url = \"https://x.freshdesk.com\"\napi_key = \"k\"\n";
+        let err = parse(no_auth).expect_err("no webhook auth");
+        assert!(err.to_string().contains("webhook_auth"), "{err}");
+
+        let typo = "[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nwebhok = 1\n";
+        let err = parse(typo).expect_err("unknown key");
+        assert!(err.to_string().contains("helpdesks.g"), "{err}");
+
+        let bad_secret = "[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_***\"\n";
+        let err = parse(bad_secret).expect_err("not base64");
+        assert!(
+            err.to_string().contains("helpdesks.g.webhook_secret"),
+            "{err}"
+        );
+
+        let bad_name = "[helpdesks.\"Bad Name\"]\nkind = \"generic\"\nwebhook_secret = \"x\"\n";
+        assert!(parse(bad_name).is_err());
+
+        let unknown_plugin = "[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nplugins = [\"nope\"]\n";
+        let err = parse(unknown_plugin).expect_err("unknown plugin");
+        assert!(err.to_string().contains("helpdesks.g.plugins"), "{err}");
+    }
+}

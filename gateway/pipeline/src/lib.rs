@@ -1,0 +1,158 @@
+//! Deskbridge's pipeline: what happens between a webhook's `2xx` and a note on the ticket.
+//!
+//! - [`Ingest`] stores an inbound event, waits until it is durable (group commit), and only
+//!   then hands it to the workers and lets the HTTP layer answer `2xx`.
+//! - Workers ([`lanes`]) run in lanes: every ticket hashes to one lane, so events of one
+//!   ticket are processed in order while different tickets proceed in parallel. A worker
+//!   fetches the ticket from the helpdesk, runs the subscribed plugins, has policy plugins
+//!   review each draft, and records everything the event produced in one atomic write
+//!   ([`process`]).
+//! - The [`outbox`] delivers notes, tags and priorities to each helpdesk: rate-limited,
+//!   retried with backoff and jitter, dead-lettered after a horizon, and idempotent through
+//!   a marker read back after any attempt whose outcome is unknown.
+//!
+//! Failure is closed (invariant 2): a plugin that fails produces nothing and flags the
+//! ticket; a policy plugin that fails drops the draft it was reviewing. Nothing here can send
+//! a public reply: drafts are stored for the approval queue only.
+
+mod backoff;
+mod helpdesk;
+mod ingest;
+mod lanes;
+mod outbox;
+mod process;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_store::{Store, StoreError};
+use tokio::sync::Notify;
+
+pub use helpdesk::{HelpdeskRuntime, Helpdesks};
+pub use ingest::{Accepted, Ingest};
+
+/// Tunables of the pipeline and the outbox.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Worker lanes (parallel tickets).
+    pub workers: usize,
+    /// First retry delay after a failed helpdesk call.
+    pub base_backoff: Duration,
+    /// Longest retry delay.
+    pub max_backoff: Duration,
+    /// How long an outbox item is retried before it is dead-lettered.
+    pub outbox_give_up_after: Duration,
+    /// How long an event whose ticket cannot be fetched is retried before it is given up.
+    pub event_give_up_after: Duration,
+    /// How long dedupe keys are kept.
+    pub dedupe_retention: Duration,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            workers: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+            outbox_give_up_after: Duration::from_secs(24 * 3600),
+            event_give_up_after: Duration::from_secs(3600),
+            dedupe_retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The running pipeline. Dropping it does not stop the tasks; they end with the runtime.
+#[derive(Clone)]
+pub struct Pipeline {
+    ingest: Ingest,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Starts workers and outbox deliverers on the current tokio runtime, resubmits every
+    /// event acknowledged before a restart, and returns the handle the HTTP layer ingests
+    /// through.
+    pub fn start(
+        store: Arc<dyn Store>,
+        helpdesks: Helpdesks,
+        settings: PipelineSettings,
+    ) -> Result<Pipeline, PipelineError> {
+        let helpdesks = Arc::new(helpdesks);
+        let settings = Arc::new(settings);
+        let outbox_wake = Arc::new(Notify::new());
+        let lanes = lanes::Lanes::start(
+            store.clone(),
+            helpdesks.clone(),
+            settings.clone(),
+            outbox_wake.clone(),
+        );
+        let backlog = store.pending_events()?;
+        if !backlog.is_empty() {
+            tracing::info!(
+                events = backlog.len(),
+                "resuming events acknowledged before the restart"
+            );
+        }
+        for event in backlog {
+            lanes.submit(event);
+        }
+        outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
+        spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);
+        Ok(Pipeline {
+            ingest: Ingest::new(store, lanes),
+        })
+    }
+
+    /// The ingest handle.
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+}
+
+fn spawn_dedupe_pruner(store: Arc<dyn Store>, retention: Duration) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+            match store.prune_dedupe_keys(before) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "pruned old dedupe keys"),
+                Err(e) => tracing::warn!(error = %e, "pruning dedupe keys failed"),
+            }
+        }
+    });
+}
+
+/// The wall clock in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The gateway's id for an inbound event: a hash of the helpdesk and the dedupe key, so a
+/// redelivery maps to the same id.
+pub fn event_id(helpdesk: &str, dedupe_key: &str) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(helpdesk.as_bytes());
+    hasher.update([0]);
+    hasher.update(dedupe_key.as_bytes());
+    let digest = hasher.finalize();
+    format!("evt_{}", hex::encode(&digest[..10]))
+}

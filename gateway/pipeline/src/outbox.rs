@@ -1,0 +1,257 @@
+//! The outbox deliverer: one task per helpdesk instance delivers that instance's pending
+//! items, oldest first, keeping each ticket's items in order.
+//!
+//! Exactly-once on top of at-least-once: before a note is sent, the item is durably marked
+//! `maybe_applied`; any later attempt (a retry after a timeout or 5xx, or the first attempt
+//! after a crash mid-send) first reads the ticket back and looks for the note's marker. A
+//! `429` pauses the helpdesk's rate gate for `Retry-After`; an exhausted quota does the same.
+//! Client errors other than 429 are dead-lettered at once; everything else is retried with
+//! backoff and jitter until the configured horizon, then dead-lettered with its last error.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_connectors::{ApiError, HelpdeskClient, Write, marker_for};
+use deskbridge_store::{OutboxItem, OutboxOp, OutboxState, Store};
+use tokio::sync::Notify;
+
+use crate::helpdesk::Helpdesks;
+use crate::{PipelineSettings, backoff, now_ms};
+
+/// Longest sleep between scans when nothing is due (new items also wake the deliverer).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+pub(crate) fn start(
+    store: Arc<dyn Store>,
+    helpdesks: Arc<Helpdesks>,
+    settings: Arc<PipelineSettings>,
+    wake: Arc<Notify>,
+) {
+    let names: Vec<String> = helpdesks.iter().map(|h| h.name.clone()).collect();
+    // One shared wake-up fans out to every deliverer.
+    let mut wakes = Vec::new();
+    for name in names {
+        let own_wake = Arc::new(Notify::new());
+        wakes.push(own_wake.clone());
+        let deliverer = Deliverer {
+            helpdesk: name,
+            store: store.clone(),
+            helpdesks: helpdesks.clone(),
+            settings: settings.clone(),
+        };
+        tokio::spawn(async move { deliverer.run(own_wake).await });
+    }
+    tokio::spawn(async move {
+        loop {
+            wake.notified().await;
+            for own in &wakes {
+                own.notify_one();
+            }
+        }
+    });
+}
+
+struct Deliverer {
+    helpdesk: String,
+    store: Arc<dyn Store>,
+    helpdesks: Arc<Helpdesks>,
+    settings: Arc<PipelineSettings>,
+}
+
+impl Deliverer {
+    async fn run(self, wake: Arc<Notify>) {
+        loop {
+            let next_due = match self.pass().await {
+                Ok(next_due) => next_due,
+                Err(e) => {
+                    tracing::error!(helpdesk = %self.helpdesk, error = %e, "outbox pass failed");
+                    Some(IDLE_POLL)
+                }
+            };
+            let sleep = next_due.unwrap_or(IDLE_POLL).min(IDLE_POLL);
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// Delivers every due item once; returns how long until the next one is due.
+    async fn pass(&self) -> Result<Option<Duration>, deskbridge_store::StoreError> {
+        let mut items: Vec<OutboxItem> = self
+            .store
+            .outbox_pending()?
+            .into_iter()
+            .filter(|item| item.helpdesk == self.helpdesk)
+            .collect();
+        items.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        let mut waiting_tickets = HashSet::new();
+        let mut next_due: Option<i64> = None;
+        for item in items {
+            if waiting_tickets.contains(&item.ticket_id) {
+                continue; // an earlier item of this ticket must land first
+            }
+            let now = now_ms();
+            if item.next_attempt_at_ms > now {
+                waiting_tickets.insert(item.ticket_id.clone());
+                next_due = Some(
+                    next_due.map_or(item.next_attempt_at_ms, |d| d.min(item.next_attempt_at_ms)),
+                );
+                continue;
+            }
+            let ticket = item.ticket_id.clone();
+            let updated = self.deliver(item).await?;
+            if let OutboxState::Pending = updated.state {
+                waiting_tickets.insert(ticket);
+                next_due = Some(next_due.map_or(updated.next_attempt_at_ms, |d| {
+                    d.min(updated.next_attempt_at_ms)
+                }));
+            }
+        }
+        Ok(next_due.map(|due| Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))))
+    }
+
+    /// One attempt at one item; the item's new state is saved before returning.
+    async fn deliver(
+        &self,
+        mut item: OutboxItem,
+    ) -> Result<OutboxItem, deskbridge_store::StoreError> {
+        let Some(client) = self
+            .helpdesks
+            .get(&self.helpdesk)
+            .and_then(|h| h.client.clone())
+        else {
+            return self.dead_letter(
+                item,
+                "this helpdesk has no API to deliver to (generic helpdesks receive no writes yet)"
+                    .into(),
+            );
+        };
+        let horizon =
+            i64::try_from(self.settings.outbox_give_up_after.as_millis()).unwrap_or(i64::MAX);
+        if now_ms() - item.created_at_ms > horizon {
+            let reason = format!(
+                "gave up after {} attempts over {}s; last error: {}",
+                item.attempts,
+                horizon / 1000,
+                item.last_error.as_deref().unwrap_or("none")
+            );
+            return self.dead_letter(item, reason);
+        }
+        let marker = marker_for(&item.id);
+        let is_note = matches!(item.op, OutboxOp::InternalNote { .. });
+        if is_note && item.maybe_applied {
+            match client.find_marker(&item.ticket_id, &marker).await {
+                Ok(Some(receipt)) => {
+                    tracing::info!(item = %item.id, "read-back found an earlier attempt delivered; not sending again");
+                    return self.delivered(item, Some(receipt), true);
+                }
+                Ok(None) => {}
+                Err(error) => return self.retry_or_dead_letter(item, error, true),
+            }
+        }
+        // Write-ahead: from here the note may reach the helpdesk, so a crash before the answer
+        // is recorded must lead to a read-back, not a blind resend.
+        let doubt_before = item.maybe_applied;
+        item.attempts += 1;
+        if is_note && !item.maybe_applied {
+            item.maybe_applied = true;
+            self.store.outbox_update(&item)?;
+            self.store.durable().await?;
+        }
+        let result = send(client.as_ref(), &item, &marker).await;
+        match result {
+            Ok(receipt) => self.delivered(item, receipt.id, false),
+            Err(error) => {
+                let applied_maybe = matches!(
+                    error,
+                    ApiError::Transient {
+                        maybe_applied: true,
+                        ..
+                    }
+                );
+                item.maybe_applied = is_note && (doubt_before || applied_maybe);
+                self.retry_or_dead_letter(item, error, false)
+            }
+        }
+    }
+
+    fn delivered(
+        &self,
+        mut item: OutboxItem,
+        receipt: Option<String>,
+        reconciled: bool,
+    ) -> Result<OutboxItem, deskbridge_store::StoreError> {
+        item.state = OutboxState::Delivered {
+            receipt,
+            at_ms: now_ms(),
+            reconciled,
+        };
+        self.store.outbox_update(&item)?;
+        tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, "outbox item delivered");
+        Ok(item)
+    }
+
+    fn dead_letter(
+        &self,
+        mut item: OutboxItem,
+        reason: String,
+    ) -> Result<OutboxItem, deskbridge_store::StoreError> {
+        tracing::warn!(helpdesk = %self.helpdesk, item = %item.id, %reason, "outbox item dead-lettered");
+        item.state = OutboxState::DeadLettered {
+            reason,
+            at_ms: now_ms(),
+        };
+        self.store.outbox_update(&item)?;
+        Ok(item)
+    }
+
+    fn retry_or_dead_letter(
+        &self,
+        mut item: OutboxItem,
+        error: ApiError,
+        reading_back: bool,
+    ) -> Result<OutboxItem, deskbridge_store::StoreError> {
+        let what = if reading_back { "read-back" } else { "attempt" };
+        item.last_error = Some(format!("{what} {}: {error}", item.attempts));
+        let wait = match &error {
+            ApiError::Permanent { .. } => {
+                let reason = format!("the helpdesk refused it: {error}");
+                return self.dead_letter(item, reason);
+            }
+            ApiError::RateLimited { retry_after } => retry_after.unwrap_or_else(|| {
+                backoff::delay(
+                    item.attempts.max(1),
+                    self.settings.base_backoff,
+                    self.settings.max_backoff,
+                )
+            }),
+            ApiError::Transient { .. } => backoff::delay(
+                item.attempts.max(1),
+                self.settings.base_backoff,
+                self.settings.max_backoff,
+            ),
+        };
+        item.next_attempt_at_ms =
+            now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        tracing::info!(helpdesk = %self.helpdesk, item = %item.id, %error, retry_in_ms = wait.as_millis() as u64, "outbox {what} failed; will retry");
+        self.store.outbox_update(&item)?;
+        Ok(item)
+    }
+}
+
+async fn send(
+    client: &dyn HelpdeskClient,
+    item: &OutboxItem,
+    marker: &str,
+) -> Result<deskbridge_connectors::WriteReceipt, ApiError> {
+    let write = match &item.op {
+        OutboxOp::InternalNote { body } => Write::InternalNote { body },
+        OutboxOp::AddTags { tags } => Write::AddTags { tags },
+        OutboxOp::SetPriority { priority } => Write::SetPriority {
+            priority: *priority,
+        },
+    };
+    client.apply(&item.ticket_id, write, marker).await
+}

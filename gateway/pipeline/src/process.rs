@@ -1,0 +1,451 @@
+//! Processing one event: fetch the ticket, decide whether there is anything new, run the
+//! plugins, review drafts, and record the outcome atomically.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_connectors::ApiError;
+use deskbridge_core::{
+    Action, AuthorRole, Decision, EventKind, Ticket, TicketEvent, Verdict, combine_verdicts,
+};
+use deskbridge_plugin_host::{LoadedPlugin, ValidatedEvent};
+use deskbridge_store::records::{EventSource, PluginRun};
+use deskbridge_store::{
+    DraftProvenance, EventOutcome, OutboxItem, OutboxOp, OutboxState, PendingDraft, ProcessedEvent,
+    Store, StoredEvent,
+};
+use tokio::sync::Notify;
+
+use crate::helpdesk::{HelpdeskRuntime, Helpdesks};
+use crate::lanes::Queued;
+use crate::{PipelineSettings, backoff, now_ms};
+
+/// The tag added to a ticket a plugin handed over to a human.
+pub(crate) const HANDOVER_TAG: &str = "deskbridge-handover";
+
+pub(crate) struct Worker {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) helpdesks: Arc<Helpdesks>,
+    pub(crate) settings: Arc<PipelineSettings>,
+    pub(crate) outbox_wake: Arc<Notify>,
+}
+
+/// Why an event ends without plugin output.
+enum Stop {
+    /// Nothing to do; recorded as processed with this reason.
+    Skip(String),
+    /// Cannot be processed; recorded as failed with this reason.
+    Fail(String),
+}
+
+impl Worker {
+    pub(crate) async fn process(&self, queued: Queued) {
+        let StoredEvent { seq, event } = queued.event;
+        let started = std::time::Instant::now();
+        let outcome = match self.outcome(&event).await {
+            Ok(outcome) => outcome,
+            Err(Stop::Skip(reason)) => EventOutcome {
+                processed: ProcessedEvent {
+                    event_id: event.id.clone(),
+                    helpdesk: event.helpdesk.clone(),
+                    ticket_id: event.ticket_id.clone(),
+                    kind: None,
+                    completed_at_ms: now_ms(),
+                    plugin_runs: Vec::new(),
+                    handover: None,
+                    skipped: Some(reason),
+                    flagged: false,
+                },
+                outbox: Vec::new(),
+                drafts: Vec::new(),
+                last_message_id: None,
+            },
+            Err(Stop::Fail(reason)) => {
+                tracing::warn!(event = %event.id, helpdesk = %event.helpdesk, ticket = %event.ticket_id, %reason, "event given up");
+                if let Err(e) = self.store.fail_event(seq, &reason, now_ms()) {
+                    tracing::error!(event = %event.id, error = %e, "cannot record the failed event; it stays pending");
+                }
+                return;
+            }
+        };
+        let notes = outcome.outbox.len();
+        let drafts = outcome.drafts.len();
+        if let Err(e) = self.store.complete_event(seq, &outcome) {
+            // The event stays pending and is processed again after a restart; outbox ids are
+            // deterministic, so nothing is written twice.
+            tracing::error!(event = %event.id, error = %e, "cannot record the event's outcome");
+            return;
+        }
+        if notes > 0 {
+            match self.store.durable().await {
+                Ok(()) => self.outbox_wake.notify_one(),
+                Err(e) => tracing::error!(error = %e, "flush after completing an event failed"),
+            }
+        }
+        tracing::info!(
+            event = %event.id,
+            helpdesk = %event.helpdesk,
+            ticket = %event.ticket_id,
+            outbox = notes,
+            drafts,
+            skipped = outcome.processed.skipped.as_deref().unwrap_or(""),
+            flagged = outcome.processed.flagged,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            since_ack_ms = queued.acknowledged.map(|at| at.elapsed().as_millis() as u64),
+            "event processed"
+        );
+    }
+
+    async fn outcome(&self, event: &deskbridge_store::InboundEvent) -> Result<EventOutcome, Stop> {
+        let helpdesk = self.helpdesks.get(&event.helpdesk).ok_or_else(|| {
+            Stop::Fail(format!(
+                "helpdesk `{}` is no longer configured",
+                event.helpdesk
+            ))
+        })?;
+        let (ticket, kind_hint) = match &event.source {
+            EventSource::Normalized(normalized) => {
+                (normalized.ticket.clone(), Some(normalized.kind))
+            }
+            EventSource::Fetch { kind_hint, .. } => (
+                self.fetch(helpdesk, &event.ticket_id, event.received_at_ms)
+                    .await?,
+                *kind_hint,
+            ),
+        };
+        let newest = ticket
+            .messages
+            .last()
+            .ok_or_else(|| Stop::Skip("the thread is empty".into()))?;
+        if newest.author_role == AuthorRole::Bot {
+            return Err(Stop::Skip("the newest message is Deskbridge's own".into()));
+        }
+        let cursor = self
+            .store
+            .last_message_id(&helpdesk.name, &ticket.id)
+            .map_err(|e| Stop::Fail(format!("store: {e}")))?;
+        if cursor.as_deref() == Some(newest.id.as_str()) {
+            return Err(Stop::Skip(format!(
+                "message {} was processed already",
+                newest.id
+            )));
+        }
+        let kind = kind_hint.unwrap_or_else(|| derive_kind(&ticket));
+        let last_message_id = Some(newest.id.clone());
+        let occurred_at = newest.created_at.clone();
+        let validated = ValidatedEvent::validate(TicketEvent {
+            id: event.id.clone(),
+            kind,
+            occurred_at,
+            ticket,
+        })
+        .map_err(|e| Stop::Fail(format!("the ticket does not form a valid event: {e}")))?;
+
+        let mut runs = Vec::new();
+        let mut actions: Vec<(Arc<LoadedPlugin>, Option<(String, String)>, Action)> = Vec::new();
+        let mut flagged = false;
+        for plugin in helpdesk
+            .plugins
+            .iter()
+            .filter(|p| p.manifest().handles(kind))
+        {
+            match plugin.handle_event(&validated).await {
+                Ok(report) => {
+                    let model = report
+                        .ai_calls
+                        .iter()
+                        .rev()
+                        .find(|c| c.error.is_none())
+                        .map(|c| (c.provider.clone(), c.model.clone()));
+                    runs.push(run(
+                        plugin,
+                        report.output.len(),
+                        None,
+                        report.fuel_consumed,
+                        report.elapsed,
+                    ));
+                    actions.extend(
+                        report
+                            .output
+                            .into_iter()
+                            .map(|action| (plugin.clone(), model.clone(), action)),
+                    );
+                }
+                Err(failure) => {
+                    flagged = true;
+                    tracing::warn!(plugin = plugin.id(), event = %event.id, error = %failure.error, "plugin failed; its output is dropped");
+                    runs.push(run(
+                        plugin,
+                        0,
+                        Some(failure.error.to_string()),
+                        failure.fuel_consumed,
+                        failure.elapsed,
+                    ));
+                }
+            }
+        }
+
+        let handover = actions.iter().find_map(|(_, _, a)| match a {
+            Action::HandOver(h) => Some(h.reason.clone()),
+            _ => None,
+        });
+        let ticket = validated.event().ticket.clone();
+        let mut outbox = Vec::new();
+        let mut drafts = Vec::new();
+        let mut counters: std::collections::HashMap<String, usize> = Default::default();
+        for (plugin, model, action) in actions {
+            let n = counters.entry(plugin.id().to_owned()).or_default();
+            let id = format!("{}.{}.{}", event.id, plugin.id(), n);
+            *n += 1;
+            let item = |op: OutboxOp, id: String| OutboxItem {
+                id,
+                helpdesk: helpdesk.name.clone(),
+                ticket_id: ticket.id.clone(),
+                op,
+                plugin: plugin.id().to_owned(),
+                created_at_ms: now_ms(),
+                attempts: 0,
+                next_attempt_at_ms: 0,
+                maybe_applied: false,
+                last_error: None,
+                state: OutboxState::Pending,
+            };
+            match action {
+                Action::InternalNote { body } => {
+                    outbox.push(item(OutboxOp::InternalNote { body }, id))
+                }
+                Action::AddTags { tags } => outbox.push(item(OutboxOp::AddTags { tags }, id)),
+                Action::SetPriority { priority } => {
+                    outbox.push(item(OutboxOp::SetPriority { priority }, id));
+                }
+                Action::HandOver(h) => {
+                    outbox.push(item(
+                        OutboxOp::InternalNote {
+                            body: format!("Handed over to a human agent: {}", h.reason),
+                        },
+                        id.clone(),
+                    ));
+                    outbox.push(item(
+                        OutboxOp::AddTags {
+                            tags: vec![HANDOVER_TAG.to_owned()],
+                        },
+                        format!("{id}.tag"),
+                    ));
+                }
+                // The customers-can-always-reach-a-human rule: a handover drops AI drafts.
+                Action::DraftReply(_) if handover.is_some() => {}
+                Action::DraftReply(draft) => {
+                    match review(&helpdesk.policies, &ticket, &draft, plugin.id()).await {
+                        Ok(verdict) => {
+                            let (requirement, blocked) = match verdict.decision {
+                                Decision::RequireApproval(r) => (r, None),
+                                Decision::Block { reason } => {
+                                    (deskbridge_core::ApprovalRequirement::BASELINE, Some(reason))
+                                }
+                            };
+                            let (provider, model) = model.unzip();
+                            drafts.push(PendingDraft {
+                                id,
+                                helpdesk: helpdesk.name.clone(),
+                                ticket_id: ticket.id.clone(),
+                                body: draft.body,
+                                rationale: draft.rationale,
+                                confidence: draft.confidence,
+                                provenance: DraftProvenance {
+                                    plugin_id: plugin.id().to_owned(),
+                                    plugin_version: plugin.manifest().version.clone(),
+                                    wasm_sha256: plugin.wasm_sha256().to_owned(),
+                                    provider,
+                                    model,
+                                    event_id: event.id.clone(),
+                                },
+                                requirement,
+                                blocked,
+                                flags: verdict.flags,
+                                created_at_ms: now_ms(),
+                            });
+                        }
+                        Err(reason) => {
+                            // Fail closed: no review, no draft.
+                            flagged = true;
+                            tracing::warn!(event = %event.id, plugin = plugin.id(), %reason, "draft dropped");
+                            runs.push(PluginRun {
+                                plugin: format!("{} (draft review)", plugin.id()),
+                                version: plugin.manifest().version.clone(),
+                                actions: 0,
+                                error: Some(reason),
+                                fuel_consumed: 0,
+                                elapsed_us: 0,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(EventOutcome {
+            processed: ProcessedEvent {
+                event_id: event.id.clone(),
+                helpdesk: helpdesk.name.clone(),
+                ticket_id: ticket.id.clone(),
+                kind: Some(kind),
+                completed_at_ms: now_ms(),
+                plugin_runs: runs,
+                handover,
+                skipped: None,
+                flagged,
+            },
+            outbox,
+            drafts,
+            last_message_id,
+        })
+    }
+
+    /// Fetches the ticket, retrying transient failures with backoff until the event's horizon.
+    async fn fetch(
+        &self,
+        helpdesk: &HelpdeskRuntime,
+        ticket_id: &str,
+        received_at_ms: i64,
+    ) -> Result<Ticket, Stop> {
+        let client = helpdesk.client.as_ref().ok_or_else(|| {
+            Stop::Fail(format!(
+                "helpdesk `{}` has no API to fetch tickets from",
+                helpdesk.name
+            ))
+        })?;
+        let horizon =
+            i64::try_from(self.settings.event_give_up_after.as_millis()).unwrap_or(i64::MAX);
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let error = match client.fetch_ticket(ticket_id).await {
+                Ok(fetched) => return Ok(fetched.ticket),
+                Err(ApiError::Permanent { reason, .. }) => {
+                    return Err(Stop::Fail(format!("fetching ticket {ticket_id}: {reason}")));
+                }
+                Err(e) => e,
+            };
+            if now_ms() - received_at_ms > horizon {
+                return Err(Stop::Fail(format!(
+                    "fetching ticket {ticket_id} kept failing for {}s: {error}",
+                    horizon / 1000
+                )));
+            }
+            let wait = match &error {
+                ApiError::RateLimited {
+                    retry_after: Some(after),
+                } => *after,
+                _ => backoff::delay(
+                    attempt,
+                    self.settings.base_backoff,
+                    self.settings.max_backoff,
+                ),
+            };
+            tracing::info!(helpdesk = %helpdesk.name, ticket = ticket_id, %error, retry_in_ms = wait.as_millis() as u64, "fetch failed; retrying");
+            tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+}
+
+fn run(
+    plugin: &LoadedPlugin,
+    actions: usize,
+    error: Option<String>,
+    fuel_consumed: u64,
+    elapsed: Duration,
+) -> PluginRun {
+    PluginRun {
+        plugin: plugin.id().to_owned(),
+        version: plugin.manifest().version.clone(),
+        actions,
+        error,
+        fuel_consumed,
+        elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+    }
+}
+
+/// What happened, judged from the thread: one customer message is a new ticket; otherwise the
+/// newest message's author decides.
+fn derive_kind(ticket: &Ticket) -> EventKind {
+    match ticket.messages.last().map(|m| m.author_role) {
+        Some(AuthorRole::Customer) if ticket.messages.len() == 1 => EventKind::TicketCreated,
+        Some(AuthorRole::Customer) => EventKind::CustomerMessageAdded,
+        _ => EventKind::AgentMessageAdded,
+    }
+}
+
+/// Every policy plugin reviews the draft; any failure drops it (fail closed).
+async fn review(
+    policies: &[Arc<LoadedPlugin>],
+    ticket: &Ticket,
+    draft: &deskbridge_core::DraftReply,
+    author: &str,
+) -> Result<Verdict, String> {
+    let mut verdicts = Vec::with_capacity(policies.len());
+    for policy in policies {
+        match policy.review_draft(ticket, draft, author).await {
+            Ok(report) => verdicts.push(report.output),
+            Err(failure) => {
+                return Err(format!(
+                    "policy `{}` failed: {}",
+                    policy.id(),
+                    failure.error
+                ));
+            }
+        }
+    }
+    Ok(combine_verdicts(&verdicts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskbridge_core::{
+        Channel, Customer, HelpdeskKind, Message, Priority, TicketStatus, Visibility,
+    };
+
+    fn ticket(roles: &[AuthorRole]) -> Ticket {
+        Ticket {
+            id: "1".into(),
+            helpdesk: "h".into(),
+            helpdesk_kind: HelpdeskKind::Zendesk,
+            subject: "s".into(),
+            status: TicketStatus::Open,
+            priority: Priority::Normal,
+            tags: vec![],
+            requester: Customer {
+                id: "c".into(),
+                name: None,
+                email: None,
+                locale: None,
+            },
+            channel: Channel::Email,
+            messages: roles
+                .iter()
+                .enumerate()
+                .map(|(i, role)| Message {
+                    id: i.to_string(),
+                    author_role: *role,
+                    author_name: None,
+                    visibility: Visibility::Public,
+                    body: "b".into(),
+                    created_at: "2026-11-26T00:00:00Z".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_thread_decides_the_event_kind() {
+        use AuthorRole::*;
+        assert_eq!(derive_kind(&ticket(&[Customer])), EventKind::TicketCreated);
+        assert_eq!(
+            derive_kind(&ticket(&[Customer, Agent, Customer])),
+            EventKind::CustomerMessageAdded
+        );
+        assert_eq!(
+            derive_kind(&ticket(&[Customer, Agent])),
+            EventKind::AgentMessageAdded
+        );
+    }
+}

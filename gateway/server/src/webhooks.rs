@@ -1,0 +1,469 @@
+//! Webhook ingest: `POST /webhooks/{kind}/{helpdesk}` (and `POST /webhooks/{kind}` when exactly
+//! one helpdesk of that kind is configured).
+//!
+//! Each request is checked in this order, and the first failure answers without storing
+//! anything: the helpdesk exists and is of that kind (404); the body is JSON (415) and no
+//! larger than the limit (413); the signature or credentials verify (401); the body parses
+//! (400 for broken JSON, 422 naming the field). Only then is the event stored, and `200` is
+//! sent once it is on disk. A redelivery answers `200` with `"status": "duplicate"`, which
+//! tells the helpdesk to stop retrying.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine as _;
+use deskbridge_connectors::{Notice, Parsed, WebhookError, freshdesk_webhook, zendesk_webhook};
+use deskbridge_core::HelpdeskKind;
+use deskbridge_pipeline::{Accepted, Ingest, event_id, now_ms};
+use deskbridge_schema::{EventError, ValidatedEvent};
+use deskbridge_store::{EventSource, InboundEvent};
+use deskbridge_webhook_auth::{secrets_equal, standard, zendesk};
+use futures_util::StreamExt as _;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::problem::Problem;
+
+/// How one helpdesk's webhooks authenticate.
+pub enum Endpoint {
+    /// Zendesk: HMAC signature with this signing secret.
+    Zendesk {
+        /// The signing secret.
+        secret: String,
+    },
+    /// Freshdesk: no signature; basic auth, a shared-secret header, or nothing.
+    Freshdesk(FreshdeskAuth),
+    /// Standard Webhooks signature with this key.
+    Generic {
+        /// The decoded key.
+        key: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Endpoint::Zendesk { .. } => "Zendesk(***)",
+            Endpoint::Freshdesk(_) => "Freshdesk(***)",
+            Endpoint::Generic { .. } => "Generic(***)",
+        })
+    }
+}
+
+/// Freshdesk webhook authentication.
+pub enum FreshdeskAuth {
+    /// HTTP basic auth.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// A shared-secret header.
+    Header {
+        /// Header name.
+        name: String,
+        /// Expected value.
+        value: String,
+    },
+    /// Explicitly unauthenticated.
+    Anonymous,
+}
+
+impl Endpoint {
+    fn kind(&self) -> HelpdeskKind {
+        match self {
+            Endpoint::Zendesk { .. } => HelpdeskKind::Zendesk,
+            Endpoint::Freshdesk(_) => HelpdeskKind::Freshdesk,
+            Endpoint::Generic { .. } => HelpdeskKind::Generic,
+        }
+    }
+}
+
+/// The ingest side of the server.
+#[derive(Debug)]
+pub struct Webhooks {
+    /// Where accepted events go.
+    pub ingest: Ingest,
+    /// Helpdesks by name.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+    /// Accepted timestamp skew for signed webhooks.
+    pub tolerance: Duration,
+}
+
+#[derive(Serialize)]
+struct Ack<'a> {
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn kind_name(kind: HelpdeskKind) -> &'static str {
+    match kind {
+        HelpdeskKind::Zendesk => "zendesk",
+        HelpdeskKind::Freshdesk => "freshdesk",
+        HelpdeskKind::Email => "email",
+        HelpdeskKind::Generic => "generic",
+    }
+}
+
+/// `POST /webhooks/{kind}`.
+pub(crate) async fn receive_default(
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let kind = path.into_inner();
+    let Some(webhooks) = &state.webhooks else {
+        return Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "no helpdesks are configured",
+        );
+    };
+    let candidates: Vec<&String> = webhooks
+        .endpoints
+        .iter()
+        .filter(|(_, e)| kind_name(e.kind()) == kind)
+        .map(|(name, _)| name)
+        .collect();
+    match candidates.as_slice() {
+        [only] => {
+            let name = (*only).clone();
+            receive_named(request, web::Path::from((kind, name)), payload, state).await
+        }
+        [] => Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!("no `{kind}` helpdesk is configured"),
+        ),
+        several => Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!(
+                "several `{kind}` helpdesks are configured; post to /webhooks/{kind}/NAME with NAME one of {}",
+                several
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+    }
+}
+
+/// `POST /webhooks/{kind}/{helpdesk}`.
+pub(crate) async fn receive_named(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (kind, name) = path.into_inner();
+    let Some(webhooks) = &state.webhooks else {
+        return Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            "no helpdesks are configured",
+        );
+    };
+    let Some(endpoint) = webhooks.endpoints.get(&name) else {
+        return Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!("no helpdesk named `{name}` is configured"),
+        );
+    };
+    if kind_name(endpoint.kind()) != kind {
+        return Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!(
+                "helpdesk `{name}` is a {} helpdesk, not {kind}",
+                kind_name(endpoint.kind())
+            ),
+        );
+    }
+    match handle(&request, payload, webhooks, &name, endpoint).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn handle(
+    request: &HttpRequest,
+    payload: web::Payload,
+    webhooks: &Webhooks,
+    name: &str,
+    endpoint: &Endpoint,
+) -> Result<HttpResponse, HttpResponse> {
+    check_content_type(request)?;
+    let body = read_body(request, payload, webhooks.max_body_bytes).await?;
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let now = now_s();
+    let (event, source_kind) = match endpoint {
+        Endpoint::Zendesk { secret } => {
+            zendesk::verify(
+                secret,
+                header(zendesk::SIGNATURE_HEADER),
+                header(zendesk::TIMESTAMP_HEADER),
+                &body,
+                now,
+                webhooks.tolerance,
+            )
+            .map_err(unauthorized)?;
+            let parsed =
+                zendesk_webhook::parse(&body, header(zendesk_webhook::INVOCATION_ID_HEADER))
+                    .map_err(bad_body)?;
+            (
+                notice_event(name, HelpdeskKind::Zendesk, parsed)?,
+                "zendesk",
+            )
+        }
+        Endpoint::Freshdesk(auth) => {
+            check_freshdesk_auth(request, auth)?;
+            let parsed = freshdesk_webhook::parse(&body, now).map_err(bad_body)?;
+            (
+                notice_event(name, HelpdeskKind::Freshdesk, parsed)?,
+                "freshdesk",
+            )
+        }
+        Endpoint::Generic { key } => {
+            let headers = standard::Headers {
+                id: header(standard::ID_HEADER),
+                timestamp: header(standard::TIMESTAMP_HEADER),
+                signature: header(standard::SIGNATURE_HEADER),
+            };
+            standard::verify(key, headers, &body, now, webhooks.tolerance).map_err(unauthorized)?;
+            let webhook_id = headers.id.unwrap_or_default().to_owned();
+            (generic_event(name, &webhook_id, &body)?, "generic")
+        }
+    };
+    let accepted = webhooks.ingest.accept(event).await.map_err(|e| {
+        tracing::error!(helpdesk = name, error = %e, "could not store an event; answering 503 so the helpdesk retries");
+        Problem::response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "the event could not be stored; retry later",
+        )
+    })?;
+    let (status, event_id) = match accepted {
+        Accepted::New { event_id } => ("accepted", event_id),
+        Accepted::Duplicate { event_id } => ("duplicate", event_id),
+    };
+    tracing::debug!(helpdesk = name, kind = source_kind, %event_id, status, "webhook acknowledged");
+    Ok(HttpResponse::Ok().json(Ack {
+        status,
+        event_id: Some(event_id),
+        reason: None,
+    }))
+}
+
+fn check_content_type(request: &HttpRequest) -> Result<(), HttpResponse> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(Problem::response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            format!("the body must be application/json, not {content_type:?}"),
+        ))
+    }
+}
+
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, HttpResponse> {
+    let too_large = || {
+        Problem::response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Payload Too Large",
+            format!("the body is larger than the limit of {limit} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Problem::response(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                format!("reading the body failed: {e}"),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn unauthorized(error: deskbridge_webhook_auth::SignatureError) -> HttpResponse {
+    Problem::response(StatusCode::UNAUTHORIZED, "Unauthorized", error.to_string())
+}
+
+fn bad_body(error: WebhookError) -> HttpResponse {
+    match error {
+        WebhookError::NotJson(_) => {
+            Problem::response(StatusCode::BAD_REQUEST, "Bad Request", error.to_string())
+        }
+        WebhookError::Field { .. } => Problem::response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Content",
+            error.to_string(),
+        ),
+    }
+}
+
+fn check_freshdesk_auth(request: &HttpRequest, auth: &FreshdeskAuth) -> Result<(), HttpResponse> {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let refuse = |detail: &str, basic: bool| {
+        let mut response =
+            Problem::response(StatusCode::UNAUTHORIZED, "Unauthorized", detail.to_owned());
+        if basic && let Ok(value) = "Basic realm=\"deskbridge\"".parse() {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    };
+    match auth {
+        FreshdeskAuth::Anonymous => Ok(()),
+        FreshdeskAuth::Header { name, value } => match header(name) {
+            None => Err(refuse(&format!("missing header `{name}`"), false)),
+            Some(given) if secrets_equal(given.as_bytes(), value.as_bytes()) => Ok(()),
+            Some(_) => Err(refuse(&format!("header `{name}` does not match"), false)),
+        },
+        FreshdeskAuth::Basic { username, password } => {
+            let Some(given) = header(AUTHORIZATION.as_str()) else {
+                return Err(refuse("missing basic authentication", true));
+            };
+            let decoded = given
+                .strip_prefix("Basic ")
+                .and_then(|b64| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .ok()
+                })
+                .and_then(|raw| String::from_utf8(raw).ok());
+            let Some((user, pass)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+                return Err(refuse(
+                    "the Authorization header is not valid basic authentication",
+                    true,
+                ));
+            };
+            // Both compared, always, so timing does not tell which one was wrong.
+            let user_ok = secrets_equal(user.as_bytes(), username.as_bytes());
+            let pass_ok = secrets_equal(pass.as_bytes(), password.as_bytes());
+            if user_ok && pass_ok {
+                Ok(())
+            } else {
+                Err(refuse("wrong user name or password", true))
+            }
+        }
+    }
+}
+
+fn notice_event(
+    helpdesk: &str,
+    kind: HelpdeskKind,
+    parsed: Parsed,
+) -> Result<InboundEvent, HttpResponse> {
+    let Notice {
+        ticket_id,
+        kind_hint,
+        origin,
+        dedupe_key,
+    } = match parsed {
+        Parsed::Notice(notice) => notice,
+        Parsed::Ignored { reason } => {
+            return Err(HttpResponse::Ok().json(Ack {
+                status: "ignored",
+                event_id: None,
+                reason: Some(reason),
+            }));
+        }
+    };
+    Ok(InboundEvent {
+        id: event_id(helpdesk, &dedupe_key),
+        dedupe_key,
+        helpdesk: helpdesk.to_owned(),
+        helpdesk_kind: kind,
+        ticket_id,
+        received_at_ms: now_ms(),
+        source: EventSource::Fetch { kind_hint, origin },
+    })
+}
+
+fn generic_event(
+    helpdesk: &str,
+    webhook_id: &str,
+    body: &[u8],
+) -> Result<InboundEvent, HttpResponse> {
+    let text = std::str::from_utf8(body).map_err(|_| {
+        Problem::response(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "the body is not UTF-8",
+        )
+    })?;
+    let validated = ValidatedEvent::parse(text).map_err(|e| match e {
+        EventError::Json(_) => {
+            Problem::response(StatusCode::BAD_REQUEST, "Bad Request", e.to_string())
+        }
+        _ => Problem::response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Content",
+            e.to_string(),
+        ),
+    })?;
+    let event = validated.into_inner();
+    if event.ticket.helpdesk != helpdesk {
+        return Err(Problem::response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Content",
+            format!(
+                "field `ticket.helpdesk`: {:?} does not match the helpdesk `{helpdesk}` this webhook is for",
+                event.ticket.helpdesk
+            ),
+        ));
+    }
+    let dedupe_key = format!("webhook-id:{webhook_id}");
+    Ok(InboundEvent {
+        id: event_id(helpdesk, &dedupe_key),
+        dedupe_key,
+        helpdesk: helpdesk.to_owned(),
+        helpdesk_kind: HelpdeskKind::Generic,
+        ticket_id: event.ticket.id.clone(),
+        received_at_ms: now_ms(),
+        source: EventSource::Normalized(Box::new(event)),
+    })
+}
