@@ -106,13 +106,14 @@ impl Api {
             .map_err(|e| transport_error(&what, &e, write))?;
         let status = response.status();
         let headers = response.headers().clone();
-        self.observe_quota(&headers);
         if status == StatusCode::TOO_MANY_REQUESTS {
+            // `Retry-After` is the authority on a 429; quota headers only matter otherwise.
             let retry_after = header_seconds(&headers, "retry-after");
             self.gate
                 .pause_for(retry_after.unwrap_or(DEFAULT_QUOTA_PAUSE).min(MAX_PAUSE));
             return Err(ApiError::RateLimited { retry_after });
         }
+        self.observe_quota(&headers);
         let text = response
             .text()
             .await

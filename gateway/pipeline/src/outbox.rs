@@ -126,7 +126,8 @@ impl Deliverer {
                 item,
                 "this helpdesk has no API to deliver to (generic helpdesks receive no writes yet)"
                     .into(),
-            );
+            )
+            .await;
         };
         let horizon =
             i64::try_from(self.settings.outbox_give_up_after.as_millis()).unwrap_or(i64::MAX);
@@ -137,7 +138,7 @@ impl Deliverer {
                 horizon / 1000,
                 item.last_error.as_deref().unwrap_or("none")
             );
-            return self.dead_letter(item, reason);
+            return self.dead_letter(item, reason).await;
         }
         let marker = marker_for(&item.id);
         let is_note = matches!(item.op, OutboxOp::InternalNote { .. });
@@ -145,10 +146,10 @@ impl Deliverer {
             match client.find_marker(&item.ticket_id, &marker).await {
                 Ok(Some(receipt)) => {
                     tracing::info!(item = %item.id, "read-back found an earlier attempt delivered; not sending again");
-                    return self.delivered(item, Some(receipt), true);
+                    return self.delivered(item, Some(receipt), true).await;
                 }
                 Ok(None) => {}
-                Err(error) => return self.retry_or_dead_letter(item, error, true),
+                Err(error) => return self.retry_or_dead_letter(item, error, true).await,
             }
         }
         // Write-ahead: from here the note may reach the helpdesk, so a crash before the answer
@@ -162,7 +163,7 @@ impl Deliverer {
         }
         let result = send(client.as_ref(), &item, &marker).await;
         match result {
-            Ok(receipt) => self.delivered(item, receipt.id, false),
+            Ok(receipt) => self.delivered(item, receipt.id, false).await,
             Err(error) => {
                 let applied_maybe = matches!(
                     error,
@@ -172,12 +173,14 @@ impl Deliverer {
                     }
                 );
                 item.maybe_applied = is_note && (doubt_before || applied_maybe);
-                self.retry_or_dead_letter(item, error, false)
+                self.retry_or_dead_letter(item, error, false).await
             }
         }
     }
 
-    fn delivered(
+    /// Final states are flushed at once: a dead letter must not vanish in a crash, and a
+    /// delivered item coming back as pending would cost a read-back.
+    async fn delivered(
         &self,
         mut item: OutboxItem,
         receipt: Option<String>,
@@ -189,11 +192,12 @@ impl Deliverer {
             reconciled,
         };
         self.store.outbox_update(&item)?;
+        self.store.durable().await?;
         tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, "outbox item delivered");
         Ok(item)
     }
 
-    fn dead_letter(
+    async fn dead_letter(
         &self,
         mut item: OutboxItem,
         reason: String,
@@ -204,10 +208,11 @@ impl Deliverer {
             at_ms: now_ms(),
         };
         self.store.outbox_update(&item)?;
+        self.store.durable().await?;
         Ok(item)
     }
 
-    fn retry_or_dead_letter(
+    async fn retry_or_dead_letter(
         &self,
         mut item: OutboxItem,
         error: ApiError,
@@ -218,7 +223,7 @@ impl Deliverer {
         let wait = match &error {
             ApiError::Permanent { .. } => {
                 let reason = format!("the helpdesk refused it: {error}");
-                return self.dead_letter(item, reason);
+                return self.dead_letter(item, reason).await;
             }
             ApiError::RateLimited { retry_after } => retry_after.unwrap_or_else(|| {
                 backoff::delay(

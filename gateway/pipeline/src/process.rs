@@ -30,6 +30,13 @@ pub(crate) struct Worker {
     pub(crate) outbox_wake: Arc<Notify>,
 }
 
+/// One action with the plugin that returned it and the provider/model it last used.
+struct PluginAction {
+    plugin: Arc<LoadedPlugin>,
+    model: Option<(String, String)>,
+    action: Action,
+}
+
 /// Why an event ends without plugin output.
 enum Stop {
     /// Nothing to do; recorded as processed with this reason.
@@ -142,7 +149,7 @@ impl Worker {
         .map_err(|e| Stop::Fail(format!("the ticket does not form a valid event: {e}")))?;
 
         let mut runs = Vec::new();
-        let mut actions: Vec<(Arc<LoadedPlugin>, Option<(String, String)>, Action)> = Vec::new();
+        let mut actions: Vec<PluginAction> = Vec::new();
         let mut flagged = false;
         for plugin in helpdesk
             .plugins
@@ -164,12 +171,11 @@ impl Worker {
                         report.fuel_consumed,
                         report.elapsed,
                     ));
-                    actions.extend(
-                        report
-                            .output
-                            .into_iter()
-                            .map(|action| (plugin.clone(), model.clone(), action)),
-                    );
+                    actions.extend(report.output.into_iter().map(|action| PluginAction {
+                        plugin: plugin.clone(),
+                        model: model.clone(),
+                        action,
+                    }));
                 }
                 Err(failure) => {
                     flagged = true;
@@ -185,7 +191,7 @@ impl Worker {
             }
         }
 
-        let handover = actions.iter().find_map(|(_, _, a)| match a {
+        let handover = actions.iter().find_map(|a| match &a.action {
             Action::HandOver(h) => Some(h.reason.clone()),
             _ => None,
         });
@@ -193,7 +199,12 @@ impl Worker {
         let mut outbox = Vec::new();
         let mut drafts = Vec::new();
         let mut counters: std::collections::HashMap<String, usize> = Default::default();
-        for (plugin, model, action) in actions {
+        for PluginAction {
+            plugin,
+            model,
+            action,
+        } in actions
+        {
             let n = counters.entry(plugin.id().to_owned()).or_default();
             let id = format!("{}.{}.{}", event.id, plugin.id(), n);
             *n += 1;

@@ -96,6 +96,45 @@ pub struct Webhooks {
     pub tolerance: Duration,
 }
 
+/// Why a webhook was refused: becomes a problem response. Small, unlike `HttpResponse`.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+    /// Ask for basic credentials (`WWW-Authenticate`).
+    basic_challenge: bool,
+}
+
+impl Rejection {
+    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Rejection {
+        Rejection {
+            status,
+            title,
+            detail: detail.into(),
+            basic_challenge: false,
+        }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let mut response = Problem::response(self.status, self.title, self.detail);
+        if self.basic_challenge
+            && let Ok(value) = "Basic realm=\"deskbridge\"".parse()
+        {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// What a verified, parsed webhook asks for.
+enum Ingestible {
+    /// Store and process this event.
+    Event(InboundEvent),
+    /// Acknowledge without storing.
+    Ignored(String),
+}
+
 #[derive(Serialize)]
 struct Ack<'a> {
     status: &'a str,
@@ -200,7 +239,8 @@ pub(crate) async fn receive_named(
         );
     }
     match handle(&request, payload, webhooks, &name, endpoint).await {
-        Ok(response) | Err(response) => response,
+        Ok(response) => response,
+        Err(rejection) => rejection.into_response(),
     }
 }
 
@@ -210,7 +250,7 @@ async fn handle(
     webhooks: &Webhooks,
     name: &str,
     endpoint: &Endpoint,
-) -> Result<HttpResponse, HttpResponse> {
+) -> Result<HttpResponse, Rejection> {
     check_content_type(request)?;
     let body = read_body(request, payload, webhooks.max_body_bytes).await?;
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
@@ -229,16 +269,13 @@ async fn handle(
             let parsed =
                 zendesk_webhook::parse(&body, header(zendesk_webhook::INVOCATION_ID_HEADER))
                     .map_err(bad_body)?;
-            (
-                notice_event(name, HelpdeskKind::Zendesk, parsed)?,
-                "zendesk",
-            )
+            (notice_event(name, HelpdeskKind::Zendesk, parsed), "zendesk")
         }
         Endpoint::Freshdesk(auth) => {
             check_freshdesk_auth(request, auth)?;
             let parsed = freshdesk_webhook::parse(&body, now).map_err(bad_body)?;
             (
-                notice_event(name, HelpdeskKind::Freshdesk, parsed)?,
+                notice_event(name, HelpdeskKind::Freshdesk, parsed),
                 "freshdesk",
             )
         }
@@ -250,12 +287,25 @@ async fn handle(
             };
             standard::verify(key, headers, &body, now, webhooks.tolerance).map_err(unauthorized)?;
             let webhook_id = headers.id.unwrap_or_default().to_owned();
-            (generic_event(name, &webhook_id, &body)?, "generic")
+            (
+                Ingestible::Event(generic_event(name, &webhook_id, &body)?),
+                "generic",
+            )
+        }
+    };
+    let event = match event {
+        Ingestible::Event(event) => event,
+        Ingestible::Ignored(reason) => {
+            return Ok(HttpResponse::Ok().json(Ack {
+                status: "ignored",
+                event_id: None,
+                reason: Some(reason),
+            }));
         }
     };
     let accepted = webhooks.ingest.accept(event).await.map_err(|e| {
         tracing::error!(helpdesk = name, error = %e, "could not store an event; answering 503 so the helpdesk retries");
-        Problem::response(
+        Rejection::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "Service Unavailable",
             "the event could not be stored; retry later",
@@ -273,7 +323,7 @@ async fn handle(
     }))
 }
 
-fn check_content_type(request: &HttpRequest) -> Result<(), HttpResponse> {
+fn check_content_type(request: &HttpRequest) -> Result<(), Rejection> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -283,7 +333,7 @@ fn check_content_type(request: &HttpRequest) -> Result<(), HttpResponse> {
     if essence.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(Problem::response(
+        Err(Rejection::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported Media Type",
             format!("the body must be application/json, not {content_type:?}"),
@@ -295,9 +345,9 @@ async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Vec<u8>, HttpResponse> {
+) -> Result<Vec<u8>, Rejection> {
     let too_large = || {
-        Problem::response(
+        Rejection::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Payload Too Large",
             format!("the body is larger than the limit of {limit} bytes"),
@@ -314,7 +364,7 @@ async fn read_body(
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            Problem::response(
+            Rejection::new(
                 StatusCode::BAD_REQUEST,
                 "Bad Request",
                 format!("reading the body failed: {e}"),
@@ -328,16 +378,16 @@ async fn read_body(
     Ok(body)
 }
 
-fn unauthorized(error: deskbridge_webhook_auth::SignatureError) -> HttpResponse {
-    Problem::response(StatusCode::UNAUTHORIZED, "Unauthorized", error.to_string())
+fn unauthorized(error: deskbridge_webhook_auth::SignatureError) -> Rejection {
+    Rejection::new(StatusCode::UNAUTHORIZED, "Unauthorized", error.to_string())
 }
 
-fn bad_body(error: WebhookError) -> HttpResponse {
+fn bad_body(error: WebhookError) -> Rejection {
     match error {
         WebhookError::NotJson(_) => {
-            Problem::response(StatusCode::BAD_REQUEST, "Bad Request", error.to_string())
+            Rejection::new(StatusCode::BAD_REQUEST, "Bad Request", error.to_string())
         }
-        WebhookError::Field { .. } => Problem::response(
+        WebhookError::Field { .. } => Rejection::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Unprocessable Content",
             error.to_string(),
@@ -345,15 +395,11 @@ fn bad_body(error: WebhookError) -> HttpResponse {
     }
 }
 
-fn check_freshdesk_auth(request: &HttpRequest, auth: &FreshdeskAuth) -> Result<(), HttpResponse> {
+fn check_freshdesk_auth(request: &HttpRequest, auth: &FreshdeskAuth) -> Result<(), Rejection> {
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    let refuse = |detail: &str, basic: bool| {
-        let mut response =
-            Problem::response(StatusCode::UNAUTHORIZED, "Unauthorized", detail.to_owned());
-        if basic && let Ok(value) = "Basic realm=\"deskbridge\"".parse() {
-            response.headers_mut().insert(WWW_AUTHENTICATE, value);
-        }
-        response
+    let refuse = |detail: &str, basic: bool| Rejection {
+        basic_challenge: basic,
+        ..Rejection::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
     };
     match auth {
         FreshdeskAuth::Anonymous => Ok(()),
@@ -392,11 +438,7 @@ fn check_freshdesk_auth(request: &HttpRequest, auth: &FreshdeskAuth) -> Result<(
     }
 }
 
-fn notice_event(
-    helpdesk: &str,
-    kind: HelpdeskKind,
-    parsed: Parsed,
-) -> Result<InboundEvent, HttpResponse> {
+fn notice_event(helpdesk: &str, kind: HelpdeskKind, parsed: Parsed) -> Ingestible {
     let Notice {
         ticket_id,
         kind_hint,
@@ -404,15 +446,9 @@ fn notice_event(
         dedupe_key,
     } = match parsed {
         Parsed::Notice(notice) => notice,
-        Parsed::Ignored { reason } => {
-            return Err(HttpResponse::Ok().json(Ack {
-                status: "ignored",
-                event_id: None,
-                reason: Some(reason),
-            }));
-        }
+        Parsed::Ignored { reason } => return Ingestible::Ignored(reason),
     };
-    Ok(InboundEvent {
+    Ingestible::Event(InboundEvent {
         id: event_id(helpdesk, &dedupe_key),
         dedupe_key,
         helpdesk: helpdesk.to_owned(),
@@ -423,13 +459,9 @@ fn notice_event(
     })
 }
 
-fn generic_event(
-    helpdesk: &str,
-    webhook_id: &str,
-    body: &[u8],
-) -> Result<InboundEvent, HttpResponse> {
+fn generic_event(helpdesk: &str, webhook_id: &str, body: &[u8]) -> Result<InboundEvent, Rejection> {
     let text = std::str::from_utf8(body).map_err(|_| {
-        Problem::response(
+        Rejection::new(
             StatusCode::BAD_REQUEST,
             "Bad Request",
             "the body is not UTF-8",
@@ -437,9 +469,9 @@ fn generic_event(
     })?;
     let validated = ValidatedEvent::parse(text).map_err(|e| match e {
         EventError::Json(_) => {
-            Problem::response(StatusCode::BAD_REQUEST, "Bad Request", e.to_string())
+            Rejection::new(StatusCode::BAD_REQUEST, "Bad Request", e.to_string())
         }
-        _ => Problem::response(
+        _ => Rejection::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Unprocessable Content",
             e.to_string(),
@@ -447,7 +479,7 @@ fn generic_event(
     })?;
     let event = validated.into_inner();
     if event.ticket.helpdesk != helpdesk {
-        return Err(Problem::response(
+        return Err(Rejection::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Unprocessable Content",
             format!(

@@ -27,7 +27,6 @@ pub struct SimOptions {
 
 /// A fault to inject into the next matching API request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Fault {
     /// HTTP method to match (any when absent).
     #[serde(default)]
@@ -151,6 +150,9 @@ pub(crate) struct WebhookTarget {
     #[serde(default)]
     pub(crate) header: Option<(String, String)>,
 }
+
+/// A webhook to send: URL, body, headers.
+type Delivery = (String, Value, Vec<(String, String)>);
 
 /// A change that may fire a webhook.
 #[derive(Debug, Clone, Copy)]
@@ -425,7 +427,19 @@ impl Sim {
                 self.fire(&applied.changes);
                 match &fault {
                     Some(FaultKind::ApplyThenDelay { ms }) => {
+                        // Logged when applied: the caller may give up before the answer.
+                        self.lock().requests.push(logged(
+                            &method,
+                            &path,
+                            applied.status.as_u16(),
+                            fault_name,
+                        ));
                         tokio::time::sleep(Duration::from_millis(*ms)).await;
+                        let mut response = HttpResponse::build(applied.status);
+                        for (name, value) in &applied.headers {
+                            response.insert_header((name.as_str(), value.as_str()));
+                        }
+                        return response.json(applied.body);
                     }
                     Some(FaultKind::ApplyThenStatus { status }) => {
                         let status = StatusCode::from_u16(*status)
@@ -472,13 +486,20 @@ impl Sim {
     }
 
     fn quota_headers(&self, limit: u32, remaining: u32) -> Vec<(String, String)> {
+        let reset = {
+            let inner = self.lock();
+            Duration::from_secs(60)
+                .saturating_sub(inner.window_start.elapsed())
+                .as_secs()
+                .max(1)
+        };
         match self.options.vendor {
             Vendor::Zendesk => vec![
                 ("x-rate-limit".into(), limit.to_string()),
                 ("x-rate-limit-remaining".into(), remaining.to_string()),
                 ("ratelimit-limit".into(), limit.to_string()),
                 ("ratelimit-remaining".into(), remaining.to_string()),
-                ("ratelimit-reset".into(), "60".into()),
+                ("ratelimit-reset".into(), reset.to_string()),
             ],
             Vendor::Freshdesk => vec![
                 ("x-ratelimit-total".into(), limit.to_string()),
@@ -490,9 +511,14 @@ impl Sim {
 
     fn too_many(&self, retry_after: u64, limit: u32) -> HttpResponse {
         let mut response = HttpResponse::TooManyRequests();
-        response.insert_header(("retry-after", retry_after.to_string()));
         for (name, value) in self.quota_headers(limit, 0) {
-            response.insert_header((name, value));
+            if name != "ratelimit-reset" {
+                response.insert_header((name, value));
+            }
+        }
+        response.insert_header(("retry-after", retry_after.to_string()));
+        if self.options.vendor == Vendor::Zendesk {
+            response.insert_header(("ratelimit-reset", retry_after.to_string()));
         }
         match self.options.vendor {
             Vendor::Zendesk => response.json(json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"})),
@@ -505,7 +531,7 @@ impl Sim {
         if changes.is_empty() {
             return;
         }
-        let deliveries: Vec<(String, Value, Vec<(String, String)>)> = {
+        let deliveries: Vec<Delivery> = {
             let inner = self.lock();
             let Some(target) = inner.target.clone() else {
                 return;

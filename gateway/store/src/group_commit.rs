@@ -111,7 +111,7 @@ mod tests {
         }
         let flushes = calls.load(Ordering::SeqCst);
         assert!(
-            flushes >= 1 && flushes < 50,
+            (1..50).contains(&flushes),
             "{flushes} flushes for 50 waiters"
         );
         assert_eq!(commit.flushes(), flushes as u64);

@@ -93,8 +93,9 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            // Durability is ours to decide: flushes happen through group commit only.
-            .flush_every_ms(None)
+            // Acknowledgements wait for an explicit group-commit flush; the periodic flush
+            // only bounds how much bookkeeping (delivery states, plugin kv) a crash can undo.
+            .flush_every_ms(Some(1000))
             .open()
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);

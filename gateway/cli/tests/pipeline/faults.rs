@@ -1,0 +1,154 @@
+//! The helpdesk misbehaves or the gateway dies: nothing is lost, nothing is written twice.
+
+use deskbridge_store::{OutboxState, Store};
+use serde_json::json;
+
+use crate::harness::*;
+
+fn point_webhooks(sim: &Process, gateway: &Process) {
+    let answer = post_json(
+        &sim.address,
+        "PUT",
+        "/_sim/webhook",
+        &json!({"url": format!("http://{}/webhooks/zendesk/acme", gateway.address), "secret": ZENDESK_SECRET}),
+    );
+    assert_eq!(answer.status, 204, "{}", answer.body);
+}
+
+fn inject(sim: &Process, faults: serde_json::Value) {
+    let answer = post_json(&sim.address, "POST", "/_sim/faults", &faults);
+    assert_eq!(answer.status, 204, "{}", answer.body);
+}
+
+/// Statuses of the simulator's answers to note writes (`PUT /api/v2/tickets/{id}`).
+fn note_writes(sim: &Process) -> Vec<u64> {
+    get_json(&sim.address, "/_sim/requests")
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .map(|r| r["status"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+#[test]
+fn rate_limited_then_failing_then_healthy_posts_exactly_one_note() {
+    let sim = start_sim("zendesk");
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    let gateway = files.start();
+    point_webhooks(&sim, &gateway);
+    inject(
+        &sim,
+        json!([
+            {"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 429, "retry_after": 1},
+            {"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 500}
+        ]),
+    );
+    let ticket = create_ticket(
+        &sim,
+        "Broken invoice",
+        "The invoice PDF you sent me is empty. Can you send it again?",
+    );
+    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    wait_idle(&gateway, 30);
+    assert_eq!(internal_notes(&sim, ticket).len(), 1);
+    assert_eq!(note_writes(&sim), vec![429, 500, 200]);
+}
+
+#[test]
+fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
+    let sim = start_sim("zendesk");
+    // The client gives up after 1 s; the simulator applies the write and answers after 2.5 s.
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    let mut gateway = files.start();
+    point_webhooks(&sim, &gateway);
+    inject(
+        &sim,
+        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
+    );
+    let ticket = create_ticket(
+        &sim,
+        "Address change",
+        "Please change my delivery address to 5 Long Road before you ship.",
+    );
+    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    wait_idle(&gateway, 30);
+    // Give a (wrong) resend every chance to show up.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(internal_notes(&sim, ticket).len(), 1, "{}", gateway.log());
+    assert_eq!(
+        note_writes(&sim).len(),
+        1,
+        "the read-back found the note; no second write"
+    );
+
+    let fired = get_json(&sim.address, "/_sim/webhooks");
+    let event_id =
+        serde_json::from_str::<serde_json::Value>(fired[0]["response"].as_str().expect("response"))
+            .expect("ack json")["event_id"]
+            .as_str()
+            .expect("event id")
+            .to_owned();
+    gateway.kill();
+    let store = open_store(&files.data_dir());
+    let item = store
+        .outbox_item(&format!("{event_id}.summarize.0"))
+        .expect("store")
+        .expect("the note's outbox item");
+    assert!(
+        matches!(
+            item.state,
+            OutboxState::Delivered {
+                reconciled: true,
+                ..
+            }
+        ),
+        "{item:?}"
+    );
+}
+
+#[test]
+fn an_event_acknowledged_just_before_sigkill_is_processed_after_restart() {
+    let sim = start_sim("zendesk");
+    let ticket = create_ticket(
+        &sim,
+        "Cancel order",
+        "Please cancel my order 778 before it ships, I ordered the wrong size.",
+    );
+    // The ticket fetch is slow, so the gateway is killed before it can finish the event.
+    inject(
+        &sim,
+        json!({"method": "GET", "path_prefix": "/api/v2/tickets/", "kind": "delay", "ms": 3000}),
+    );
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    let mut gateway = files.start();
+    let body = serde_json::to_vec(&json!({
+        "type": "zen:event-type:ticket.created",
+        "id": "01EVT-KILL",
+        "detail": {"id": ticket.to_string()},
+        "event": {},
+    }))
+    .expect("json");
+    let answer = post_zendesk(
+        &gateway.address,
+        "/webhooks/zendesk/acme",
+        &body,
+        ZENDESK_SECRET,
+        &now_s().to_string(),
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    gateway.kill();
+    assert!(
+        internal_notes(&sim, ticket).is_empty(),
+        "killed before processing"
+    );
+
+    let gateway = files.start();
+    wait_for(30, "the note after restart", || {
+        !internal_notes(&sim, ticket).is_empty()
+    });
+    wait_idle(&gateway, 30);
+    assert_eq!(internal_notes(&sim, ticket).len(), 1);
+    assert_eq!(status(&gateway)["processed_events"], 1);
+}

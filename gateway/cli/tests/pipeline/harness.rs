@@ -1,0 +1,347 @@
+//! Processes and HTTP for the end-to-end tests: a simulator, a gateway, a tiny HTTP/1.1
+//! client, and polling helpers. Every process's output is kept and printed when a test fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+pub(crate) const ZENDESK_SECRET: &str = "zendesk-signing-secret";
+pub(crate) const GENERIC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub(crate) const FRESHDESK_USER: &str = "deskbridge";
+pub(crate) const FRESHDESK_PASSWORD: &str = "hook-password";
+
+/// A child process whose output is collected; killed (SIGKILL) on drop.
+pub(crate) struct Process {
+    child: Child,
+    pub(crate) address: String,
+    output: Arc<Mutex<Vec<String>>>,
+    name: &'static str,
+}
+
+impl Process {
+    fn spawn(name: &'static str, command: &mut Command, announce: &str) -> Process {
+        let mut child = command
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    output.lock().expect("lock").push(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let address = loop {
+            let found = output.lock().expect("lock").iter().find_map(|line| {
+                line.split(announce)
+                    .nth(1)
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .map(str::to_owned)
+            });
+            if let Some(address) = found {
+                break address;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "{name} exited with {status} before listening:\n{}",
+                    output.lock().expect("lock").join("\n")
+                );
+            }
+            assert!(Instant::now() < deadline, "{name} did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Process {
+            child,
+            address,
+            output,
+            name,
+        }
+    }
+
+    /// SIGKILL, as a crash would.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub(crate) fn log(&self) -> String {
+        self.output.lock().expect("lock").join("\n")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("----- {} output -----\n{}", self.name, self.log());
+        }
+    }
+}
+
+fn deskbridge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_deskbridge"))
+}
+
+/// Starts `deskbridge sim VENDOR`.
+pub(crate) fn start_sim(vendor: &str) -> Process {
+    Process::spawn(
+        "simulator",
+        deskbridge().args([
+            "sim",
+            vendor,
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            "sim-token",
+        ]),
+        "listening on http://",
+    )
+}
+
+/// A gateway's config and data directory.
+pub(crate) struct GatewayFiles {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl GatewayFiles {
+    /// Writes a config with `helpdesks` (TOML tables) and test-friendly retry settings.
+    pub(crate) fn new(helpdesks: &str) -> GatewayFiles {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            r#"listen = "127.0.0.1:0"
+data_dir = "data"
+
+[ingest]
+max_body_bytes = 8192
+
+[pipeline]
+workers = 2
+base_backoff_ms = 100
+max_backoff_ms = 1000
+
+{helpdesks}
+"#
+        );
+        std::fs::write(dir.path().join("deskbridge.toml"), config).expect("write config");
+        GatewayFiles { dir }
+    }
+
+    pub(crate) fn config(&self) -> PathBuf {
+        self.dir.path().join("deskbridge.toml")
+    }
+
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub(crate) fn start(&self) -> Process {
+        Process::spawn(
+            "gateway",
+            deskbridge()
+                .arg("serve")
+                .arg("--config")
+                .arg(self.config())
+                .env("RUST_LOG", "info,actix_server=warn"),
+            "listening on http://",
+        )
+    }
+}
+
+/// A Zendesk helpdesk table pointing at `sim`.
+pub(crate) fn zendesk_helpdesk(name: &str, sim: &Process, extra: &str) -> String {
+    format!(
+        r#"[helpdesks.{name}]
+kind = "zendesk"
+base_url = "http://{}"
+email = "agent@example.com"
+api_token = "sim-token"
+webhook_secret = "{ZENDESK_SECRET}"
+request_timeout_ms = 1000
+{extra}
+"#,
+        sim.address
+    )
+}
+
+/// An HTTP answer.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) body: String,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`.
+pub(crate) fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("write head");
+    // The server may answer (413) and close before reading a large body.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default();
+    Answer {
+        status,
+        content_type,
+        body: body.to_owned(),
+    }
+}
+
+pub(crate) fn get_json(address: &str, path: &str) -> Value {
+    let answer = http(address, "GET", path, &[], b"");
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+    answer.json()
+}
+
+pub(crate) fn post_json(address: &str, method: &str, path: &str, body: &Value) -> Answer {
+    let bytes = serde_json::to_vec(body).expect("json");
+    http(
+        address,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        &bytes,
+    )
+}
+
+pub(crate) fn now_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// Posts a Zendesk webhook signed with `secret` at `timestamp`.
+pub(crate) fn post_zendesk(
+    gateway: &str,
+    path: &str,
+    body: &[u8],
+    secret: &str,
+    timestamp: &str,
+    invocation: Option<&str>,
+) -> Answer {
+    let signature = deskbridge_webhook_auth::zendesk::sign(secret, timestamp, body);
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("X-Zendesk-Webhook-Signature", signature.as_str()),
+        ("X-Zendesk-Webhook-Signature-Timestamp", timestamp),
+    ];
+    if let Some(invocation) = invocation {
+        headers.push(("X-Zendesk-Webhook-Invocation-Id", invocation));
+    }
+    http(gateway, "POST", path, &headers, body)
+}
+
+/// Polls until `check` holds, or fails after `seconds`.
+pub(crate) fn wait_for(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Creates a ticket in a simulator (fires its webhook if one is set); returns its id.
+pub(crate) fn create_ticket(sim: &Process, subject: &str, body: &str) -> u64 {
+    let answer = post_json(
+        &sim.address,
+        "POST",
+        "/_sim/tickets",
+        &serde_json::json!({
+            "subject": subject,
+            "body": body,
+            "requester_name": "Ann Example",
+            "requester_email": "ann@example.com",
+        }),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    answer.json()["ticket_id"].as_u64().expect("ticket id")
+}
+
+/// The ticket's internal notes, as the simulator holds them.
+pub(crate) fn internal_notes(sim: &Process, ticket: u64) -> Vec<String> {
+    get_json(&sim.address, &format!("/_sim/tickets/{ticket}"))["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter(|c| c["public"] == false)
+        .map(|c| c["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The gateway's record counts.
+pub(crate) fn status(gateway: &Process) -> Value {
+    get_json(&gateway.address, "/api/v1/status")
+}
+
+/// Events the gateway has stored in any state.
+pub(crate) fn stored_events(gateway: &Process) -> u64 {
+    let s = status(gateway);
+    ["pending_events", "processed_events", "failed_events"]
+        .iter()
+        .map(|k| s[k].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// Waits until every stored event is processed and the outbox is empty.
+pub(crate) fn wait_idle(gateway: &Process, seconds: u64) {
+    wait_for(seconds, "the pipeline and outbox to drain", || {
+        let s = status(gateway);
+        s["pending_events"] == 0 && s["outbox_pending"] == 0
+    });
+}
+
+/// Opens the store of a stopped gateway.
+pub(crate) fn open_store(data_dir: &Path) -> deskbridge_store::SledStore {
+    deskbridge_store::SledStore::open(data_dir).expect("open the stopped gateway's store")
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the pipeline through the real `deskbridge` binary, against the real
+//! `deskbridge sim` Zendesk and Freshdesk simulators: webhooks in, notes and drafts out, and
+//! the fault paths (bad signatures, replays, oversized bodies, 429/500, timeouts after the
+//! write was applied, SIGKILL right after an acknowledgement).
+
+mod faults;
+mod freshdesk;
+mod generic;
+mod harness;
+mod ingest_errors;
+mod zendesk;
