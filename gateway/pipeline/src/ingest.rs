@@ -7,6 +7,7 @@ use std::time::Instant;
 use deskbridge_store::{InboundEvent, Inserted, Store, StoreError, StoredEvent};
 
 use crate::lanes::Lanes;
+use crate::metrics::PipelineMetrics;
 
 /// What [`Ingest::accept`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub enum Accepted {
 pub struct Ingest {
     store: Arc<dyn Store>,
     lanes: Lanes,
+    metrics: Arc<PipelineMetrics>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -37,8 +39,21 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Ingest {
-    pub(crate) fn new(store: Arc<dyn Store>, lanes: Lanes) -> Ingest {
-        Ingest { store, lanes }
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        lanes: Lanes,
+        metrics: Arc<PipelineMetrics>,
+    ) -> Ingest {
+        Ingest {
+            store,
+            lanes,
+            metrics,
+        }
+    }
+
+    /// The pipeline's latency recorder.
+    pub fn metrics(&self) -> &PipelineMetrics {
+        &self.metrics
     }
 
     /// Stores `event` durably (unless it is a redelivery) and queues it for processing.

@@ -30,6 +30,7 @@ impl Lanes {
         helpdesks: Arc<Helpdesks>,
         settings: Arc<PipelineSettings>,
         outbox_wake: Arc<Notify>,
+        metrics: Arc<crate::metrics::PipelineMetrics>,
     ) -> Lanes {
         let count = settings.workers.max(1);
         let mut queues = Vec::with_capacity(count);
@@ -41,6 +42,7 @@ impl Lanes {
                 helpdesks: helpdesks.clone(),
                 settings: settings.clone(),
                 outbox_wake: outbox_wake.clone(),
+                metrics: metrics.clone(),
             };
             tokio::spawn(async move {
                 while let Some(queued) = rx.recv().await {

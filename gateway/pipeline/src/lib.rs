@@ -19,6 +19,7 @@ mod backoff;
 mod helpdesk;
 mod ingest;
 mod lanes;
+mod metrics;
 mod outbox;
 mod process;
 
@@ -30,6 +31,7 @@ use tokio::sync::Notify;
 
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
 pub use ingest::{Accepted, Ingest};
+pub use metrics::{MetricsSnapshot, Percentiles, PipelineMetrics};
 
 /// Tunables of the pipeline and the outbox.
 #[derive(Debug, Clone)]
@@ -93,11 +95,13 @@ impl Pipeline {
         let helpdesks = Arc::new(helpdesks);
         let settings = Arc::new(settings);
         let outbox_wake = Arc::new(Notify::new());
+        let metrics = Arc::new(PipelineMetrics::default());
         let lanes = lanes::Lanes::start(
             store.clone(),
             helpdesks.clone(),
             settings.clone(),
             outbox_wake.clone(),
+            metrics.clone(),
         );
         let backlog = store.pending_events()?;
         if !backlog.is_empty() {
@@ -112,7 +116,7 @@ impl Pipeline {
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
         spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);
         Ok(Pipeline {
-            ingest: Ingest::new(store, lanes),
+            ingest: Ingest::new(store, lanes, metrics),
         })
     }
 

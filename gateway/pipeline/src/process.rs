@@ -28,6 +28,7 @@ pub(crate) struct Worker {
     pub(crate) helpdesks: Arc<Helpdesks>,
     pub(crate) settings: Arc<PipelineSettings>,
     pub(crate) outbox_wake: Arc<Notify>,
+    pub(crate) metrics: Arc<crate::metrics::PipelineMetrics>,
 }
 
 /// One action with the plugin that returned it and the provider/model it last used.
@@ -62,6 +63,7 @@ impl Worker {
                     handover: None,
                     skipped: Some(reason),
                     flagged: false,
+                    ai_us: 0,
                 },
                 outbox: Vec::new(),
                 drafts: Vec::new(),
@@ -88,6 +90,10 @@ impl Worker {
                 Ok(()) => self.outbox_wake.notify_one(),
                 Err(e) => tracing::error!(error = %e, "flush after completing an event failed"),
             }
+        }
+        if let Some(at) = queued.acknowledged {
+            let ai = Duration::from_micros(outcome.processed.ai_us);
+            self.metrics.record(at.elapsed(), ai);
         }
         tracing::info!(
             event = %event.id,
@@ -151,6 +157,7 @@ impl Worker {
         let mut runs = Vec::new();
         let mut actions: Vec<PluginAction> = Vec::new();
         let mut flagged = false;
+        let mut ai_us = 0u64;
         for plugin in helpdesk
             .plugins
             .iter()
@@ -158,6 +165,7 @@ impl Worker {
         {
             match plugin.handle_event(&validated).await {
                 Ok(report) => {
+                    ai_us += report.ai_calls.iter().map(|c| c.elapsed_us).sum::<u64>();
                     let model = report
                         .ai_calls
                         .iter()
@@ -178,6 +186,7 @@ impl Worker {
                     }));
                 }
                 Err(failure) => {
+                    ai_us += failure.ai_calls.iter().map(|c| c.elapsed_us).sum::<u64>();
                     flagged = true;
                     tracing::warn!(plugin = plugin.id(), event = %event.id, error = %failure.error, "plugin failed; its output is dropped");
                     runs.push(run(
@@ -219,7 +228,16 @@ impl Worker {
                 next_attempt_at_ms: 0,
                 maybe_applied: false,
                 last_error: None,
-                state: OutboxState::Pending,
+                // A helpdesk without an API (generic) cannot take writes: the item is kept,
+                // dead-lettered from the start, so operators see what was not delivered.
+                state: if helpdesk.client.is_some() {
+                    OutboxState::Pending
+                } else {
+                    OutboxState::DeadLettered {
+                        reason: "this helpdesk has no API to deliver to (generic helpdesks receive no writes yet)".into(),
+                        at_ms: now_ms(),
+                    }
+                },
             };
             match action {
                 Action::InternalNote { body } => {
@@ -304,6 +322,7 @@ impl Worker {
                 handover,
                 skipped: None,
                 flagged,
+                ai_us,
             },
             outbox,
             drafts,

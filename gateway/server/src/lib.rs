@@ -1,11 +1,12 @@
 //! Deskbridge's HTTP edge, built on actix-web. Only this crate knows HTTP.
 //!
-//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), `GET
-//! /api/v1/status` (counts of events, outbox items and drafts; no contents), and the webhook
+//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), operator endpoints
+//! ([`ops`]: counts, latency, dead letters and failed events; no ticket text), and the webhook
 //! ingest `POST /webhooks/{zendesk|freshdesk|generic}[/{helpdesk}]` ([`webhooks`]). Unknown
 //! routes and every error answer with an RFC 9457 `application/problem+json` body. The
 //! approval API mounts here when it lands.
 
+mod ops;
 mod problem;
 pub mod webhooks;
 
@@ -74,20 +75,6 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     })
 }
 
-async fn status(state: web::Data<AppState>) -> HttpResponse {
-    let Some(webhooks) = &state.webhooks else {
-        return Problem::response(StatusCode::NOT_FOUND, "Not Found", "no store is configured");
-    };
-    match webhooks.ingest.store().stats() {
-        Ok(stats) => HttpResponse::Ok().json(stats),
-        Err(e) => Problem::response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            format!("the store failed: {e}"),
-        ),
-    }
-}
-
 async fn not_found(request: actix_web::HttpRequest) -> HttpResponse {
     Problem::response(
         StatusCode::NOT_FOUND,
@@ -102,7 +89,14 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         // Bodies are read by the handlers themselves, with the configured limit.
         cfg.app_data(state)
             .route("/healthz", web::get().to(healthz))
-            .route("/api/v1/status", web::get().to(status))
+            .route("/api/v1/status", web::get().to(ops::status))
+            .route("/api/v1/metrics", web::get().to(ops::metrics))
+            .route("/api/v1/metrics", web::delete().to(ops::reset_metrics))
+            .route(
+                "/api/v1/outbox/dead-letters",
+                web::get().to(ops::dead_letters),
+            )
+            .route("/api/v1/events/failed", web::get().to(ops::failed_events))
             .route(
                 "/webhooks/{kind}",
                 web::post().to(webhooks::receive_default),

@@ -103,6 +103,9 @@ pub struct ProcessedEvent {
     pub skipped: Option<String>,
     /// Set when a plugin failed: the ticket is left for a human (fail closed).
     pub flagged: bool,
+    /// Time AI providers took for this event, microseconds.
+    #[serde(default)]
+    pub ai_us: u64,
 }
 
 /// An event the gateway gave up on.

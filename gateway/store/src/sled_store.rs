@@ -165,7 +165,10 @@ impl Store for SledStore {
         let outbox = outcome
             .outbox
             .iter()
-            .map(|item| Ok((item.id.clone(), encode(item)?)))
+            .map(|item| {
+                let pending = matches!(item.state, OutboxState::Pending);
+                Ok((item.id.clone(), pending, encode(item)?))
+            })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let drafts = outcome
             .drafts
@@ -180,16 +183,20 @@ impl Store for SledStore {
             &self.outbox_done,
             &self.drafts,
             &self.cursors,
+            &self.dead_letters,
         )
             .transaction(
-                |(pending, done, outbox_tree, delivered, pending_drafts, cursors)| {
+                |(pending, done, outbox_tree, delivered, pending_drafts, cursors, dead)| {
                     if pending.remove(&key)?.is_none() {
                         return Ok(()); // completed before
                     }
                     done.insert(&key, processed.as_slice())?;
-                    for (id, item) in &outbox {
-                        // Ids are deterministic: never resurrect an item already delivered.
-                        if delivered.get(id.as_bytes())?.is_none() {
+                    for (id, pending, item) in &outbox {
+                        if !pending {
+                            // Born final (undeliverable): straight to the dead letters.
+                            dead.insert(id.as_bytes(), item.as_slice())?;
+                        } else if delivered.get(id.as_bytes())?.is_none() {
+                            // Ids are deterministic: never resurrect an item already delivered.
                             outbox_tree.insert(id.as_bytes(), item.as_slice())?;
                         }
                     }
@@ -390,6 +397,7 @@ mod tests {
                 handover: None,
                 skipped: None,
                 flagged: false,
+                ai_us: 0,
             },
             outbox: notes.iter().map(|id| note(id)).collect(),
             drafts: vec![],

@@ -152,3 +152,61 @@ fn an_event_acknowledged_just_before_sigkill_is_processed_after_restart() {
     assert_eq!(internal_notes(&sim, ticket).len(), 1);
     assert_eq!(status(&gateway)["processed_events"], 1);
 }
+
+#[test]
+fn refusals_are_dead_lettered_and_missing_tickets_are_reported() {
+    let sim = start_sim("zendesk");
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    let gateway = files.start();
+    point_webhooks(&sim, &gateway);
+    inject(
+        &sim,
+        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 422}),
+    );
+    let ticket = create_ticket(
+        &sim,
+        "Refused",
+        "This note will be refused by the helpdesk.",
+    );
+    wait_for(30, "the dead letter", || {
+        status(&gateway)["outbox_dead_lettered"] == 1
+    });
+    let dead = get_json(&gateway.address, "/api/v1/outbox/dead-letters");
+    assert_eq!(dead[0]["ticket_id"], ticket.to_string(), "{dead}");
+    assert!(
+        dead[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("422"),
+        "{dead}"
+    );
+    assert_eq!(dead[0]["attempts"], 1, "a refusal is not retried: {dead}");
+    assert!(internal_notes(&sim, ticket).is_empty());
+
+    // A webhook for a ticket the helpdesk does not have: the event is given up, with the reason.
+    let body = serde_json::to_vec(&json!({
+        "type": "zen:event-type:ticket.created", "id": "01EVT-GONE", "detail": {"id": "999999"}, "event": {}
+    }))
+    .expect("json");
+    let answer = post_zendesk(
+        &gateway.address,
+        "/webhooks/zendesk/acme",
+        &body,
+        ZENDESK_SECRET,
+        &now_s().to_string(),
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    wait_for(30, "the failed event", || {
+        status(&gateway)["failed_events"] == 1
+    });
+    let failed = get_json(&gateway.address, "/api/v1/events/failed");
+    assert_eq!(failed[0]["ticket_id"], "999999", "{failed}");
+    assert!(
+        failed[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("404"),
+        "{failed}"
+    );
+}

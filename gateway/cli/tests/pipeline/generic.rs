@@ -85,7 +85,18 @@ fn a_signed_normalized_event_is_processed_and_mistakes_are_refused() {
     wait_for(30, "the draft", || status(&gateway)["pending_drafts"] == 1);
     wait_idle(&gateway, 30);
 
-    // A generic helpdesk has no write API: its notes are dead-lettered with a clear reason.
+    // A generic helpdesk has no write API: its notes are dead-lettered with a clear reason,
+    // visible to operators without the note's text.
+    let dead = get_json(&gateway.address, "/api/v1/outbox/dead-letters");
+    assert_eq!(dead[0]["operation"], "internal_note", "{dead}");
+    assert!(
+        dead[0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no API"),
+        "{dead}"
+    );
+    assert!(dead[0].get("body").is_none(), "{dead}");
     let counts = status(&gateway);
     gateway.kill();
     let store = open_store(&files.data_dir());
