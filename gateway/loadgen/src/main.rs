@@ -1,0 +1,406 @@
+//! `deskbridge-load`: the load driver behind BENCHMARKS.md's ingest figures.
+//!
+//! `deskbridge-load run --gateway-bin target/release/deskbridge` starts an actix-web
+//! hello-world server (this binary's `hello` subcommand: the ceiling of the HTTP stack on the
+//! machine) and a gateway with one generic helpdesk and every first-party plugin, then
+//! measures, in one run:
+//!
+//! 1. closed loop, `--concurrency` connections for `--seconds`: acknowledged requests/s and
+//!    p50/p99 latency against the hello-world endpoint, then against
+//!    `POST /webhooks/generic/bench` with Standard Webhooks signatures (every `2xx` means the
+//!    event is flushed to disk);
+//! 2. open loop at `--rate` events/s: ack latency, and the gateway's own per-event pipeline
+//!    time from ack to recorded outcome, minus AI time (`GET /api/v1/metrics`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Parser)]
+#[command(
+    name = "deskbridge-load",
+    about = "Load driver for Deskbridge's webhook ingest"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve an actix-web hello world on POST /hello (2 workers, as the gateway).
+    Hello {
+        /// Address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+    },
+    /// Run the whole benchmark.
+    Run {
+        /// The gateway binary (build it with --release).
+        #[arg(long)]
+        gateway_bin: String,
+        /// Concurrent connections in the closed-loop phases.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Events per second in the open-loop phase.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Hello { listen } => hello(&listen),
+        Cmd::Run {
+            gateway_bin,
+            concurrency,
+            seconds,
+            rate,
+        } => run(
+            &gateway_bin,
+            concurrency,
+            Duration::from_secs(seconds),
+            rate,
+        ),
+    }
+}
+
+fn hello(listen: &str) -> anyhow::Result<()> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    println!("hello listening on http://{}", listener.local_addr()?);
+    actix_web::rt::System::new().block_on(async move {
+        actix_web::HttpServer::new(|| {
+            actix_web::App::new().route(
+                "/hello",
+                actix_web::web::post().to(|body: actix_web::web::Bytes| async move {
+                    actix_web::HttpResponse::Ok()
+                        .json(json!({"status": "accepted", "bytes": body.len()}))
+                }),
+            )
+        })
+        .workers(2)
+        .listen(listener)?
+        .run()
+        .await
+    })?;
+    Ok(())
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(command: &mut Command) -> anyhow::Result<(Proc, String)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let Some(line) = lines.next() else {
+            bail!("the process exited before listening");
+        };
+        if let Some(rest) = line?.split("listening on http://").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Ok((Proc(child), address))
+}
+
+fn run(gateway_bin: &str, concurrency: usize, phase: Duration, rate: u64) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("deskbridge.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n"
+        ),
+    )?;
+    let me = std::env::current_exe()?;
+    let (_hello, hello_addr) = spawn(Command::new(me).arg("hello"))?;
+    let (_gateway, gateway_addr) = spawn(
+        Command::new(gateway_bin)
+            .arg("serve")
+            .arg("--config")
+            .arg(dir.path().join("deskbridge.toml"))
+            .env("RUST_LOG", "warn,deskbridge::serve=info")
+            .env("NO_COLOR", "1"),
+    )?;
+    deskbridge_connectors::install_tls_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let hello_url = format!("http://{hello_addr}/hello");
+        let gateway_url = format!("http://{gateway_addr}/webhooks/generic/bench");
+        let counter = Arc::new(AtomicU64::new(0));
+
+        println!("warming up…");
+        closed_loop(&client, &hello_url, false, concurrency, Duration::from_secs(2), &counter).await?;
+        closed_loop(&client, &gateway_url, true, concurrency, Duration::from_secs(2), &counter).await?;
+        drain(&client, &gateway_addr).await?;
+
+        let hello = closed_loop(&client, &hello_url, false, concurrency, phase, &counter).await?;
+        let before = status(&client, &gateway_addr).await?;
+        let ingest = closed_loop(&client, &gateway_url, true, concurrency, phase, &counter).await?;
+        let after = status(&client, &gateway_addr).await?;
+        let processed_during = after["processed_events"].as_u64().unwrap_or(0)
+            .saturating_sub(before["processed_events"].as_u64().unwrap_or(0));
+        drain(&client, &gateway_addr).await?;
+
+        client.delete(format!("http://{gateway_addr}/api/v1/metrics")).send().await?;
+        let open = open_loop(&client, &gateway_url, rate, phase, &counter).await?;
+        drain(&client, &gateway_addr).await?;
+        let metrics: Value = client
+            .get(format!("http://{gateway_addr}/api/v1/metrics"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let flushes = status(&client, &gateway_addr).await?["flushes"].as_u64().unwrap_or(0);
+
+        println!();
+        println!("| phase | requests | acked/s | p50 ack | p99 ack |");
+        println!("|---|---|---|---|---|");
+        println!("{}", hello.row("actix-web hello world (closed loop)"));
+        println!("{}", ingest.row("signed webhook, durable ack (closed loop)"));
+        println!("{}", open.row(&format!("signed webhook at {rate}/s (open loop)")));
+        println!();
+        println!(
+            "ingest / hello-world ceiling: {:.0}%",
+            100.0 * ingest.per_second() / hello.per_second()
+        );
+        println!(
+            "events processed during the closed-loop ingest phase: {processed_during} ({:.0}/s)",
+            processed_during as f64 / phase.as_secs_f64()
+        );
+        println!("flushes so far: {flushes} for {} events", counter.load(Ordering::Relaxed));
+        let overhead = &metrics["overhead_excluding_ai"];
+        let since_ack = &metrics["since_ack"];
+        println!(
+            "pipeline at {rate}/s, ack → outcome recorded: p50 {} µs, p99 {} µs; excluding AI time: p50 {} µs, p99 {} µs (n = {})",
+            since_ack["p50_us"], since_ack["p99_us"], overhead["p50_us"], overhead["p99_us"], overhead["count"]
+        );
+        anyhow::Ok(())
+    })
+}
+
+struct Phase {
+    latencies_us: Vec<u64>,
+    elapsed: Duration,
+    errors: u64,
+}
+
+impl Phase {
+    fn per_second(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn row(&self, name: &str) -> String {
+        let mut sorted = self.latencies_us.clone();
+        sorted.sort_unstable();
+        let at = |q: f64| {
+            if sorted.is_empty() {
+                return 0;
+            }
+            let rank = ((sorted.len() as f64) * q).ceil() as usize;
+            sorted[rank.clamp(1, sorted.len()) - 1]
+        };
+        format!(
+            "| {name} | {}{} | {:.0} | {:.2} ms | {:.2} ms |",
+            sorted.len(),
+            if self.errors > 0 {
+                format!(" ({} errors)", self.errors)
+            } else {
+                String::new()
+            },
+            self.per_second(),
+            at(0.5) as f64 / 1000.0,
+            at(0.99) as f64 / 1000.0
+        )
+    }
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// One request: a normalized event, signed when `signed`.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    signed: bool,
+    n: u64,
+) -> anyhow::Result<Duration> {
+    let body = serde_json::to_vec(&json!({
+        "id": format!("load-{n}"),
+        "kind": "ticket.created",
+        "occurred_at": "2026-11-26T09:00:00Z",
+        "ticket": {
+            "id": format!("T-{}", n % 5000),
+            "helpdesk": "bench",
+            "helpdesk_kind": "generic",
+            "subject": "Password reset",
+            "status": "new",
+            "priority": "normal",
+            "tags": [],
+            "requester": {"id": "c-1", "name": "Ann", "email": "ann@example.com"},
+            "channel": "web",
+            "messages": [{
+                "id": format!("m-{n}"),
+                "author_role": "customer",
+                "visibility": "public",
+                "body": "The password reset mail never arrives. I tried three times today. Can you help?",
+                "created_at": "2026-11-26T09:00:00Z"
+            }]
+        }
+    }))?;
+    let mut request = client.post(url).header("content-type", "application/json");
+    if signed {
+        let key = deskbridge_webhook_auth::standard::decode_secret(SECRET)?;
+        let id = format!("msg_{n}_{}", std::process::id());
+        let timestamp = now_s().to_string();
+        let signature = deskbridge_webhook_auth::standard::sign(&key, &id, &timestamp, &body);
+        request = request
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp)
+            .header("webhook-signature", signature);
+    }
+    let started = Instant::now();
+    let response = request.body(body).send().await?;
+    let status = response.status();
+    let _ = response.bytes().await?;
+    if !status.is_success() {
+        bail!("{url}: {status}");
+    }
+    Ok(started.elapsed())
+}
+
+async fn closed_loop(
+    client: &reqwest::Client,
+    url: &str,
+    signed: bool,
+    concurrency: usize,
+    length: Duration,
+    counter: &Arc<AtomicU64>,
+) -> anyhow::Result<Phase> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, counter) = (client.clone(), url.to_owned(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while started.elapsed() < length {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                match post(&client, &url, signed, n).await {
+                    Ok(latency) => latencies.push(latency.as_micros() as u64),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut phase = Phase {
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+        errors: 0,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await?;
+        phase.latencies_us.extend(latencies);
+        phase.errors += errors;
+    }
+    phase.elapsed = started.elapsed();
+    Ok(phase)
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    url: &str,
+    rate: u64,
+    length: Duration,
+    counter: &Arc<AtomicU64>,
+) -> anyhow::Result<Phase> {
+    let started = Instant::now();
+    let total = rate * length.as_secs();
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let due = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let (client, url) = (client.clone(), url.to_owned());
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        tasks.push(tokio::spawn(
+            async move { post(&client, &url, true, n).await },
+        ));
+    }
+    let mut phase = Phase {
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+        errors: 0,
+    };
+    for task in tasks {
+        match task.await? {
+            Ok(latency) => phase.latencies_us.push(latency.as_micros() as u64),
+            Err(_) => phase.errors += 1,
+        }
+    }
+    phase.elapsed = started.elapsed();
+    Ok(phase)
+}
+
+async fn status(client: &reqwest::Client, gateway: &str) -> anyhow::Result<Value> {
+    Ok(client
+        .get(format!("http://{gateway}/api/v1/status"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// Waits until the gateway has processed everything it acknowledged.
+async fn drain(client: &reqwest::Client, gateway: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let s = status(client, gateway).await?;
+        if s["pending_events"] == 0 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the gateway did not drain: {s}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
