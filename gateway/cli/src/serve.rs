@@ -96,7 +96,13 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         }),
     };
     deskbridge_server::run_until_stopped(listener, state)?;
+    // Make whatever the pipeline recorded since the last flush durable before exiting (events
+    // not yet completed stay pending and resume at the next start).
+    if let Err(e) = runtime.block_on(store.durable()) {
+        tracing::error!(error = %e, "final flush failed");
+    }
     runtime.shutdown_timeout(Duration::from_secs(5));
+    tracing::info!("deskbridge stopped");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -367,6 +367,24 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     }
 
     #[test]
+    fn the_commented_helpdesks_of_the_example_are_valid() {
+        let example = include_str!("../../../deskbridge.example.toml");
+        let start = example
+            .find("# [helpdesks.acme]")
+            .expect("helpdesk examples");
+        let uncommented: String = example[start..]
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .filter(|l| !l.starts_with("# or") && !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let env = |_: &str| Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
+        let config =
+            Config::parse(&uncommented, &env).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert_eq!(config.helpdesks.len(), 4);
+    }
+
+    #[test]
     fn helpdesk_mistakes_name_the_key() {
         let missing_env = "[helpdesks.a]\nkind = \"zendesk\"\nbase_url = \"https://a.zendesk.com\"\nemail = \"a@b.c\"\napi_token = { env = \"NOPE\" }\nwebhook_secret = \"x\"\n";
         let err = parse(missing_env).expect_err("unset variable");

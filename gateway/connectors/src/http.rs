@@ -35,6 +35,7 @@ impl std::fmt::Debug for Auth {
 }
 
 /// A response's parsed body and headers.
+#[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) body: Value,
     pub(crate) headers: HeaderMap,
@@ -224,5 +225,118 @@ pub(crate) fn malformed(what: &str) -> ApiError {
     ApiError::Permanent {
         status: None,
         reason: format!("the helpdesk's answer lacks {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// Serves one canned HTTP response per connection, in order, on a loopback port.
+    fn canned(responses: Vec<&'static str>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        std::thread::spawn(move || {
+            for response in responses {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer);
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        format!("http://{address}")
+    }
+
+    fn api(base: &str) -> (Api, Arc<RateGate>) {
+        let gate = Arc::new(RateGate::new(6000));
+        let auth = Auth::Basic {
+            user: "u".into(),
+            password: "p".into(),
+        };
+        let api = Api::new(base, auth, gate.clone(), Duration::from_secs(5)).expect("client");
+        (api, gate)
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_quota_pauses_the_gate_and_429_reports_retry_after() {
+        let base = canned(vec![
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-RateLimit-Remaining: 0\r\nRetry-After: 7\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        ]);
+        let (api, gate) = self::api(&base);
+        api.send(Method::GET, "/a", &[], None, false)
+            .await
+            .expect("200");
+        let paused = gate.paused_for().expect("quota exhausted pauses the gate");
+        assert!(paused > Duration::from_secs(5), "{paused:?}");
+
+        let (api, gate) = self::api(&base);
+        let err = api
+            .send(Method::GET, "/b", &[], None, false)
+            .await
+            .expect_err("429");
+        assert_eq!(
+            err,
+            ApiError::RateLimited {
+                retry_after: Some(Duration::from_secs(3))
+            }
+        );
+        assert!(gate.paused_for().is_some());
+    }
+
+    #[tokio::test]
+    async fn failures_are_classified_for_the_retry_logic() {
+        let base = canned(vec![
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndown",
+            "HTTP/1.1 422 Unprocessable Entity\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad",
+        ]);
+        let (api, _) = api(&base);
+        let err = api
+            .send(Method::PUT, "/w", &[], None, true)
+            .await
+            .expect_err("503");
+        assert!(
+            matches!(
+                err,
+                ApiError::Transient {
+                    maybe_applied: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = api
+            .send(Method::PUT, "/w", &[], None, true)
+            .await
+            .expect_err("422");
+        assert!(
+            matches!(
+                err,
+                ApiError::Permanent {
+                    status: Some(422),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Nobody listening: the write cannot have been applied.
+        let (api, _) = self::api("http://127.0.0.1:9");
+        let err = api
+            .send(Method::PUT, "/w", &[], None, true)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                ApiError::Transient {
+                    maybe_applied: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -56,6 +56,9 @@ enum Cmd {
         /// Events per second in the open-loop phase.
         #[arg(long, default_value_t = 1000)]
         rate: u64,
+        /// Run the helpdesk without plugins (measures ingest and pipeline bookkeeping alone).
+        #[arg(long)]
+        no_plugins: bool,
     },
 }
 
@@ -67,11 +70,13 @@ fn main() -> anyhow::Result<()> {
             concurrency,
             seconds,
             rate,
+            no_plugins,
         } => run(
             &gateway_bin,
             concurrency,
             Duration::from_secs(seconds),
             rate,
+            no_plugins,
         ),
     }
 }
@@ -131,12 +136,19 @@ fn spawn(command: &mut Command) -> anyhow::Result<(Proc, String)> {
     Ok((Proc(child), address))
 }
 
-fn run(gateway_bin: &str, concurrency: usize, phase: Duration, rate: u64) -> anyhow::Result<()> {
+fn run(
+    gateway_bin: &str,
+    concurrency: usize,
+    phase: Duration,
+    rate: u64,
+    no_plugins: bool,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
+    let plugins = if no_plugins { "plugins = []\n" } else { "" };
     std::fs::write(
         dir.path().join("deskbridge.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n"
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n{plugins}"
         ),
     )?;
     let me = std::env::current_exe()?;

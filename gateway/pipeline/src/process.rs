@@ -85,11 +85,11 @@ impl Worker {
             tracing::error!(event = %event.id, error = %e, "cannot record the event's outcome");
             return;
         }
+        // No flush here: should a crash undo this write, the event is still pending and is
+        // processed again into the same deterministic outbox ids; and the outbox flushes
+        // (write-ahead) before it sends anything, which makes this write durable first.
         if notes > 0 {
-            match self.store.durable().await {
-                Ok(()) => self.outbox_wake.notify_one(),
-                Err(e) => tracing::error!(error = %e, "flush after completing an event failed"),
-            }
+            self.outbox_wake.notify_one();
         }
         if let Some(at) = queued.acknowledged {
             let ai = Duration::from_micros(outcome.processed.ai_us);

@@ -17,6 +17,10 @@ use crate::records::{
 };
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 
+/// How long the flusher waits for more writers to join a flush (see `group_commit.rs`): none
+/// by default. `DESKBRIDGE_COMMIT_WINDOW_US` sets it, for benchmark experiments.
+const COMMIT_WINDOW: std::time::Duration = std::time::Duration::ZERO;
+
 /// The sled-backed store.
 pub struct SledStore {
     db: Db,
@@ -100,9 +104,15 @@ impl SledStore {
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let flusher = db.clone();
-        let commit =
-            GroupCommit::start(move || flusher.flush().map(|_| ()).map_err(|e| e.to_string()))
-                .map_err(backend)?;
+        let window = std::env::var("DESKBRIDGE_COMMIT_WINDOW_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(COMMIT_WINDOW, std::time::Duration::from_micros);
+        let commit = GroupCommit::start(
+            move || flusher.flush().map(|_| ()).map_err(|e| e.to_string()),
+            window,
+        )
+        .map_err(backend)?;
         Ok(SledStore {
             pending: tree("events_pending")?,
             dedupe: tree("dedupe")?,

@@ -89,7 +89,7 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
             .as_str()
             .expect("event id")
             .to_owned();
-    gateway.kill();
+    gateway.stop();
     let store = open_store(&files.data_dir());
     let item = store
         .outbox_item(&format!("{event_id}.summarize.0"))

@@ -69,7 +69,7 @@ fn an_authenticated_freshdesk_webhook_becomes_a_note_and_a_pending_draft() {
         "{requests}"
     );
 
-    gateway.kill();
+    gateway.stop();
     let store = open_store(&files.data_dir());
     let drafts = store.pending_drafts().expect("drafts");
     assert_eq!(drafts.len(), 1, "{drafts:?}");

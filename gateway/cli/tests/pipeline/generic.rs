@@ -98,7 +98,7 @@ fn a_signed_normalized_event_is_processed_and_mistakes_are_refused() {
     );
     assert!(dead[0].get("body").is_none(), "{dead}");
     let counts = status(&gateway);
-    gateway.kill();
+    gateway.stop();
     let store = open_store(&files.data_dir());
     let dead = store.dead_letters().expect("dead letters");
     assert!(!dead.is_empty(), "{counts} {:?}", store.processed_events());

@@ -66,7 +66,7 @@ fn a_signed_zendesk_event_becomes_a_note_and_a_pending_draft() {
         }
     }
 
-    gateway.kill();
+    gateway.stop();
     let store = open_store(&files.data_dir());
     let drafts = store.pending_drafts().expect("drafts");
     assert_eq!(drafts.len(), 2, "{drafts:?}");
