@@ -74,9 +74,10 @@ impl Process {
 
     /// SIGTERM, and wait for the process to finish its shutdown.
     pub(crate) fn stop(&mut self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
+        // The shell's built-in `kill`: no procps needed on the test machine.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -TERM {}", self.child.id()))
             .status()
             .expect("kill -TERM");
         assert!(status.success());
