@@ -283,17 +283,18 @@ fn message(conversation: &Value, requester_id: &str) -> Result<Message, ApiError
         .unwrap_or_default()
         .to_owned();
     let author = id_string(&conversation["user_id"]).unwrap_or_default();
-    let author_role = if is_ours(&body) {
+    let visibility = if conversation["private"].as_bool() == Some(true) {
+        Visibility::Internal
+    } else {
+        Visibility::Public
+    };
+    // Our notes are private and carry the marker; a customer quoting it stays a customer.
+    let author_role = if visibility == Visibility::Internal && is_ours(&body) {
         AuthorRole::Bot
     } else if author == requester_id || conversation["incoming"].as_bool() == Some(true) {
         AuthorRole::Customer
     } else {
         AuthorRole::Agent
-    };
-    let visibility = if conversation["private"].as_bool() == Some(true) {
-        Visibility::Internal
-    } else {
-        Visibility::Public
     };
     Ok(Message {
         id,

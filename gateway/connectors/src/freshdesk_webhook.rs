@@ -9,19 +9,20 @@
 //! ```
 //!
 //! The unwrapped form `{"ticket_id": …, "triggered_event": …}` is accepted too. Freshdesk
-//! sends no delivery id: redeliveries are recognised by the body's hash within a ten-minute
-//! window, and the pipeline skips a ticket whose newest message it has already processed.
+//! sends no delivery id and the body says nothing about which message is new, so each
+//! delivery is its own event (keyed by the gateway's delivery id); a redelivery, or a second
+//! rule firing for the same change, is recognised later by the pipeline, which skips a
+//! ticket whose newest message it has already processed. (A body hash would wrongly merge two
+//! customer replies that arrive close together.)
 
 use serde_json::Value;
 
-use crate::{Notice, Parsed, WebhookError, field_error, sha256_hex, ticket_id_field};
+use crate::{Notice, Parsed, WebhookError, field_error, ticket_id_field};
 
 const KEYS: [&str; 2] = ["ticket_id", "triggered_event"];
-/// Width of the redelivery window, seconds.
-const DEDUPE_WINDOW_S: i64 = 600;
 
-/// Parses a Freshdesk webhook body received at `now_s` (Unix seconds).
-pub fn parse(body: &[u8], now_s: i64) -> Result<Parsed, WebhookError> {
+/// Parses a Freshdesk webhook body; `delivery_id` is unique per request (the gateway's own).
+pub fn parse(body: &[u8], delivery_id: &str) -> Result<Parsed, WebhookError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
     let (inner, prefix) = match value.get("freshdesk_webhook") {
@@ -74,11 +75,7 @@ pub fn parse(body: &[u8], now_s: i64) -> Result<Parsed, WebhookError> {
         ticket_id,
         kind_hint: None,
         origin,
-        dedupe_key: format!(
-            "freshdesk-body:{}:{}",
-            sha256_hex(body),
-            now_s.div_euclid(DEDUPE_WINDOW_S)
-        ),
+        dedupe_key: format!("freshdesk-delivery:{delivery_id}"),
     }))
 }
 
@@ -87,35 +84,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_forms_parse_and_redeliveries_share_a_key() {
+    fn both_forms_parse_and_every_delivery_is_its_own_event() {
         let body = br#"{"freshdesk_webhook":{"ticket_id":"12","triggered_event":"{ticket_action:created}"}}"#;
-        let Parsed::Notice(a) = parse(body, 6_000).expect("parses") else {
+        let Parsed::Notice(a) = parse(body, "d1").expect("parses") else {
             panic!("notice");
         };
         assert_eq!(a.ticket_id, "12");
-        let Parsed::Notice(b) = parse(body, 6_100).expect("parses") else {
+        let Parsed::Notice(b) = parse(body, "d2").expect("parses") else {
             panic!("notice");
         };
-        assert_eq!(a.dedupe_key, b.dedupe_key);
+        assert_ne!(a.dedupe_key, b.dedupe_key, "two replies must not merge");
         assert!(matches!(
-            parse(br#"{"ticket_id":12}"#, 0),
+            parse(br#"{"ticket_id":12}"#, "d3"),
             Ok(Parsed::Notice(_))
         ));
     }
 
     #[test]
     fn mistakes_name_the_field() {
-        let err = parse(br#"{"freshdesk_webhook":{"ticket":"12"}}"#, 0).expect_err("typo");
+        let err = parse(br#"{"freshdesk_webhook":{"ticket":"12"}}"#, "d").expect_err("typo");
         assert!(
             err.to_string().contains("freshdesk_webhook.ticket"),
             "{err}"
         );
-        let err = parse(br#"{"freshdesk_webhook":{"ticket_id":"abc"}}"#, 0).expect_err("nan");
+        let err = parse(br#"{"freshdesk_webhook":{"ticket_id":"abc"}}"#, "d").expect_err("nan");
         assert!(
             err.to_string().contains("freshdesk_webhook.ticket_id"),
             "{err}"
         );
-        let err = parse(br#"{"ticket_id":"1","x":1}"#, 0).expect_err("unknown");
+        let err = parse(br#"{"ticket_id":"1","x":1}"#, "d").expect_err("unknown");
         assert!(err.to_string().contains("`x`"), "{err}");
     }
 }

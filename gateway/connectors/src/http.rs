@@ -62,6 +62,8 @@ impl Api {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("deskbridge/", env!("CARGO_PKG_VERSION")))
+            // A redirect would turn a PUT or POST into a GET that "succeeds": never follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ApiError::Permanent {
                 status: None,
@@ -109,9 +111,9 @@ impl Api {
         let headers = response.headers().clone();
         if status == StatusCode::TOO_MANY_REQUESTS {
             // `Retry-After` is the authority on a 429; quota headers only matter otherwise.
-            let retry_after = header_seconds(&headers, "retry-after");
+            let retry_after = header_seconds(&headers, "retry-after").map(|d| d.min(MAX_PAUSE));
             self.gate
-                .pause_for(retry_after.unwrap_or(DEFAULT_QUOTA_PAUSE).min(MAX_PAUSE));
+                .pause_for(retry_after.unwrap_or(DEFAULT_QUOTA_PAUSE));
             return Err(ApiError::RateLimited { retry_after });
         }
         self.observe_quota(&headers);
@@ -119,6 +121,14 @@ impl Api {
             .text()
             .await
             .map_err(|e| transport_error(&what, &e, write))?;
+        if matches!(status.as_u16(), 408 | 409 | 423) {
+            // Timeout before the body was read, an edit conflict, a locked record: nothing
+            // was applied, and trying again later is the documented remedy.
+            return Err(ApiError::Transient {
+                reason: format!("{what}: {status} {}", snippet(&text)),
+                maybe_applied: false,
+            });
+        }
         if status.is_server_error() {
             return Err(ApiError::Transient {
                 reason: format!("{what}: {status} {}", snippet(&text)),

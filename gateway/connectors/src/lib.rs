@@ -179,11 +179,6 @@ pub(crate) fn field_error(field: &str, problem: impl Into<String>) -> WebhookErr
     }
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 /// Reads a ticket id that helpdesks render as a string or a number; it must be a number.
 pub(crate) fn ticket_id_field(
     value: &serde_json::Value,

@@ -274,17 +274,18 @@ fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
         .unwrap_or_default()
         .to_owned();
     let author = id_string(&comment["author_id"]).unwrap_or_default();
-    let author_role = if is_ours(&body) {
+    let visibility = if comment["public"].as_bool() == Some(false) {
+        Visibility::Internal
+    } else {
+        Visibility::Public
+    };
+    // Our notes are private and carry the marker; a customer quoting it stays a customer.
+    let author_role = if visibility == Visibility::Internal && is_ours(&body) {
         AuthorRole::Bot
     } else if author == requester_id {
         AuthorRole::Customer
     } else {
         AuthorRole::Agent
-    };
-    let visibility = if comment["public"].as_bool() == Some(false) {
-        Visibility::Internal
-    } else {
-        Visibility::Public
     };
     Ok(Message {
         id,
@@ -357,6 +358,8 @@ mod tests {
         assert_eq!(m(&agent).author_role, AuthorRole::Agent);
         assert_eq!(m(&agent).visibility, Visibility::Internal);
         assert_eq!(m(&ours).author_role, AuthorRole::Bot);
+        let quoting = json!({"id": 4, "author_id": 7, "body": "you wrote Deskbridge ref e.s.0?", "public": true, "created_at": "t"});
+        assert_eq!(m(&quoting).author_role, AuthorRole::Customer);
         assert!(message(&json!({"body": "x"}), "7").is_err());
     }
 

@@ -13,13 +13,14 @@
 //!
 //!   `event` is optional (`ticket.created` or `ticket.comment_added`); unknown keys are
 //!   refused so a typo does not pass silently. Deduplicated on the
-//!   `X-Zendesk-Webhook-Invocation-Id` header, else on ticket id + `updated_at`, else on the
-//!   body's hash.
+//!   `X-Zendesk-Webhook-Invocation-Id` header, which Zendesk sends on every delivery; without
+//!   it each delivery is its own event, and the pipeline skips a thread state it has already
+//!   processed.
 
 use deskbridge_core::EventKind;
 use serde_json::Value;
 
-use crate::{Notice, Parsed, WebhookError, field_error, sha256_hex, ticket_id_field};
+use crate::{Notice, Parsed, WebhookError, field_error, ticket_id_field};
 
 /// The invocation id header.
 pub const INVOCATION_ID_HEADER: &str = "X-Zendesk-Webhook-Invocation-Id";
@@ -27,8 +28,13 @@ pub const INVOCATION_ID_HEADER: &str = "X-Zendesk-Webhook-Invocation-Id";
 const EVENT_PREFIX: &str = "zen:event-type:";
 const TRIGGER_KEYS: [&str; 3] = ["ticket_id", "event", "updated_at"];
 
-/// Parses a Zendesk webhook body; `invocation_id` is the header's value, if sent.
-pub fn parse(body: &[u8], invocation_id: Option<&str>) -> Result<Parsed, WebhookError> {
+/// Parses a Zendesk webhook body; `invocation_id` is the header's value, if sent, and
+/// `delivery_id` is unique per request (the gateway's own).
+pub fn parse(
+    body: &[u8],
+    invocation_id: Option<&str>,
+    delivery_id: &str,
+) -> Result<Parsed, WebhookError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
     let object = value
@@ -42,7 +48,7 @@ pub fn parse(body: &[u8], invocation_id: Option<&str>) -> Result<Parsed, Webhook
             "type",
             format!("must be a Zendesk event type starting with `{EVENT_PREFIX}`"),
         )),
-        None => trigger(&value, body, invocation_id),
+        None => trigger(&value, invocation_id, delivery_id),
     }
 }
 
@@ -72,8 +78,8 @@ fn event_subscription(value: &Value, kind: &str) -> Result<Parsed, WebhookError>
 
 fn trigger(
     value: &Value,
-    body: &[u8],
     invocation_id: Option<&str>,
+    delivery_id: &str,
 ) -> Result<Parsed, WebhookError> {
     if let Some(unknown) = value
         .as_object()
@@ -99,18 +105,12 @@ fn trigger(
             ));
         }
     };
-    let updated_at = match &value["updated_at"] {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        _ => return Err(field_error("updated_at", "must be a string")),
-    };
-    let dedupe_key = match (
-        invocation_id.map(str::trim).filter(|s| !s.is_empty()),
-        updated_at,
-    ) {
-        (Some(invocation), _) => format!("zendesk-invocation:{invocation}"),
-        (None, Some(at)) => format!("zendesk-trigger:{ticket_id}:{at}"),
-        (None, None) => format!("zendesk-body:{}", sha256_hex(body)),
+    if !matches!(value["updated_at"], Value::Null | Value::String(_)) {
+        return Err(field_error("updated_at", "must be a string"));
+    }
+    let dedupe_key = match invocation_id.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(invocation) => format!("zendesk-invocation:{invocation}"),
+        None => format!("zendesk-delivery:{delivery_id}"),
     };
     Ok(Parsed::Notice(Notice {
         ticket_id,
@@ -125,7 +125,7 @@ mod tests {
     use super::*;
 
     fn notice(body: &str, invocation: Option<&str>) -> Notice {
-        match parse(body.as_bytes(), invocation).expect("parses") {
+        match parse(body.as_bytes(), invocation, "d1").expect("parses") {
             Parsed::Notice(n) => n,
             Parsed::Ignored { reason } => panic!("ignored: {reason}"),
         }
@@ -148,7 +148,8 @@ mod tests {
         assert!(matches!(
             parse(
                 br#"{"type":"zen:event-type:ticket.status_changed","id":"e","detail":{"id":"1"}}"#,
-                None
+                None,
+                "d"
             ),
             Ok(Parsed::Ignored { .. })
         ));
@@ -157,21 +158,25 @@ mod tests {
     #[test]
     fn trigger_bodies_are_strict() {
         let n = notice(r#"{"ticket_id":"7","updated_at":"2026-11-26 10:00"}"#, None);
-        assert_eq!(n.dedupe_key, "zendesk-trigger:7:2026-11-26 10:00");
+        assert_eq!(n.dedupe_key, "zendesk-delivery:d1");
         let n = notice(r#"{"ticket_id":"7"}"#, Some("inv-1"));
         assert_eq!(n.dedupe_key, "zendesk-invocation:inv-1");
 
-        let err = parse(br#"{"ticket_id":"7","ticketid":"8"}"#, None).expect_err("typo");
+        let err = parse(br#"{"ticket_id":"7","ticketid":"8"}"#, None, "d").expect_err("typo");
         assert!(err.to_string().contains("`ticketid`"), "{err}");
-        let err = parse(br#"{"ticket_id":"{{ticket.id}}"}"#, None).expect_err("unrendered");
+        let err = parse(br#"{"ticket_id":"{{ticket.id}}"}"#, None, "d").expect_err("unrendered");
         assert!(err.to_string().contains("ticket_id"), "{err}");
         let err = parse(
             br#"{"type":"zen:event-type:ticket.created","detail":{"id":"1"}}"#,
             None,
+            "d",
         )
         .expect_err("no id");
         assert!(err.to_string().contains("`id`"), "{err}");
-        assert!(matches!(parse(b"{", None), Err(WebhookError::NotJson(_))));
-        assert!(parse(b"[]", None).is_err());
+        assert!(matches!(
+            parse(b"{", None, "d"),
+            Err(WebhookError::NotJson(_))
+        ));
+        assert!(parse(b"[]", None, "d").is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! Durable ingest: store, wait for the disk, then hand over to the workers. The HTTP layer
-//! answers `2xx` only after [`Ingest::accept`] returns `Ok` (invariant 3).
+//! Durable ingest: store, queue for the workers, wait for the disk. The HTTP layer answers
+//! `2xx` only after [`Ingest::accept`] returns `Ok` (invariant 3).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +30,7 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     lanes: Lanes,
     metrics: Arc<PipelineMetrics>,
+    order: Arc<std::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -48,6 +49,7 @@ impl Ingest {
             store,
             lanes,
             metrics,
+            order: Arc::default(),
         }
     }
 
@@ -57,21 +59,35 @@ impl Ingest {
     }
 
     /// Stores `event` durably (unless it is a redelivery) and queues it for processing.
+    ///
+    /// The event is queued as soon as it is stored, before the flush: in insert order (one
+    /// lock around insert and enqueue, so two deliveries for one ticket cannot swap), and even
+    /// if the caller goes away or the flush fails, so a stored event is never left behind
+    /// until a restart. Processing it early is safe: nothing reaches a helpdesk before the
+    /// outbox's own flush, which makes this insert durable first.
     pub async fn accept(&self, event: InboundEvent) -> Result<Accepted, StoreError> {
-        let inserted = self.store.insert_event(&event)?;
+        let inserted = {
+            let _in_order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            let inserted = self.store.insert_event(&event)?;
+            if let Inserted::New(seq) = inserted {
+                self.lanes.submit_acknowledged(
+                    StoredEvent {
+                        seq,
+                        event: event.clone(),
+                    },
+                    Instant::now(),
+                );
+            }
+            inserted
+        };
         // A duplicate waits too: its first delivery may still be on its way to the disk.
         self.store.durable().await?;
-        match inserted {
-            Inserted::New(seq) => {
-                let event_id = event.id.clone();
-                self.lanes
-                    .submit_acknowledged(StoredEvent { seq, event }, Instant::now());
-                Ok(Accepted::New { event_id })
-            }
-            Inserted::Duplicate { first_event_id } => Ok(Accepted::Duplicate {
+        Ok(match inserted {
+            Inserted::New(_) => Accepted::New { event_id: event.id },
+            Inserted::Duplicate { first_event_id } => Accepted::Duplicate {
                 event_id: first_event_id,
-            }),
-        }
+            },
+        })
     }
 
     /// The store behind the pipeline.

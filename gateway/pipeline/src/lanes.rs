@@ -44,9 +44,17 @@ impl Lanes {
                 outbox_wake: outbox_wake.clone(),
                 metrics: metrics.clone(),
             };
+            let worker = Arc::new(worker);
             tokio::spawn(async move {
                 while let Some(queued) = rx.recv().await {
-                    worker.process(queued).await;
+                    // Each event in its own task: a panic ends that task, not the lane. The
+                    // event stays pending in the store and resumes after a restart.
+                    let worker = worker.clone();
+                    let event_id = queued.event.event.id.clone();
+                    if let Err(e) = tokio::spawn(async move { worker.process(queued).await }).await
+                    {
+                        tracing::error!(lane, event = %event_id, error = %e, "processing an event panicked; it resumes after a restart");
+                    }
                 }
                 tracing::debug!(lane, "worker lane stopped");
             });

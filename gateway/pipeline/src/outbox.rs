@@ -1,5 +1,6 @@
 //! The outbox deliverer: one task per helpdesk instance delivers that instance's pending
-//! items, oldest first, keeping each ticket's items in order.
+//! items in event order (and, within an event, in the order the plugins produced them),
+//! keeping each ticket's items in order.
 //!
 //! Exactly-once on top of at-least-once: before a note is sent, the item is durably marked
 //! `maybe_applied`; any later attempt (a retry after a timeout or 5xx, or the first attempt
@@ -85,7 +86,9 @@ impl Deliverer {
             .into_iter()
             .filter(|item| item.helpdesk == self.helpdesk)
             .collect();
-        items.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        items.sort_by(|a, b| {
+            (a.event_seq, a.position, &a.id).cmp(&(b.event_seq, b.position, &b.id))
+        });
         let mut waiting_tickets = HashSet::new();
         let mut next_due: Option<i64> = None;
         for item in items {
@@ -159,8 +162,10 @@ impl Deliverer {
         if is_note && !item.maybe_applied {
             item.maybe_applied = true;
             self.store.outbox_update(&item)?;
-            self.store.durable().await?;
         }
+        // Nothing reaches a helpdesk before the event it answers, and this item's state, are
+        // on disk (events are processed before their ingest flush completes).
+        self.store.durable().await?;
         let result = send(client.as_ref(), &item, &marker).await;
         match result {
             Ok(receipt) => self.delivered(item, receipt.id, false).await,
@@ -239,7 +244,7 @@ impl Deliverer {
             ),
         };
         item.next_attempt_at_ms =
-            now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
         tracing::info!(helpdesk = %self.helpdesk, item = %item.id, %error, retry_in_ms = wait.as_millis() as u64, "outbox {what} failed; will retry");
         self.store.outbox_update(&item)?;
         Ok(item)

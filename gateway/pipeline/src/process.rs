@@ -50,7 +50,7 @@ impl Worker {
     pub(crate) async fn process(&self, queued: Queued) {
         let StoredEvent { seq, event } = queued.event;
         let started = std::time::Instant::now();
-        let outcome = match self.outcome(&event).await {
+        let outcome = match self.outcome(seq, &event).await {
             Ok(outcome) => outcome,
             Err(Stop::Skip(reason)) => EventOutcome {
                 processed: ProcessedEvent {
@@ -109,7 +109,11 @@ impl Worker {
         );
     }
 
-    async fn outcome(&self, event: &deskbridge_store::InboundEvent) -> Result<EventOutcome, Stop> {
+    async fn outcome(
+        &self,
+        seq: u64,
+        event: &deskbridge_store::InboundEvent,
+    ) -> Result<EventOutcome, Stop> {
         let helpdesk = self.helpdesks.get(&event.helpdesk).ok_or_else(|| {
             Stop::Fail(format!(
                 "helpdesk `{}` is no longer configured",
@@ -208,6 +212,8 @@ impl Worker {
         let mut outbox = Vec::new();
         let mut drafts = Vec::new();
         let mut counters: std::collections::HashMap<String, usize> = Default::default();
+        let mut position = 0u32;
+        let created_at = now_ms();
         for PluginAction {
             plugin,
             model,
@@ -217,13 +223,18 @@ impl Worker {
             let n = counters.entry(plugin.id().to_owned()).or_default();
             let id = format!("{}.{}.{}", event.id, plugin.id(), n);
             *n += 1;
-            let item = |op: OutboxOp, id: String| OutboxItem {
+            let mut item = |op: OutboxOp, id: String| OutboxItem {
                 id,
                 helpdesk: helpdesk.name.clone(),
                 ticket_id: ticket.id.clone(),
                 op,
                 plugin: plugin.id().to_owned(),
-                created_at_ms: now_ms(),
+                event_seq: seq,
+                position: {
+                    position += 1;
+                    position
+                },
+                created_at_ms: created_at,
                 attempts: 0,
                 next_attempt_at_ms: 0,
                 maybe_applied: false,
@@ -372,6 +383,9 @@ impl Worker {
                 ),
             };
             tracing::info!(helpdesk = %helpdesk.name, ticket = ticket_id, %error, retry_in_ms = wait.as_millis() as u64, "fetch failed; retrying");
+            // Never sleep past the event's horizon, whatever a Retry-After said.
+            let left = horizon.saturating_sub(now_ms() - received_at_ms).max(1);
+            let wait = wait.min(Duration::from_millis(u64::try_from(left).unwrap_or(1)));
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }
     }

@@ -144,6 +144,13 @@ struct Ack<'a> {
     reason: Option<String>,
 }
 
+/// A unique id for this request, for helpdesks that send none of their own.
+fn delivery_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", now_ms())
+}
+
 fn now_s() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -266,14 +273,17 @@ async fn handle(
                 webhooks.tolerance,
             )
             .map_err(unauthorized)?;
-            let parsed =
-                zendesk_webhook::parse(&body, header(zendesk_webhook::INVOCATION_ID_HEADER))
-                    .map_err(bad_body)?;
+            let parsed = zendesk_webhook::parse(
+                &body,
+                header(zendesk_webhook::INVOCATION_ID_HEADER),
+                &delivery_id(),
+            )
+            .map_err(bad_body)?;
             (notice_event(name, HelpdeskKind::Zendesk, parsed), "zendesk")
         }
         Endpoint::Freshdesk(auth) => {
             check_freshdesk_auth(request, auth)?;
-            let parsed = freshdesk_webhook::parse(&body, now).map_err(bad_body)?;
+            let parsed = freshdesk_webhook::parse(&body, &delivery_id()).map_err(bad_body)?;
             (
                 notice_event(name, HelpdeskKind::Freshdesk, parsed),
                 "freshdesk",

@@ -189,6 +189,13 @@ pub struct OutboxItem {
     pub op: OutboxOp,
     /// Which plugin asked for it.
     pub plugin: String,
+    /// The store sequence number of the event that produced it: items are delivered in event
+    /// order, then by `position`.
+    #[serde(default)]
+    pub event_seq: u64,
+    /// Its place among the event's items, in the order the plugins ran.
+    #[serde(default)]
+    pub position: u32,
     /// When the item was created, Unix milliseconds.
     pub created_at_ms: i64,
     /// Attempts made.

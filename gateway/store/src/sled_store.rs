@@ -379,6 +379,8 @@ mod tests {
             ticket_id: "42".into(),
             op: OutboxOp::InternalNote { body: "hi".into() },
             plugin: "summarize".into(),
+            event_seq: 1,
+            position: 0,
             created_at_ms: 1,
             attempts: 0,
             next_attempt_at_ms: 0,

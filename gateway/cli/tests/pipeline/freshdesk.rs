@@ -69,10 +69,18 @@ fn an_authenticated_freshdesk_webhook_becomes_a_note_and_a_pending_draft() {
         "{requests}"
     );
 
+    // The customer replies at once: Freshdesk sends the same body again (it names only the
+    // ticket), and it must still be processed.
+    customer_writes(&sim, ticket, "Also, the L should be in blue, not red.");
+    wait_for(30, "the second note", || {
+        internal_notes(&sim, ticket).len() == 2
+    });
+    wait_idle(&gateway, 30);
+
     gateway.stop();
     let store = open_store(&files.data_dir());
     let drafts = store.pending_drafts().expect("drafts");
-    assert_eq!(drafts.len(), 1, "{drafts:?}");
+    assert_eq!(drafts.len(), 2, "{drafts:?}");
     assert_eq!(drafts[0].helpdesk, "support");
     assert_eq!(drafts[0].provenance.plugin_id, "suggest-reply");
 }

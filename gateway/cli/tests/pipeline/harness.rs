@@ -328,6 +328,17 @@ pub(crate) fn create_ticket(sim: &Process, subject: &str, body: &str) -> u64 {
     answer.json()["ticket_id"].as_u64().expect("ticket id")
 }
 
+/// The requester adds a message to a simulator's ticket (fires its webhook if one is set).
+pub(crate) fn customer_writes(sim: &Process, ticket: u64, body: &str) {
+    let answer = post_json(
+        &sim.address,
+        "POST",
+        &format!("/_sim/tickets/{ticket}/messages"),
+        &serde_json::json!({"author": "customer", "body": body}),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+}
+
 /// The ticket's internal notes, as the simulator holds them.
 pub(crate) fn internal_notes(sim: &Process, ticket: u64) -> Vec<String> {
     get_json(&sim.address, &format!("/_sim/tickets/{ticket}"))["comments"]

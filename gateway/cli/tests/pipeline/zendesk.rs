@@ -46,13 +46,11 @@ fn a_signed_zendesk_event_becomes_a_note_and_a_pending_draft() {
     assert_eq!(counts["outbox_dead_lettered"], 0, "{counts}");
 
     // The customer writes again: a new event, a second summary, a second draft.
-    let answer = post_json(
-        &sim.address,
-        "POST",
-        &format!("/_sim/tickets/{ticket}/messages"),
-        &json!({"author": "customer", "body": "Any news? It is the second time I write about this."}),
+    customer_writes(
+        &sim,
+        ticket,
+        "Any news? It is the second time I write about this.",
     );
-    assert_eq!(answer.status, 201, "{}", answer.body);
     wait_for(30, "the second note", || {
         internal_notes(&sim, ticket).len() == 2
     });
