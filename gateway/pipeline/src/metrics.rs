@@ -1,7 +1,7 @@
-//! In-memory pipeline latency: for each event acknowledged by this process, the time from the
-//! acknowledgement to its outcome being recorded (including the flush when it produced outbox
-//! items), and that time minus what AI providers took. The newest samples are kept; the load
-//! driver reads percentiles through `GET /api/v1/metrics`.
+//! In-memory pipeline latency: for each event ingested by this process, the time from its
+//! being stored (just before the acknowledging flush) to its outcome being recorded, and that
+//! time minus what AI providers took. The newest samples are kept; the load driver reads
+//! percentiles through `GET /api/v1/metrics`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -35,7 +35,7 @@ pub struct Percentiles {
 /// A snapshot of the pipeline's latencies.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct MetricsSnapshot {
-    /// Acknowledgement to recorded outcome.
+    /// Stored (acknowledged once flushed) to recorded outcome.
     pub since_ack: Percentiles,
     /// The same minus AI provider time: what the gateway itself costs per event.
     pub overhead_excluding_ai: Percentiles,
