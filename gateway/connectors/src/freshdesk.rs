@@ -14,8 +14,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::http::{Api, Auth, bad_id, id_string, is_numeric_id, malformed};
-use crate::marker::{is_ours, text_has_marker};
-use crate::{ApiError, BoxFuture, FetchedTicket, HelpdeskClient, RateGate, Write, WriteReceipt};
+use crate::marker::{author_role, find_marked};
+use crate::{ApiError, FetchedTicket, RateGate, Write, WriteReceipt};
 
 /// Conversations `include=conversations` embeds at most.
 const EMBEDDED_CONVERSATIONS: usize = 10;
@@ -218,40 +218,11 @@ impl FreshdeskClient {
             return Err(bad_id(ticket_id));
         }
         let conversations = self.conversations(ticket_id).await?;
-        Ok(conversations.iter().find_map(|c| {
-            let body = c["body"].as_str().unwrap_or_default();
-            let text = c["body_text"].as_str().unwrap_or_default();
-            (text_has_marker(body, marker) || text_has_marker(text, marker))
-                .then(|| id_string(&c["id"]).unwrap_or_default())
-        }))
+        Ok(find_marked(&conversations, ["body", "body_text"], marker))
     }
 }
 
-impl HelpdeskClient for FreshdeskClient {
-    fn fetch_ticket<'a>(
-        &'a self,
-        ticket_id: &'a str,
-    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
-        Box::pin(self.fetch(ticket_id))
-    }
-
-    fn apply<'a>(
-        &'a self,
-        ticket_id: &'a str,
-        write: Write<'a>,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>> {
-        Box::pin(self.write(ticket_id, write, marker))
-    }
-
-    fn find_marker<'a>(
-        &'a self,
-        ticket_id: &'a str,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
-        Box::pin(self.find(ticket_id, marker))
-    }
-}
+crate::helpdesk_client!(FreshdeskClient);
 
 /// A note's HTML: the text escaped, line breaks kept, the marker as a last paragraph.
 fn note_html(text: &str, marker: &str) -> String {
@@ -288,14 +259,11 @@ fn message(conversation: &Value, requester_id: &str) -> Result<Message, ApiError
     } else {
         Visibility::Public
     };
-    // Our notes are private and carry the marker; a customer quoting it stays a customer.
-    let author_role = if visibility == Visibility::Internal && is_ours(&body) {
-        AuthorRole::Bot
-    } else if author == requester_id || conversation["incoming"].as_bool() == Some(true) {
-        AuthorRole::Customer
-    } else {
-        AuthorRole::Agent
-    };
+    let author_role = author_role(
+        visibility,
+        &body,
+        author == requester_id || conversation["incoming"].as_bool() == Some(true),
+    );
     Ok(Message {
         id,
         author_role,
@@ -354,6 +322,7 @@ fn channel(value: Option<u64>) -> Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text_has_marker;
 
     #[test]
     fn notes_are_escaped_html_with_the_marker() {

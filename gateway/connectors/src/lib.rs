@@ -10,6 +10,39 @@
 //! Connectors depend on the core alone; they never see the approval queue, and no [`Write`]
 //! can express a public reply: customer-facing delivery is added behind the approval gate.
 
+/// Implements [`HelpdeskClient`] for a client with inherent `fetch`, `write` and `find`
+/// async methods (the trait is object-safe, so it boxes their futures).
+macro_rules! helpdesk_client {
+    ($client:ty) => {
+        impl $crate::HelpdeskClient for $client {
+            fn fetch_ticket<'a>(
+                &'a self,
+                ticket_id: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<$crate::FetchedTicket, $crate::ApiError>> {
+                Box::pin(self.fetch(ticket_id))
+            }
+
+            fn apply<'a>(
+                &'a self,
+                ticket_id: &'a str,
+                write: $crate::Write<'a>,
+                marker: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<$crate::WriteReceipt, $crate::ApiError>> {
+                Box::pin(self.write(ticket_id, write, marker))
+            }
+
+            fn find_marker<'a>(
+                &'a self,
+                ticket_id: &'a str,
+                marker: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<Option<String>, $crate::ApiError>> {
+                Box::pin(self.find(ticket_id, marker))
+            }
+        }
+    };
+}
+pub(crate) use helpdesk_client;
+
 mod freshdesk;
 pub mod freshdesk_webhook;
 mod http;

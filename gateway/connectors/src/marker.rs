@@ -23,6 +23,37 @@ pub(crate) fn is_ours(text: &str) -> bool {
     text.contains(MARKER_PREFIX)
 }
 
+/// Who wrote a message: our notes are private and carry the marker (a customer quoting it
+/// stays a customer); otherwise the requester is the customer and anyone else an agent.
+pub(crate) fn author_role(
+    visibility: deskbridge_core::Visibility,
+    body: &str,
+    by_requester: bool,
+) -> deskbridge_core::AuthorRole {
+    use deskbridge_core::{AuthorRole, Visibility};
+    if visibility == Visibility::Internal && is_ours(body) {
+        AuthorRole::Bot
+    } else if by_requester {
+        AuthorRole::Customer
+    } else {
+        AuthorRole::Agent
+    }
+}
+
+/// The id of the first message (helpdesk JSON) whose `fields` contain `marker`.
+pub(crate) fn find_marked(
+    messages: &[serde_json::Value],
+    fields: [&str; 2],
+    marker: &str,
+) -> Option<String> {
+    messages.iter().find_map(|m| {
+        fields
+            .iter()
+            .any(|field| text_has_marker(m[*field].as_str().unwrap_or_default(), marker))
+            .then(|| crate::http::id_string(&m["id"]).unwrap_or_default())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,15 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbridge_core::{
-    AuthorRole, Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus,
-    Visibility,
+    Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus, Visibility,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::http::{Api, Auth, bad_id, id_string, is_numeric_id, malformed};
-use crate::marker::{is_ours, text_has_marker};
-use crate::{ApiError, BoxFuture, FetchedTicket, HelpdeskClient, RateGate, Write, WriteReceipt};
+use crate::marker::{author_role, find_marked};
+use crate::{ApiError, FetchedTicket, RateGate, Write, WriteReceipt};
 
 /// Comments fetched per page (Zendesk's maximum is 100).
 const PAGE_SIZE: &str = "100";
@@ -221,40 +220,11 @@ impl ZendeskClient {
             return Err(bad_id(ticket_id));
         }
         let comments = self.comments(ticket_id).await?;
-        Ok(comments.iter().find_map(|c| {
-            let body = c["body"].as_str().unwrap_or_default();
-            let plain = c["plain_body"].as_str().unwrap_or_default();
-            (text_has_marker(body, marker) || text_has_marker(plain, marker))
-                .then(|| id_string(&c["id"]).unwrap_or_default())
-        }))
+        Ok(find_marked(&comments, ["body", "plain_body"], marker))
     }
 }
 
-impl HelpdeskClient for ZendeskClient {
-    fn fetch_ticket<'a>(
-        &'a self,
-        ticket_id: &'a str,
-    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
-        Box::pin(self.fetch(ticket_id))
-    }
-
-    fn apply<'a>(
-        &'a self,
-        ticket_id: &'a str,
-        write: Write<'a>,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>> {
-        Box::pin(self.write(ticket_id, write, marker))
-    }
-
-    fn find_marker<'a>(
-        &'a self,
-        ticket_id: &'a str,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
-        Box::pin(self.find(ticket_id, marker))
-    }
-}
+crate::helpdesk_client!(ZendeskClient);
 
 fn customer(id: &str, user: &Value) -> Customer {
     let text = |key: &str| user[key].as_str().map(str::to_owned);
@@ -279,14 +249,7 @@ fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
     } else {
         Visibility::Public
     };
-    // Our notes are private and carry the marker; a customer quoting it stays a customer.
-    let author_role = if visibility == Visibility::Internal && is_ours(&body) {
-        AuthorRole::Bot
-    } else if author == requester_id {
-        AuthorRole::Customer
-    } else {
-        AuthorRole::Agent
-    };
+    let author_role = author_role(visibility, &body, author == requester_id);
     Ok(Message {
         id,
         author_role,
@@ -346,6 +309,7 @@ fn channel(value: Option<&str>) -> Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deskbridge_core::AuthorRole;
 
     #[test]
     fn comments_are_classified_by_author_and_marker() {
