@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of the system allocator: the ingest path allocates per request, and
+/// glibc's malloc/free took about a sixth of the gateway's CPU under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Deskbridge: a human-in-the-loop gateway between helpdesks and AI, through sandboxed
 /// WebAssembly plugins.
 #[derive(Debug, Parser)]

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+
+/// The same allocator as the gateway, for the driver and the hello-world ceiling alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -59,6 +63,10 @@ enum Cmd {
         /// Run the helpdesk without plugins (measures ingest and pipeline bookkeeping alone).
         #[arg(long)]
         no_plugins: bool,
+        /// Pin the hello world and the gateway to these CPUs (`taskset -c` list, e.g. `1`);
+        /// start the driver itself under `taskset -c 0` to keep it off them.
+        #[arg(long)]
+        server_cpus: Option<String>,
     },
 }
 
@@ -71,12 +79,14 @@ fn main() -> anyhow::Result<()> {
             seconds,
             rate,
             no_plugins,
+            server_cpus,
         } => run(
             &gateway_bin,
             concurrency,
             Duration::from_secs(seconds),
             rate,
             no_plugins,
+            server_cpus.as_deref(),
         ),
     }
 }
@@ -100,6 +110,18 @@ fn hello(listen: &str) -> anyhow::Result<()> {
         .await
     })?;
     Ok(())
+}
+
+/// `program`, under `taskset -c CPUS` when the servers are pinned.
+fn server_command(program: &std::ffi::OsStr, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpus).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
 }
 
 /// A child process killed on drop.
@@ -142,6 +164,7 @@ fn run(
     phase: Duration,
     rate: u64,
     no_plugins: bool,
+    server_cpus: Option<&str>,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let plugins = if no_plugins { "plugins = []\n" } else { "" };
@@ -152,9 +175,9 @@ fn run(
         ),
     )?;
     let me = std::env::current_exe()?;
-    let (_hello, hello_addr) = spawn(Command::new(me).arg("hello"))?;
+    let (_hello, hello_addr) = spawn(server_command(me.as_os_str(), server_cpus).arg("hello"))?;
     let (_gateway, gateway_addr) = spawn(
-        Command::new(gateway_bin)
+        server_command(gateway_bin.as_ref(), server_cpus)
             .arg("serve")
             .arg("--config")
             .arg(dir.path().join("deskbridge.toml"))

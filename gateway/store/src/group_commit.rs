@@ -27,9 +27,12 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the flusher thread; `flush` writes everything buffered to disk.
+    /// Starts the flusher thread; `flush` writes everything buffered to disk, and `settled`
+    /// runs after each successful flush, once its waiters have been woken (housekeeping that
+    /// must not delay acknowledgements).
     pub(crate) fn start(
         flush: impl Fn() -> Result<(), String> + Send + 'static,
+        settled: impl Fn() + Send + 'static,
         window: std::time::Duration,
     ) -> std::io::Result<GroupCommit> {
         let (queue, waiters) = mpsc::channel::<Waiter>();
@@ -46,9 +49,13 @@ impl GroupCommit {
                     batch.extend(waiters.try_iter());
                     let result = flush();
                     counter.fetch_add(1, Ordering::Relaxed);
+                    let flushed = result.is_ok();
                     for waiter in batch {
                         // The caller may have gone away (request cancelled): nothing to do.
                         let _ = waiter.send(result.clone());
+                    }
+                    if flushed {
+                        settled();
                     }
                 }
             })?;
@@ -109,6 +116,7 @@ mod tests {
                     std::thread::sleep(Duration::from_millis(20));
                     Ok(())
                 },
+                || {},
                 Duration::ZERO,
             )
             .expect("thread"),
@@ -131,8 +139,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_flush_reaches_every_waiter() {
-        let commit = GroupCommit::start(|| Err("disk full".into()), Duration::from_millis(1))
-            .expect("thread");
+        let commit = GroupCommit::start(
+            || Err("disk full".into()),
+            || panic!("nothing settles after a failed flush"),
+            Duration::from_millis(1),
+        )
+        .expect("thread");
         let err = commit.wait().await.expect_err("flush failed");
         assert!(err.to_string().contains("disk full"), "{err}");
     }

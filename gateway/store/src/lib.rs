@@ -10,6 +10,7 @@
 //! callers share one flush (group commit), so waiting for durability does not serialize the
 //! webhooks that wait for it.
 
+mod completion;
 mod group_commit;
 mod kv;
 pub mod records;
@@ -89,8 +90,9 @@ pub enum Inserted {
     },
 }
 
-/// The gateway's durable state. Implementations must make every method atomic: a crash leaves
-/// either all or none of one call's writes.
+/// The gateway's durable state. Implementations must make every method atomic: after a crash
+/// and reopening, either all or none of one call's writes are visible (a backend may get there
+/// by recovery at open rather than by a transaction).
 pub trait Store: Send + Sync + 'static {
     /// Stores an inbound event unless its dedupe key is known. Not yet durable.
     fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError>;

@@ -1,14 +1,26 @@
-//! The embedded store on sled 0.34. One tree per record kind; every [`Store`] method is one
-//! sled transaction, so a crash leaves all or none of its writes.
+//! The embedded store on sled 0.34. One tree per record kind.
+//!
+//! The two calls on the hot path of every event avoid sled transactions, which measured at
+//! three quarters of the ingest cost (BENCHMARKS.md), and stay all-or-nothing by recovery:
+//!
+//! - [`Store::insert_event`] writes the pending event, then its dedupe key, under one lock.
+//!   Opening the store restores the dedupe key of any pending event, and a dedupe key whose
+//!   event is nowhere to be found does not count as a duplicate.
+//! - [`Store::complete_event`] writes the whole outcome as one commit record, then applies it
+//!   (see `completion.rs`). Opening the store re-applies any commit record; each step is
+//!   idempotent and never moves a record backwards.
+//!
+//! Rarer calls (failing an event, outbox state changes) are one sled transaction each.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use sled::{Db, Tree};
 
+use crate::completion::{self, CompletionTrees};
 use crate::group_commit::GroupCommit;
 use crate::kv::SledKv;
 use crate::records::{
@@ -20,6 +32,9 @@ use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 /// How long the flusher waits for more writers to join a flush (see `group_commit.rs`): none
 /// by default. `DESKBRIDGE_COMMIT_WINDOW_US` sets it, for benchmark experiments.
 const COMMIT_WINDOW: std::time::Duration = std::time::Duration::ZERO;
+
+/// At most this many commit records are retired after one flush (see [`SledStore::open`]).
+const SETTLE_PER_FLUSH: usize = 512;
 
 /// The sled-backed store.
 pub struct SledStore {
@@ -33,6 +48,12 @@ pub struct SledStore {
     dead_letters: Tree,
     drafts: Tree,
     cursors: Tree,
+    /// Commit records of completions (`completion.rs`), kept until a flush covers them.
+    completions: Tree,
+    /// Completions applied since the last flush started: their commit records go after it.
+    applied: Arc<Mutex<Vec<u64>>>,
+    /// Serializes [`Store::insert_event`]'s check-then-write.
+    inserting: Mutex<()>,
     kv: Arc<SledKv>,
     commit: GroupCommit,
 }
@@ -47,17 +68,20 @@ impl std::fmt::Debug for SledStore {
 struct DedupeEntry {
     event_id: String,
     at_ms: i64,
+    /// The first event's sequence number (absent in records written before 0.1.0 shipped).
+    #[serde(default)]
+    seq: Option<u64>,
 }
 
-fn backend(error: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(backend)
 }
 
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: e.to_string(),
@@ -74,11 +98,26 @@ fn all<T: DeserializeOwned>(tree: &Tree) -> Result<Vec<T>, StoreError> {
 }
 
 /// `a \0 b`: helpdesk names never contain NUL (the config forbids it).
-fn pair_key(a: &str, b: &str) -> Vec<u8> {
+pub(crate) fn pair_key(a: &str, b: &str) -> Vec<u8> {
     let mut key = a.as_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(b.as_bytes());
     key
+}
+
+/// Locks `mutex`; a panic elsewhere while holding it leaves plain data, still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The sequence number in a big-endian key.
+fn seq_of(key: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "not an 8-byte sequence number".into(),
+        })
 }
 
 fn abort(error: StoreError) -> ConflictableTransactionError<StoreError> {
@@ -103,17 +142,46 @@ impl SledStore {
             .open()
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
-        let flusher = db.clone();
         let window = std::env::var("DESKBRIDGE_COMMIT_WINDOW_US")
             .ok()
             .and_then(|v| v.parse().ok())
             .map_or(COMMIT_WINDOW, std::time::Duration::from_micros);
-        let commit = GroupCommit::start(
-            move || flusher.flush().map(|_| ()).map_err(|e| e.to_string()),
-            window,
-        )
-        .map_err(backend)?;
-        Ok(SledStore {
+        let completions = tree("event_completions")?;
+        let applied: Arc<Mutex<Vec<u64>>> = Arc::default();
+        let commit = {
+            let flusher = db.clone();
+            // Completions applied before a flush starts are covered by it; once it returned,
+            // their commit records are no longer needed.
+            let in_flush: Arc<Mutex<Vec<u64>>> = Arc::default();
+            let (taken, settling) = (in_flush.clone(), in_flush);
+            let (applied, completions) = (applied.clone(), completions.clone());
+            GroupCommit::start(
+                move || {
+                    let mut batch = lock(&applied);
+                    lock(&taken).append(&mut batch);
+                    drop(batch);
+                    flusher.flush().map(|_| ()).map_err(|e| e.to_string())
+                },
+                move || {
+                    // A bounded share per flush: after a drained backlog tens of thousands
+                    // may be waiting, and the next flush must not wait for all of them.
+                    let share: Vec<u64> = {
+                        let mut settling = lock(&settling);
+                        let keep = settling.len().saturating_sub(SETTLE_PER_FLUSH);
+                        settling.split_off(keep)
+                    };
+                    for seq in share {
+                        if let Err(e) = completions.remove(seq.to_be_bytes()) {
+                            // Harmless: the record is applied again, idempotently, at open.
+                            tracing::warn!(seq, error = %e, "cannot retire a completion record");
+                        }
+                    }
+                },
+                window,
+            )
+            .map_err(backend)?
+        };
+        let store = SledStore {
             pending: tree("events_pending")?,
             dedupe: tree("dedupe")?,
             processed: tree("events_processed")?,
@@ -123,10 +191,79 @@ impl SledStore {
             dead_letters: tree("outbox_dead")?,
             drafts: tree("drafts_pending")?,
             cursors: tree("ticket_cursors")?,
+            completions,
+            applied,
+            inserting: Mutex::new(()),
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
             commit,
             db,
-        })
+        };
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Finishes what a crash interrupted: re-applies every commit record left (oldest first)
+    /// and restores the dedupe key of every pending event.
+    fn recover(&self) -> Result<(), StoreError> {
+        for entry in self.completions.iter() {
+            let (key, bytes) = entry.map_err(backend)?;
+            let seq = seq_of(&key)?;
+            let outcome: EventOutcome = decode(&key, &bytes)?;
+            completion::apply(&self.completion_trees(), seq, &outcome)?;
+            lock(&self.applied).push(seq);
+        }
+        for entry in self.pending.iter() {
+            let (key, bytes) = entry.map_err(backend)?;
+            let stored: StoredEvent = decode(&key, &bytes)?;
+            let dedupe_key = Self::dedupe_key(&stored.event);
+            if self.dedupe.get(&dedupe_key).map_err(backend)?.is_none() {
+                self.dedupe
+                    .insert(dedupe_key, encode(&Self::dedupe_entry(&stored))?)
+                    .map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn completion_trees(&self) -> CompletionTrees<'_> {
+        CompletionTrees {
+            pending: &self.pending,
+            processed: &self.processed,
+            outbox: &self.outbox,
+            delivered: &self.outbox_done,
+            dead_letters: &self.dead_letters,
+            drafts: &self.drafts,
+            cursors: &self.cursors,
+        }
+    }
+
+    fn dedupe_entry(stored: &StoredEvent) -> DedupeEntry {
+        DedupeEntry {
+            event_id: stored.event.id.clone(),
+            at_ms: stored.event.received_at_ms,
+            seq: Some(stored.seq),
+        }
+    }
+
+    /// Whether the event a dedupe entry points at is still known in some state. An entry
+    /// without its event (possible only if a crash kept the later of `insert_event`'s two
+    /// writes but not the earlier) must not turn a redelivery away.
+    fn event_known(&self, entry: &DedupeEntry) -> Result<bool, StoreError> {
+        let Some(seq) = entry.seq else {
+            return Ok(true);
+        };
+        let key = seq.to_be_bytes();
+        for tree in [
+            &self.pending,
+            &self.completions,
+            &self.processed,
+            &self.failed,
+        ] {
+            if tree.contains_key(key).map_err(backend)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn dedupe_key(event: &InboundEvent) -> Vec<u8> {
@@ -137,28 +274,27 @@ impl SledStore {
 impl Store for SledStore {
     fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError> {
         let key = Self::dedupe_key(event);
-        let seq = self.db.generate_id().map_err(backend)?;
-        let stored = encode(&StoredEvent {
-            seq,
+        let _one_at_a_time = lock(&self.inserting);
+        if let Some(existing) = self.dedupe.get(&key).map_err(backend)? {
+            let first: DedupeEntry = decode(&key, &existing)?;
+            if self.event_known(&first)? {
+                return Ok(Inserted::Duplicate {
+                    first_event_id: first.event_id,
+                });
+            }
+        }
+        let stored = StoredEvent {
+            seq: self.db.generate_id().map_err(backend)?,
             event: event.clone(),
-        })?;
-        let entry = encode(&DedupeEntry {
-            event_id: event.id.clone(),
-            at_ms: event.received_at_ms,
-        })?;
-        (&self.dedupe, &self.pending)
-            .transaction(|(dedupe, pending)| {
-                if let Some(existing) = dedupe.get(&key)? {
-                    let first: DedupeEntry = decode(&key, &existing).map_err(abort)?;
-                    return Ok(Inserted::Duplicate {
-                        first_event_id: first.event_id,
-                    });
-                }
-                dedupe.insert(key.as_slice(), entry.as_slice())?;
-                pending.insert(&seq.to_be_bytes(), stored.as_slice())?;
-                Ok(Inserted::New(seq))
-            })
-            .map_err(flatten)
+        };
+        // The event first, its dedupe key second: see the module docs for a crash in between.
+        self.pending
+            .insert(stored.seq.to_be_bytes(), encode(&stored)?)
+            .map_err(backend)?;
+        self.dedupe
+            .insert(key, encode(&Self::dedupe_entry(&stored))?)
+            .map_err(backend)?;
+        Ok(Inserted::New(stored.seq))
     }
 
     fn durable(&self) -> BoxFuture<'_, Result<(), StoreError>> {
@@ -171,55 +307,16 @@ impl Store for SledStore {
 
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError> {
         let key = seq.to_be_bytes();
-        let processed = encode(&outcome.processed)?;
-        let outbox = outcome
-            .outbox
-            .iter()
-            .map(|item| {
-                let pending = matches!(item.state, OutboxState::Pending);
-                Ok((item.id.clone(), pending, encode(item)?))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let drafts = outcome
-            .drafts
-            .iter()
-            .map(|draft| Ok((draft.id.clone(), encode(draft)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let cursor_key = pair_key(&outcome.processed.helpdesk, &outcome.processed.ticket_id);
-        (
-            &self.pending,
-            &self.processed,
-            &self.outbox,
-            &self.outbox_done,
-            &self.drafts,
-            &self.cursors,
-            &self.dead_letters,
-        )
-            .transaction(
-                |(pending, done, outbox_tree, delivered, pending_drafts, cursors, dead)| {
-                    if pending.remove(&key)?.is_none() {
-                        return Ok(()); // completed before
-                    }
-                    done.insert(&key, processed.as_slice())?;
-                    for (id, pending, item) in &outbox {
-                        if !pending {
-                            // Born final (undeliverable): straight to the dead letters.
-                            dead.insert(id.as_bytes(), item.as_slice())?;
-                        } else if delivered.get(id.as_bytes())?.is_none() {
-                            // Ids are deterministic: never resurrect an item already delivered.
-                            outbox_tree.insert(id.as_bytes(), item.as_slice())?;
-                        }
-                    }
-                    for (id, draft) in &drafts {
-                        pending_drafts.insert(id.as_bytes(), draft.as_slice())?;
-                    }
-                    if let Some(message_id) = &outcome.last_message_id {
-                        cursors.insert(cursor_key.as_slice(), message_id.as_bytes())?;
-                    }
-                    Ok(())
-                },
-            )
-            .map_err(flatten)
+        if !self.pending.contains_key(key).map_err(backend)? {
+            return Ok(()); // completed (or failed) before
+        }
+        // The commit point: one atomic write holding the whole outcome.
+        self.completions
+            .insert(key, encode(outcome)?)
+            .map_err(backend)?;
+        completion::apply(&self.completion_trees(), seq, outcome)?;
+        lock(&self.applied).push(seq);
+        Ok(())
     }
 
     fn last_message_id(
@@ -231,7 +328,7 @@ impl Store for SledStore {
             .cursors
             .get(pair_key(helpdesk, ticket_id))
             .map_err(backend)?;
-        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(value.map(|v| completion::cursor_message_id(&v)))
     }
 
     fn fail_event(&self, seq: u64, reason: &str, at_ms: i64) -> Result<(), StoreError> {
@@ -527,5 +624,140 @@ mod tests {
         assert!(store.pending_events().expect("pending").is_empty());
         let failed = store.failed_events().expect("failed");
         assert_eq!(failed[0].reason, "ticket 42 not found");
+    }
+
+    #[tokio::test]
+    async fn a_commit_record_left_by_a_crash_is_applied_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seq = {
+            let store = SledStore::open(dir.path()).expect("open");
+            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+                panic!("new");
+            };
+            // A crash right after the commit point: the record is there, nothing applied.
+            store
+                .completions
+                .insert(
+                    seq.to_be_bytes(),
+                    encode(&outcome("evt-a", &["n1"])).expect("encode"),
+                )
+                .expect("commit record");
+            store.db.flush().expect("flush");
+            seq
+        };
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert!(store.pending_events().expect("pending").is_empty());
+        assert_eq!(store.outbox_pending().expect("outbox").len(), 1);
+        assert_eq!(store.processed_events().expect("processed").len(), 1);
+        assert_eq!(
+            store.last_message_id("acme", "42").expect("cursor"),
+            Some("m7".into())
+        );
+        assert!(
+            store
+                .completions
+                .contains_key(seq.to_be_bytes())
+                .expect("get")
+        );
+        // The next flush retires the record: the applied state is durable from then on.
+        store.durable().await.expect("flush");
+        assert!(
+            !store
+                .completions
+                .contains_key(seq.to_be_bytes())
+                .expect("get")
+        );
+    }
+
+    #[test]
+    fn reapplying_never_moves_records_backwards() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+            panic!("new");
+        };
+        let first = outcome("evt-a", &["n1", "n2"]);
+        store.complete_event(seq, &first).expect("complete");
+        // n1 is on its way (write-ahead flag set), n2 was delivered.
+        let mut in_flight = note("n1");
+        in_flight.maybe_applied = true;
+        in_flight.attempts = 1;
+        store.outbox_update(&in_flight).expect("update");
+        let mut delivered = note("n2");
+        delivered.state = OutboxState::Delivered {
+            receipt: None,
+            at_ms: 3,
+            reconciled: false,
+        };
+        store.outbox_update(&delivered).expect("deliver");
+        // A later event of the ticket moved the cursor on.
+        let Inserted::New(later) = store.insert_event(&event("b")).expect("insert") else {
+            panic!("new");
+        };
+        let mut newer = outcome("evt-b", &[]);
+        newer.last_message_id = Some("m9".into());
+        store.complete_event(later, &newer).expect("complete");
+
+        completion::apply(&store.completion_trees(), seq, &first).expect("re-apply");
+
+        let pending = store.outbox_pending().expect("outbox");
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert!(pending[0].maybe_applied, "the write-ahead flag survives");
+        assert_eq!(
+            store.outbox_item("n2").expect("get").map(|i| i.state),
+            Some(delivered.state)
+        );
+        assert_eq!(
+            store.last_message_id("acme", "42").expect("cursor"),
+            Some("m9".into())
+        );
+    }
+
+    #[test]
+    fn a_pending_event_gets_its_dedupe_key_back_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            store.insert_event(&event("a")).expect("insert");
+            // A crash between the two writes of insert_event: the key never made it.
+            store
+                .dedupe
+                .remove(SledStore::dedupe_key(&event("a")))
+                .expect("remove");
+            store.db.flush().expect("flush");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
+        assert_eq!(store.pending_events().expect("pending").len(), 1);
+    }
+
+    #[test]
+    fn a_dedupe_key_without_its_event_does_not_turn_a_redelivery_away() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+            panic!("new");
+        };
+        store
+            .pending
+            .remove(seq.to_be_bytes())
+            .expect("lose the event");
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::New(_)
+        ));
+        assert_eq!(store.pending_events().expect("pending").len(), 1);
+        // Once processed, the key does count.
+        let pending = store.pending_events().expect("pending");
+        store
+            .complete_event(pending[0].seq, &outcome("evt-a", &[]))
+            .expect("complete");
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
     }
 }

@@ -1,0 +1,96 @@
+//! Applying an event's outcome after its commit record is written (`sled_store.rs`).
+//!
+//! Every step is idempotent and never moves a record backwards, so the same outcome can be
+//! applied again after a crash at any point: an outbox item or draft is written only if no
+//! record with its (deterministic) id exists in any state; a ticket's cursor only moves to a
+//! newer event; the processed summary is overwritten with the same content; the pending event
+//! is removed last.
+
+use sled::Tree;
+
+use crate::StoreError;
+use crate::records::{EventOutcome, OutboxState};
+use crate::sled_store::{backend, encode, pair_key};
+
+/// The trees an outcome touches.
+pub(crate) struct CompletionTrees<'a> {
+    pub(crate) pending: &'a Tree,
+    pub(crate) processed: &'a Tree,
+    pub(crate) outbox: &'a Tree,
+    pub(crate) delivered: &'a Tree,
+    pub(crate) dead_letters: &'a Tree,
+    pub(crate) drafts: &'a Tree,
+    pub(crate) cursors: &'a Tree,
+}
+
+/// Writes `value` under `key` unless a value is there already.
+fn insert_if_absent(tree: &Tree, key: &[u8], value: Vec<u8>) -> Result<(), StoreError> {
+    // `Err(CompareAndSwapError)` means a record exists: exactly the case to leave alone.
+    let _ = tree
+        .compare_and_swap(key, None as Option<&[u8]>, Some(value))
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Applies the outcome of event `seq`.
+pub(crate) fn apply(
+    trees: &CompletionTrees<'_>,
+    seq: u64,
+    outcome: &EventOutcome,
+) -> Result<(), StoreError> {
+    let key = seq.to_be_bytes();
+    trees
+        .processed
+        .insert(key, encode(&outcome.processed)?)
+        .map_err(backend)?;
+    for item in &outcome.outbox {
+        let id = item.id.as_bytes();
+        let known = trees.delivered.contains_key(id).map_err(backend)?
+            || trees.dead_letters.contains_key(id).map_err(backend)?;
+        if known {
+            continue;
+        }
+        match item.state {
+            OutboxState::Pending => insert_if_absent(trees.outbox, id, encode(item)?)?,
+            // Born final (undeliverable): straight to the dead letters.
+            _ => insert_if_absent(trees.dead_letters, id, encode(item)?)?,
+        }
+    }
+    for draft in &outcome.drafts {
+        insert_if_absent(trees.drafts, draft.id.as_bytes(), encode(draft)?)?;
+    }
+    if let Some(message_id) = &outcome.last_message_id {
+        let cursor_key = pair_key(&outcome.processed.helpdesk, &outcome.processed.ticket_id);
+        let newer = match trees.cursors.get(&cursor_key).map_err(backend)? {
+            Some(existing) => cursor_seq(&existing).is_none_or(|at| at <= seq),
+            None => true,
+        };
+        if newer {
+            trees
+                .cursors
+                .insert(cursor_key, cursor_value(seq, message_id))
+                .map_err(backend)?;
+        }
+    }
+    trees.pending.remove(key).map_err(backend)?;
+    Ok(())
+}
+
+/// A cursor record: the event's sequence number (8 bytes, big-endian), then the message id.
+fn cursor_value(seq: u64, message_id: &str) -> Vec<u8> {
+    let mut value = seq.to_be_bytes().to_vec();
+    value.extend_from_slice(message_id.as_bytes());
+    value
+}
+
+fn cursor_seq(value: &[u8]) -> Option<u64> {
+    value
+        .get(..8)
+        .and_then(|head| <[u8; 8]>::try_from(head).ok())
+        .map(u64::from_be_bytes)
+}
+
+/// The message id in a cursor record.
+pub(crate) fn cursor_message_id(value: &[u8]) -> String {
+    String::from_utf8_lossy(value.get(8..).unwrap_or_default()).into_owned()
+}
