@@ -1,6 +1,7 @@
 //! `deskbridge`: the gateway binary. CLI definition and glue only; the work happens in the
 //! library crates (`deskbridge-plugin-host`, `deskbridge-server`, …).
 
+mod audit_cmd;
 mod plugin_cmd;
 mod serve;
 
@@ -59,6 +60,11 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
+    },
+    /// Export and verify the approval log.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cmd::AuditCommand,
     },
     /// Work with configuration files.
     Config {
@@ -138,6 +144,7 @@ fn main() -> ExitCode {
             rate_limit,
         } => run_sim(vendor, &listen, email, token, rate_limit),
         Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Audit { command } => audit_cmd::run(command),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => deskbridge_config::Config::load(&file)

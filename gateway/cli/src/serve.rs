@@ -60,6 +60,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         kv: store.plugin_kv(),
     };
     let plugins = load_plugins(&engine, &services, &config)?;
+    let audit = crate::audit_cmd::ServeAuditLog::start(&config, args.config, &plugins)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -102,6 +103,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         tracing::error!(error = %e, "final flush failed");
     }
     runtime.shutdown_timeout(Duration::from_secs(5));
+    audit.finish();
     tracing::info!("deskbridge stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -67,6 +67,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// `[plugins]`.
     pub plugins: PluginsConfig,
+    /// `[audit]`.
+    pub audit: AuditLogConfig,
     /// `[helpdesks.NAME]`.
     pub helpdesks: BTreeMap<String, HelpdeskConfig>,
 }
@@ -79,6 +81,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             pipeline: PipelineConfig::default(),
             plugins: PluginsConfig::default(),
+            audit: AuditLogConfig::default(),
             helpdesks: BTreeMap::new(),
         }
     }
@@ -99,6 +102,29 @@ impl Default for IngestConfig {
         IngestConfig {
             max_body_bytes: 256 * 1024,
             timestamp_tolerance_s: 300,
+        }
+    }
+}
+
+/// `[audit]`: the approval log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditLogConfig {
+    /// The log's origin: first line of every checkpoint and name of its signing key. Make it
+    /// unique to the deployment (a domain you own and a path), e.g. `example.com/deskbridge`.
+    pub origin: String,
+    /// Sign a checkpoint after this many new entries.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint this often (seconds) while entries keep arriving.
+    pub checkpoint_interval_s: u64,
+}
+
+impl Default for AuditLogConfig {
+    fn default() -> Self {
+        AuditLogConfig {
+            origin: "deskbridge.local/approval-log".into(),
+            checkpoint_every: 1000,
+            checkpoint_interval_s: 10,
         }
     }
 }

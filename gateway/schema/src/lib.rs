@@ -20,6 +20,8 @@ pub enum Schema {
     PluginManifest,
     /// `schemas/config.schema.json` (`deskbridge.toml`, as JSON).
     Config,
+    /// `schemas/audit-entry.schema.json` (a line of an approval-log export).
+    AuditEntry,
 }
 
 impl Schema {
@@ -29,6 +31,7 @@ impl Schema {
             Schema::TicketEvent => "ticket-event.schema.json",
             Schema::PluginManifest => "plugin-manifest.schema.json",
             Schema::Config => "config.schema.json",
+            Schema::AuditEntry => "audit-entry.schema.json",
         }
     }
 
@@ -40,6 +43,7 @@ impl Schema {
                 include_str!("../../../schemas/plugin-manifest.schema.json")
             }
             Schema::Config => include_str!("../../../schemas/config.schema.json"),
+            Schema::AuditEntry => include_str!("../../../schemas/audit-entry.schema.json"),
         }
     }
 
@@ -50,10 +54,13 @@ impl Schema {
             LazyLock::new(|| compile_builtin(Schema::PluginManifest));
         static CONFIG: LazyLock<Result<CompiledSchema, SchemaError>> =
             LazyLock::new(|| compile_builtin(Schema::Config));
+        static AUDIT_ENTRY: LazyLock<Result<CompiledSchema, SchemaError>> =
+            LazyLock::new(|| compile_builtin(Schema::AuditEntry));
         match self {
             Schema::TicketEvent => &TICKET_EVENT,
             Schema::PluginManifest => &PLUGIN_MANIFEST,
             Schema::Config => &CONFIG,
+            Schema::AuditEntry => &AUDIT_ENTRY,
         }
     }
 
@@ -238,7 +245,12 @@ mod tests {
 
     #[test]
     fn builtin_schemas_compile() {
-        for schema in [Schema::TicketEvent, Schema::PluginManifest, Schema::Config] {
+        for schema in [
+            Schema::TicketEvent,
+            Schema::PluginManifest,
+            Schema::Config,
+            Schema::AuditEntry,
+        ] {
             assert!(schema.compiled().is_ok(), "{}", schema.file_name());
         }
     }

@@ -3,6 +3,7 @@
 //! the fault paths (bad signatures, replays, oversized bodies, 429/500, timeouts after the
 //! write was applied, SIGKILL right after an acknowledgement).
 
+mod audit;
 mod faults;
 mod freshdesk;
 mod generic;
