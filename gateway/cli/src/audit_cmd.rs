@@ -24,12 +24,8 @@ pub(crate) enum AuditCommand {
         /// Where to write the export (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// The gateway's deskbridge.toml (for `data_dir`).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-        /// The gateway's data directory (overrides the config's `data_dir`).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        place: crate::token_cmd::DataPlace,
     },
     /// Verify an export offline: signatures, roots, consistency of every checkpoint, and
     /// personal values against their commitments. Names the first bad line.
@@ -50,16 +46,8 @@ pub(crate) fn log_dir(data_dir: &Path) -> PathBuf {
 
 pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Export {
-            out,
-            config,
-            data_dir,
-        } => {
-            let data_dir = match (data_dir, config) {
-                (Some(dir), _) => dir,
-                (None, Some(path)) => Config::load(&path)?.data_dir,
-                (None, None) => Config::default().data_dir,
-            };
+        AuditCommand::Export { out, place } => {
+            let data_dir = place.config()?.data_dir;
             let summary = deskbridge_audit::export_dir(&log_dir(&data_dir), &out)
                 .with_context(|| format!("exporting the approval log of {}", data_dir.display()))?;
             println!(
@@ -144,7 +132,24 @@ fn plugin_entry(kind: &str, plugin: &LoadedPlugin) -> NewEntry {
     entry
 }
 
+/// Opens the approval log of `config`'s data directory with its `[audit]` settings.
+pub(crate) fn open_log(config: &Config) -> anyhow::Result<AuditLog> {
+    let dir = log_dir(&config.data_dir);
+    let settings = AuditConfig {
+        origin: config.audit.origin.clone(),
+        checkpoint_every: config.audit.checkpoint_every,
+        checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_s),
+    };
+    AuditLog::open(&dir, settings)
+        .with_context(|| format!("opening the approval log in {}", dir.display()))
+}
+
 impl ServeAuditLog {
+    /// The log.
+    pub(crate) fn log(&self) -> Arc<AuditLog> {
+        self.log.clone()
+    }
+
     /// Opens the log, records the configuration and the loaded plugins, and starts the
     /// checkpoint timer.
     pub(crate) fn start(
@@ -152,16 +157,7 @@ impl ServeAuditLog {
         config_path: Option<&Path>,
         plugins: &[Arc<LoadedPlugin>],
     ) -> anyhow::Result<ServeAuditLog> {
-        let dir = log_dir(&config.data_dir);
-        let settings = AuditConfig {
-            origin: config.audit.origin.clone(),
-            checkpoint_every: config.audit.checkpoint_every,
-            checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_s),
-        };
-        let log = Arc::new(
-            AuditLog::open(&dir, settings)
-                .with_context(|| format!("opening the approval log in {}", dir.display()))?,
-        );
+        let log = Arc::new(open_log(config)?);
         let mut loaded = NewEntry {
             kind: "config.loaded".into(),
             at_ms: now_ms(),

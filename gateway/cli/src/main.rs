@@ -4,6 +4,7 @@
 mod audit_cmd;
 mod plugin_cmd;
 mod serve;
+mod token_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,11 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: plugin_cmd::PluginCommand,
+    },
+    /// Create, list and revoke API tokens.
+    Token {
+        #[command(subcommand)]
+        command: token_cmd::TokenCommand,
     },
     /// Export and verify the approval log.
     Audit {
@@ -145,6 +151,7 @@ fn main() -> ExitCode {
         } => run_sim(vendor, &listen, email, token, rate_limit),
         Command::Plugin { command } => plugin_cmd::run(command),
         Command::Audit { command } => audit_cmd::run(command),
+        Command::Token { command } => token_cmd::run(command),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => deskbridge_config::Config::load(&file)

@@ -95,6 +95,8 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             max_body_bytes: config.ingest.max_body_bytes,
             tolerance: Duration::from_secs(config.ingest.timestamp_tolerance_s),
         }),
+        store: Some(store.clone()),
+        audit: Some(audit.log()),
     };
     deskbridge_server::run_until_stopped(listener, state)?;
     // Make whatever the pipeline recorded since the last flush durable before exiting (events

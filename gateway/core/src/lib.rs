@@ -1,6 +1,7 @@
 //! The I/O-free core of Deskbridge: the normalized ticket model every connector produces and
-//! every plugin receives, the actions plugins ask for, and the approval requirements policy
-//! plugins set on drafts.
+//! every plugin receives, the actions plugins ask for, the approval requirements policy
+//! plugins set on drafts, and the delivery gate ([`gate`]) that alone turns an approved text
+//! into something a connector will send.
 //!
 //! Nothing here touches the network, the disk or the clock, so every rule in it is tested with
 //! plain unit tests. Connectors, the plugin host and the server depend on this crate, never the
@@ -8,12 +9,18 @@
 
 pub mod action;
 pub mod approval;
+pub mod gate;
+pub mod identity;
 pub mod ticket;
 
 pub use action::{
     Action, DraftReply, Handover, OutputLimits, OutputViolation, apply_handover_rule,
 };
 pub use approval::{ApprovalRequirement, ApproverRole, Decision, Flag, Verdict, combine_verdicts};
+pub use gate::{
+    ApprovalRecord, ApprovedReply, GateDraft, GateRefusal, approve_for_delivery, text_sha256,
+};
+pub use identity::{Role, UnknownRole, strongest_approver_role};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,

@@ -174,6 +174,27 @@ fn run(
             "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n{plugins}"
         ),
     )?;
+    // An admin token for the gateway's operator API (status, metrics).
+    let token = Command::new(gateway_bin)
+        .args([
+            "token",
+            "create",
+            "--name",
+            "load driver",
+            "--role",
+            "admin",
+            "--config",
+        ])
+        .arg(dir.path().join("deskbridge.toml"))
+        .output()
+        .context("deskbridge token create")?;
+    if !token.status.success() {
+        bail!(
+            "deskbridge token create: {}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+    }
+    let token = String::from_utf8(token.stdout)?.trim().to_owned();
     let me = std::env::current_exe()?;
     let (_hello, hello_addr) = spawn(server_command(me.as_os_str(), server_cpus).arg("hello"))?;
     let (_gateway, gateway_addr) = spawn(
@@ -194,6 +215,12 @@ fn run(
             .pool_max_idle_per_host(concurrency)
             .timeout(Duration::from_secs(30))
             .build()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse()?,
+        );
+        let api = reqwest::Client::builder().default_headers(headers).build()?;
         let hello_url = format!("http://{hello_addr}/hello");
         let gateway_url = format!("http://{gateway_addr}/webhooks/generic/bench");
         let counter = Arc::new(AtomicU64::new(0));
@@ -201,26 +228,26 @@ fn run(
         println!("warming up…");
         closed_loop(&client, &hello_url, false, concurrency, Duration::from_secs(2), &counter).await?;
         closed_loop(&client, &gateway_url, true, concurrency, Duration::from_secs(2), &counter).await?;
-        drain(&client, &gateway_addr).await?;
+        drain(&api, &gateway_addr).await?;
 
         let hello = closed_loop(&client, &hello_url, false, concurrency, phase, &counter).await?;
-        let before = status(&client, &gateway_addr).await?;
+        let before = status(&api, &gateway_addr).await?;
         let ingest = closed_loop(&client, &gateway_url, true, concurrency, phase, &counter).await?;
-        let after = status(&client, &gateway_addr).await?;
+        let after = status(&api, &gateway_addr).await?;
         let processed_during = after["processed_events"].as_u64().unwrap_or(0)
             .saturating_sub(before["processed_events"].as_u64().unwrap_or(0));
-        drain(&client, &gateway_addr).await?;
+        drain(&api, &gateway_addr).await?;
 
-        client.delete(format!("http://{gateway_addr}/api/v1/metrics")).send().await?;
+        api.delete(format!("http://{gateway_addr}/api/v1/metrics")).send().await?;
         let open = open_loop(&client, &gateway_url, rate, phase, &counter).await?;
-        drain(&client, &gateway_addr).await?;
-        let metrics: Value = client
+        drain(&api, &gateway_addr).await?;
+        let metrics: Value = api
             .get(format!("http://{gateway_addr}/api/v1/metrics"))
             .send()
             .await?
             .json()
             .await?;
-        let flushes = status(&client, &gateway_addr).await?["flushes"].as_u64().unwrap_or(0);
+        let flushes = status(&api, &gateway_addr).await?["flushes"].as_u64().unwrap_or(0);
 
         println!();
         println!("| phase | requests | acked/s | p50 ack | p99 ack |");

@@ -6,8 +6,10 @@
 //! routes and every error answer with an RFC 9457 `application/problem+json` body. The
 //! approval API mounts here when it lands.
 
+pub mod auth;
 mod ops;
 mod problem;
+pub mod tokens;
 pub mod webhooks;
 
 use std::net::TcpListener;
@@ -17,7 +19,9 @@ use std::time::Instant;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use deskbridge_audit::AuditLog;
 use deskbridge_plugin_host::LoadedPlugin;
+use deskbridge_store::Store;
 use serde::Serialize;
 
 pub use problem::Problem;
@@ -32,6 +36,10 @@ pub struct AppState {
     pub started: Instant,
     /// Webhook ingest; `None` serves health only.
     pub webhooks: Option<Webhooks>,
+    /// The store (API tokens and everything else); `None` refuses every `/api/v1/` request.
+    pub store: Option<Arc<dyn Store>>,
+    /// The approval log; token changes are recorded in it.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,6 +97,10 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         // Bodies are read by the handlers themselves, with the configured limit.
         cfg.app_data(state)
             .route("/healthz", web::get().to(healthz))
+            .route("/api/v1/me", web::get().to(tokens::me))
+            .route("/api/v1/tokens", web::post().to(tokens::create))
+            .route("/api/v1/tokens", web::get().to(tokens::list))
+            .route("/api/v1/tokens/{id}", web::delete().to(tokens::revoke))
             .route("/api/v1/status", web::get().to(ops::status))
             .route("/api/v1/metrics", web::get().to(ops::metrics))
             .route("/api/v1/metrics", web::delete().to(ops::reset_metrics))
@@ -137,6 +149,8 @@ mod tests {
             plugins: Vec::new(),
             started: Instant::now(),
             webhooks: None,
+            store: None,
+            audit: None,
         });
         let app = test::init_service(
             App::new()

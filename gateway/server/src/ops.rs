@@ -1,6 +1,6 @@
 //! Operator endpoints under `/api/v1/`: record counts, pipeline latency, and what went wrong
 //! (dead-lettered outbox items, events given up on) with reasons but without ticket text.
-//! They carry no customer content; the authenticated approval API arrives with roles.
+//! They carry no customer content; reviewers and admins may read them, admins reset metrics.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -9,7 +9,9 @@ use deskbridge_store::{OutboxState, StoreError};
 use serde::Serialize;
 
 use crate::AppState;
+use crate::auth::{AuthError, Caller};
 use crate::problem::Problem;
+use deskbridge_core::Role;
 
 fn ingest(state: &AppState) -> Option<&Ingest> {
     state.webhooks.as_ref().map(|w| &w.ingest)
@@ -28,27 +30,25 @@ fn store_failed(error: StoreError) -> HttpResponse {
 }
 
 /// `GET /api/v1/status`.
-pub(crate) async fn status(state: web::Data<AppState>) -> HttpResponse {
-    match ingest(&state) {
-        Some(ingest) => match ingest.store().stats() {
-            Ok(stats) => HttpResponse::Ok().json(stats),
-            Err(e) => store_failed(e),
-        },
+fn status_view(state: &AppState) -> HttpResponse {
+    match state.store.as_ref().map(|store| store.stats()) {
+        Some(Ok(stats)) => HttpResponse::Ok().json(stats),
+        Some(Err(e)) => store_failed(e),
         None => no_store(),
     }
 }
 
 /// `GET /api/v1/metrics`.
-pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match ingest(&state) {
+fn metrics_view(state: &AppState) -> HttpResponse {
+    match ingest(state) {
         Some(ingest) => HttpResponse::Ok().json(ingest.metrics().snapshot()),
         None => no_store(),
     }
 }
 
 /// `DELETE /api/v1/metrics`: starts a new measurement window.
-pub(crate) async fn reset_metrics(state: web::Data<AppState>) -> HttpResponse {
-    match ingest(&state) {
+fn reset_metrics_view(state: &AppState) -> HttpResponse {
+    match ingest(state) {
         Some(ingest) => {
             ingest.metrics().reset();
             HttpResponse::NoContent().finish()
@@ -71,12 +71,11 @@ struct DeadLetterView<'a> {
 }
 
 /// `GET /api/v1/outbox/dead-letters`.
-pub(crate) async fn dead_letters(state: web::Data<AppState>) -> HttpResponse {
-    let ingest = match ingest(&state) {
-        Some(ingest) => ingest,
-        None => return no_store(),
+fn dead_letters_view(state: &AppState) -> HttpResponse {
+    let Some(store) = state.store.as_ref() else {
+        return no_store();
     };
-    let dead = match ingest.store().dead_letters() {
+    let dead = match store.dead_letters() {
         Ok(dead) => dead,
         Err(e) => return store_failed(e),
     };
@@ -113,12 +112,11 @@ struct FailedEventView<'a> {
 }
 
 /// `GET /api/v1/events/failed`.
-pub(crate) async fn failed_events(state: web::Data<AppState>) -> HttpResponse {
-    let ingest = match ingest(&state) {
-        Some(ingest) => ingest,
-        None => return no_store(),
+fn failed_events_view(state: &AppState) -> HttpResponse {
+    let Some(store) = state.store.as_ref() else {
+        return no_store();
     };
-    let failed = match ingest.store().failed_events() {
+    let failed = match store.failed_events() {
         Ok(failed) => failed,
         Err(e) => return store_failed(e),
     };
@@ -133,4 +131,47 @@ pub(crate) async fn failed_events(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect();
     HttpResponse::Ok().json(views)
+}
+
+/// Who may read the operator views.
+const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
+
+pub(crate) async fn status(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(READERS)?;
+    Ok(status_view(&state))
+}
+
+pub(crate) async fn metrics(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(READERS)?;
+    Ok(metrics_view(&state))
+}
+
+pub(crate) async fn reset_metrics(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    Ok(reset_metrics_view(&state))
+}
+
+pub(crate) async fn dead_letters(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(READERS)?;
+    Ok(dead_letters_view(&state))
+}
+
+pub(crate) async fn failed_events(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(READERS)?;
+    Ok(failed_events_view(&state))
 }

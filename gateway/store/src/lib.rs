@@ -23,7 +23,7 @@ use thiserror::Error;
 
 pub use records::{
     DeadLetter, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent, OutboxItem,
-    OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent,
+    OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent, TokenRecord,
 };
 pub use sled_store::SledStore;
 
@@ -93,7 +93,7 @@ pub enum Inserted {
 /// The gateway's durable state. Implementations must make every method atomic: after a crash
 /// and reopening, either all or none of one call's writes are visible (a backend may get there
 /// by recovery at open rather than by a transaction).
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores an inbound event unless its dedupe key is known. Not yet durable.
     fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError>;
 
@@ -150,6 +150,18 @@ pub trait Store: Send + Sync + 'static {
     /// How many flushes to disk the store has made (group commit shares one between many
     /// writers; benchmarks report the ratio).
     fn flush_count(&self) -> u64;
+
+    /// Stores a new API token under the SHA-256 (hex) of its secret. Durable on return.
+    fn insert_token(&self, token_sha256: &str, record: &TokenRecord) -> Result<(), StoreError>;
+
+    /// The token whose secret hashes to `token_sha256`, revoked or not.
+    fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, oldest first.
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Revokes the token with public id `id`; `false` if there is none. Durable on return.
+    fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 
     /// The plugin key-value store backed by this store.
     fn plugin_kv(&self) -> std::sync::Arc<dyn deskbridge_plugin_host::KvStore>;

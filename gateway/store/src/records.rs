@@ -1,7 +1,9 @@
 //! The records the store keeps. They are serialized as JSON, so a store written by one
 //! version can be read by the next as long as fields are only added with defaults.
 
-use deskbridge_core::{ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, TicketEvent};
+use deskbridge_core::{
+    ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, Role, TicketEvent,
+};
 use serde::{Deserialize, Serialize};
 
 /// An event acknowledged to a helpdesk, waiting to be processed.
@@ -260,4 +262,21 @@ pub struct PendingDraft {
     pub flags: Vec<Flag>,
     /// When it was created, Unix milliseconds.
     pub created_at_ms: i64,
+}
+
+/// An API token as stored: never the token itself, only who it speaks for. Keyed in the store
+/// by the SHA-256 of the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRecord {
+    /// A short public id (to list and revoke it), not secret.
+    pub id: String,
+    /// The person the token belongs to: every decision records this name.
+    pub person: String,
+    /// What the token may do.
+    pub roles: Vec<Role>,
+    /// When it was created, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at_ms: Option<i64>,
 }

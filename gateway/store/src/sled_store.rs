@@ -25,7 +25,7 @@ use crate::group_commit::GroupCommit;
 use crate::kv::SledKv;
 use crate::records::{
     DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
-    ProcessedEvent, StoredEvent,
+    ProcessedEvent, StoredEvent, TokenRecord,
 };
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 
@@ -52,6 +52,8 @@ pub struct SledStore {
     completions: Tree,
     /// Completions applied since the last flush started: their commit records go after it.
     applied: Arc<Mutex<Vec<u64>>>,
+    /// API tokens by the SHA-256 of their secret.
+    tokens: Tree,
     /// Serializes [`Store::insert_event`]'s check-then-write.
     inserting: Mutex<()>,
     kv: Arc<SledKv>,
@@ -193,6 +195,7 @@ impl SledStore {
             cursors: tree("ticket_cursors")?,
             completions,
             applied,
+            tokens: tree("api_tokens")?,
             inserting: Mutex::new(()),
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
             commit,
@@ -441,6 +444,42 @@ impl Store for SledStore {
 
     fn flush_count(&self) -> u64 {
         self.commit.flushes()
+    }
+
+    fn insert_token(&self, token_sha256: &str, record: &TokenRecord) -> Result<(), StoreError> {
+        self.tokens
+            .insert(token_sha256.as_bytes(), encode(record)?)
+            .map_err(backend)?;
+        self.db.flush().map_err(backend)?;
+        Ok(())
+    }
+
+    fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.tokens
+            .get(token_sha256.as_bytes())
+            .map_err(backend)?
+            .map(|bytes| decode(token_sha256.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut tokens: Vec<TokenRecord> = all(&self.tokens)?;
+        tokens.sort_by_key(|t| t.created_at_ms);
+        Ok(tokens)
+    }
+
+    fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        for entry in self.tokens.iter() {
+            let (key, bytes) = entry.map_err(backend)?;
+            let mut record: TokenRecord = decode(&key, &bytes)?;
+            if record.id == id {
+                record.revoked_at_ms.get_or_insert(at_ms);
+                self.tokens.insert(key, encode(&record)?).map_err(backend)?;
+                self.db.flush().map_err(backend)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn plugin_kv(&self) -> Arc<dyn deskbridge_plugin_host::KvStore> {

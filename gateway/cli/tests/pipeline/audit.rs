@@ -35,8 +35,9 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
         out.as_os_str(),
     ]);
     assert!(ok, "{stdout}{stderr}");
-    // Per run: config.loaded and four plugin.loaded, then four plugin.unloaded.
-    assert!(stdout.contains("exported 18 entries"), "{stdout}");
+    // The test's admin token, then per run: config.loaded and four plugin.loaded, then four
+    // plugin.unloaded.
+    assert!(stdout.contains("exported 19 entries"), "{stdout}");
 
     let entries = std::fs::read_to_string(out.join("entries.jsonl")).expect("entries");
     let kinds: Vec<String> = entries
@@ -49,9 +50,11 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
             value["entry"]["kind"].as_str().expect("kind").to_owned()
         })
         .collect();
-    assert_eq!(kinds[0], "config.loaded");
-    assert_eq!(kinds[1..5], ["plugin.loaded"; 4]);
-    assert_eq!(kinds[5..9], ["plugin.unloaded"; 4]);
+    assert_eq!(kinds[0], "token.created");
+    assert_eq!(kinds[1], "config.loaded");
+    assert_eq!(kinds[2..6], ["plugin.loaded"; 4]);
+    assert_eq!(kinds[6..10], ["plugin.unloaded"; 4]);
+    assert!(!entries.contains("e2e admin"), "names stay out of the tree");
     assert!(entries.contains("\"wasm_sha256\":\""), "{entries}");
 
     let key = files.data_dir().join("audit").join("log.pub");
@@ -66,7 +69,7 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
     };
     let (ok, stdout, stderr) = verify();
     assert!(ok, "{stdout}{stderr}");
-    assert!(stdout.contains("ok: 18 entries"), "{stdout}");
+    assert!(stdout.contains("ok: 19 entries"), "{stdout}");
 
     // One changed character in the fifth entry's plugin hash.
     let line = entries.lines().nth(4).expect("fifth line");
@@ -83,12 +86,16 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
     assert!(stderr.contains("entries.jsonl line 5"), "{stderr}");
     std::fs::write(out.join("entries.jsonl"), &entries).expect("restore");
 
+    // The first checkpoint claims one entry more than it signed.
     let checkpoints = std::fs::read_to_string(out.join("checkpoints.jsonl")).expect("read");
-    std::fs::write(
-        out.join("checkpoints.jsonl"),
-        checkpoints.replacen("\\n9\\n", "\\n8\\n", 1),
-    )
-    .expect("write");
+    let (first, rest) = checkpoints.split_once('\n').expect("a checkpoint");
+    let mut line: serde_json::Value = serde_json::from_str(first).expect("json");
+    let note = line["note"].as_str().expect("note").to_owned();
+    let mut parts: Vec<String> = note.split('\n').map(str::to_owned).collect();
+    let size: u64 = parts[1].parse().expect("size");
+    parts[1] = (size + 1).to_string();
+    line["note"] = parts.join("\n").into();
+    std::fs::write(out.join("checkpoints.jsonl"), format!("{line}\n{rest}")).expect("write");
     let (ok, _, stderr) = verify();
     assert!(!ok);
     assert!(stderr.contains("checkpoints.jsonl line 1"), "{stderr}");

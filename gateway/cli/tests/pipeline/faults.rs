@@ -171,7 +171,7 @@ fn refusals_are_dead_lettered_and_missing_tickets_are_reported() {
     wait_for(30, "the dead letter", || {
         status(&gateway)["outbox_dead_lettered"] == 1
     });
-    let dead = get_json(&gateway.address, "/api/v1/outbox/dead-letters");
+    let dead = api_get(&gateway, "/api/v1/outbox/dead-letters");
     assert_eq!(dead[0]["ticket_id"], ticket.to_string(), "{dead}");
     assert!(
         dead[0]["reason"]
@@ -200,7 +200,7 @@ fn refusals_are_dead_lettered_and_missing_tickets_are_reported() {
     wait_for(30, "the failed event", || {
         status(&gateway)["failed_events"] == 1
     });
-    let failed = get_json(&gateway.address, "/api/v1/events/failed");
+    let failed = api_get(&gateway, "/api/v1/events/failed");
     assert_eq!(failed[0]["ticket_id"], "999999", "{failed}");
     assert!(
         failed[0]["reason"]

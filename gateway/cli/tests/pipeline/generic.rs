@@ -87,7 +87,7 @@ fn a_signed_normalized_event_is_processed_and_mistakes_are_refused() {
 
     // A generic helpdesk has no write API: its notes are dead-lettered with a clear reason,
     // visible to operators without the note's text.
-    let dead = get_json(&gateway.address, "/api/v1/outbox/dead-letters");
+    let dead = api_get(&gateway, "/api/v1/outbox/dead-letters");
     assert_eq!(dead[0]["operation"], "internal_note", "{dead}");
     assert!(
         dead[0]["reason"]

@@ -21,6 +21,8 @@ pub(crate) struct Process {
     pub(crate) address: String,
     output: Arc<Mutex<Vec<String>>>,
     name: &'static str,
+    /// A gateway's admin API token.
+    pub(crate) token: Option<String>,
 }
 
 impl Process {
@@ -69,6 +71,7 @@ impl Process {
             address,
             output,
             name,
+            token: None,
         }
     }
 
@@ -132,9 +135,10 @@ pub(crate) fn start_sim(vendor: &str) -> Process {
     )
 }
 
-/// A gateway's config and data directory.
+/// A gateway's config and data directory, and an admin token for its API.
 pub(crate) struct GatewayFiles {
     pub(crate) dir: tempfile::TempDir,
+    pub(crate) admin_token: String,
 }
 
 impl GatewayFiles {
@@ -157,7 +161,9 @@ max_backoff_ms = 1000
 "#
         );
         std::fs::write(dir.path().join("deskbridge.toml"), config).expect("write config");
-        GatewayFiles { dir }
+        let config = dir.path().join("deskbridge.toml");
+        let admin_token = create_token(&config, "e2e admin", "admin,reviewer");
+        GatewayFiles { dir, admin_token }
     }
 
     pub(crate) fn config(&self) -> PathBuf {
@@ -169,7 +175,7 @@ max_backoff_ms = 1000
     }
 
     pub(crate) fn start(&self) -> Process {
-        Process::spawn(
+        let mut gateway = Process::spawn(
             "gateway",
             deskbridge()
                 .arg("serve")
@@ -177,7 +183,9 @@ max_backoff_ms = 1000
                 .arg(self.config())
                 .env("RUST_LOG", "info,actix_server=warn"),
             "listening on http://",
-        )
+        );
+        gateway.token = Some(self.admin_token.clone());
+        gateway
     }
 }
 
@@ -255,6 +263,41 @@ pub(crate) fn http(
         content_type,
         body: body.to_owned(),
     }
+}
+
+/// `deskbridge token create` on the gateway of `config`; returns the token.
+pub(crate) fn create_token(config: &Path, name: &str, roles: &str) -> String {
+    let output = deskbridge()
+        .args([
+            "token", "create", "--name", name, "--role", roles, "--config",
+        ])
+        .arg(config)
+        .output()
+        .expect("deskbridge token create");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// `GET path` on the gateway's API with its admin token; asserts `200`.
+pub(crate) fn api_get(gateway: &Process, path: &str) -> Value {
+    let token = gateway
+        .token
+        .as_deref()
+        .expect("a gateway started from GatewayFiles");
+    let bearer = format!("Bearer {token}");
+    let answer = http(
+        &gateway.address,
+        "GET",
+        path,
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+    answer.json()
 }
 
 pub(crate) fn get_json(address: &str, path: &str) -> Value {
@@ -352,7 +395,7 @@ pub(crate) fn internal_notes(sim: &Process, ticket: u64) -> Vec<String> {
 
 /// The gateway's record counts.
 pub(crate) fn status(gateway: &Process) -> Value {
-    get_json(&gateway.address, "/api/v1/status")
+    api_get(gateway, "/api/v1/status")
 }
 
 /// Events the gateway has stored in any state.

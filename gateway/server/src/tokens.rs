@@ -1,0 +1,218 @@
+//! Token management for admins: `POST|GET /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, and
+//! `GET /api/v1/me` for anyone authenticated. Creating and revoking a token is recorded in the
+//! approval log (the person's name as a commitment, the roles in the clear).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use deskbridge_audit::NewEntry;
+use deskbridge_core::Role;
+use deskbridge_store::TokenRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::auth::{AuthError, Caller, new_token};
+use crate::problem::Problem;
+
+/// `POST /api/v1/tokens` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateToken {
+    /// The person the token is for.
+    person: String,
+    /// Its roles (at least one).
+    roles: Vec<Role>,
+}
+
+/// A new token, shown once.
+#[derive(Debug, Serialize)]
+struct CreatedToken<'a> {
+    id: &'a str,
+    token: &'a str,
+    person: &'a str,
+    roles: &'a [Role],
+}
+
+#[derive(Debug, Serialize)]
+struct Me<'a> {
+    person: &'a str,
+    roles: &'a [Role],
+    token_id: &'a str,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn failed(detail: impl Into<String>) -> HttpResponse {
+    Problem::response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable",
+        detail,
+    )
+}
+
+/// Checks a token request: a person's name and at least one role.
+pub fn check_token_request(person: &str, roles: &[Role]) -> Result<(), String> {
+    if person.trim().is_empty() || person.len() > 200 || person.chars().any(char::is_control) {
+        return Err("person: give the name of the person the token is for (1–200 characters, no control characters)".into());
+    }
+    if roles.is_empty() {
+        return Err("roles: give at least one of agent, supervisor, reviewer, admin".into());
+    }
+    Ok(())
+}
+
+/// The approval-log entry for a token created or revoked.
+pub fn token_entry(kind: &str, record: &TokenRecord, by: &str, at_ms: i64) -> NewEntry {
+    let mut entry = NewEntry {
+        kind: kind.into(),
+        at_ms,
+        ..NewEntry::default()
+    };
+    entry
+        .data
+        .insert("token_id".into(), record.id.clone().into());
+    entry.data.insert(
+        "roles".into(),
+        record
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    entry
+        .personal
+        .insert("person".into(), record.person.clone());
+    entry.personal.insert("by".into(), by.to_owned());
+    entry
+}
+
+async fn log(state: &AppState, entry: NewEntry) -> Result<(), String> {
+    let Some(audit) = state.audit.clone() else {
+        return Ok(());
+    };
+    web::block(move || audit.append_durable(entry))
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|_| ())
+        .map_err(|e| format!("cannot record it in the approval log: {e}"))
+}
+
+/// `POST /api/v1/tokens` (admin).
+pub(crate) async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateToken>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let Some(store) = state.store.clone() else {
+        return Ok(failed("no store is configured"));
+    };
+    let CreateToken { person, roles } = body.into_inner();
+    if let Err(detail) = check_token_request(&person, &roles) {
+        return Ok(Problem::response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Entity",
+            detail,
+        ));
+    }
+    let Ok((token, hash, id)) = new_token() else {
+        return Ok(failed("no randomness for a new token"));
+    };
+    let record = TokenRecord {
+        id,
+        person,
+        roles,
+        created_at_ms: now_ms(),
+        revoked_at_ms: None,
+    };
+    // Logged first: a token never works without its creation on record.
+    if let Err(detail) = log(
+        &state,
+        token_entry(
+            "token.created",
+            &record,
+            &caller.person,
+            record.created_at_ms,
+        ),
+    )
+    .await
+    {
+        return Ok(failed(detail));
+    }
+    if let Err(e) = store.insert_token(&hash, &record) {
+        return Ok(failed(format!("the store failed: {e}")));
+    }
+    Ok(HttpResponse::Created().json(CreatedToken {
+        id: &record.id,
+        token: &token,
+        person: &record.person,
+        roles: &record.roles,
+    }))
+}
+
+/// `GET /api/v1/tokens` (admin): ids, people, roles, dates; never secrets or hashes.
+pub(crate) async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let Some(store) = state.store.as_ref() else {
+        return Ok(failed("no store is configured"));
+    };
+    Ok(match store.tokens() {
+        Ok(tokens) => HttpResponse::Ok().json(tokens),
+        Err(e) => failed(format!("the store failed: {e}")),
+    })
+}
+
+/// `DELETE /api/v1/tokens/{id}` (admin).
+pub(crate) async fn revoke(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let Some(store) = state.store.clone() else {
+        return Ok(failed("no store is configured"));
+    };
+    let tokens = match store.tokens() {
+        Ok(tokens) => tokens,
+        Err(e) => return Ok(failed(format!("the store failed: {e}"))),
+    };
+    let Some(record) = tokens
+        .into_iter()
+        .find(|t| t.id == *id && t.revoked_at_ms.is_none())
+    else {
+        return Ok(Problem::response(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            format!("no active token {id}"),
+        ));
+    };
+    let at = now_ms();
+    if let Err(detail) = log(
+        &state,
+        token_entry("token.revoked", &record, &caller.person, at),
+    )
+    .await
+    {
+        return Ok(failed(detail));
+    }
+    Ok(match store.revoke_token(&record.id, at) {
+        Ok(_) => HttpResponse::NoContent().finish(),
+        Err(e) => failed(format!("the store failed: {e}")),
+    })
+}
+
+/// `GET /api/v1/me` (any token).
+pub(crate) async fn me(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        person: &caller.person,
+        roles: &caller.roles,
+        token_id: &caller.token_id,
+    })
+}
