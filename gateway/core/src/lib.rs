@@ -11,6 +11,7 @@ pub mod action;
 pub mod approval;
 pub mod gate;
 pub mod identity;
+pub mod review;
 pub mod ticket;
 
 pub use action::{

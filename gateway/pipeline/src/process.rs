@@ -303,6 +303,7 @@ impl Worker {
                                 blocked,
                                 flags: verdict.flags,
                                 created_at_ms: now_ms(),
+                                review: Default::default(),
                             });
                         }
                         Err(reason) => {

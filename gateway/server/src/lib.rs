@@ -7,6 +7,7 @@
 //! approval API mounts here when it lands.
 
 pub mod auth;
+mod drafts;
 mod ops;
 mod problem;
 pub mod tokens;
@@ -98,6 +99,12 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         cfg.app_data(state)
             .route("/healthz", web::get().to(healthz))
             .route("/api/v1/me", web::get().to(tokens::me))
+            .route("/api/v1/drafts", web::get().to(drafts::list))
+            .route("/api/v1/drafts/{id}", web::get().to(drafts::get))
+            .route(
+                "/api/v1/drafts/{id}/decisions",
+                web::post().to(drafts::decide_draft),
+            )
             .route("/api/v1/tokens", web::post().to(tokens::create))
             .route("/api/v1/tokens", web::get().to(tokens::list))
             .route("/api/v1/tokens/{id}", web::delete().to(tokens::revoke))

@@ -24,6 +24,7 @@ fn endpoints() -> Vec<Endpoint> {
     use Role::*;
     const EVERYONE: &[Role] = &[Agent, Supervisor, Reviewer, Admin];
     const READERS: &[Role] = &[Reviewer, Admin];
+    const DECIDERS: &[Role] = &[Agent, Supervisor];
     vec![
         Endpoint {
             method: "GET",
@@ -48,6 +49,24 @@ fn endpoints() -> Vec<Endpoint> {
             path: "/api/v1/tokens/tok_000000000000",
             allowed: &[Admin],
             body: None,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/drafts",
+            allowed: DECIDERS,
+            body: None,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/drafts/no-such-draft",
+            allowed: DECIDERS,
+            body: None,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/drafts/no-such-draft/decisions",
+            allowed: DECIDERS,
+            body: Some(json!({"version": 0, "decision": "approve"})),
         },
         Endpoint {
             method: "GET",

@@ -137,8 +137,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Events given up on, oldest first.
     fn failed_events(&self) -> Result<Vec<FailedEvent>, StoreError>;
 
-    /// Drafts waiting for a human, oldest first.
+    /// Every draft (whatever its review state), oldest first.
     fn pending_drafts(&self) -> Result<Vec<PendingDraft>, StoreError>;
+
+    /// One draft by id.
+    fn draft(&self, id: &str) -> Result<Option<PendingDraft>, StoreError>;
+
+    /// Replaces a draft if its stored review version is still `expected_version`; `false`
+    /// (and no write) if someone else changed it first. Durable on return.
+    fn update_draft(&self, expected_version: u64, draft: &PendingDraft)
+    -> Result<bool, StoreError>;
 
     /// Forgets dedupe keys first seen before `before_ms` (Unix milliseconds); returns how
     /// many. Helpdesks redeliver within hours, so keys older than the retention are dead weight.

@@ -1,6 +1,7 @@
 //! The records the store keeps. They are serialized as JSON, so a store written by one
 //! version can be read by the next as long as fields are only added with defaults.
 
+use deskbridge_core::review::Review;
 use deskbridge_core::{
     ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, Role, TicketEvent,
 };
@@ -262,6 +263,9 @@ pub struct PendingDraft {
     pub flags: Vec<Flag>,
     /// When it was created, Unix milliseconds.
     pub created_at_ms: i64,
+    /// Decisions so far (version, state, edits, approvals).
+    #[serde(default)]
+    pub review: Review,
 }
 
 /// An API token as stored: never the token itself, only who it speaks for. Keyed in the store

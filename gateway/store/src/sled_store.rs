@@ -416,6 +416,42 @@ impl Store for SledStore {
         Ok(drafts)
     }
 
+    fn draft(&self, id: &str) -> Result<Option<PendingDraft>, StoreError> {
+        self.drafts
+            .get(id.as_bytes())
+            .map_err(backend)?
+            .map(|bytes| decode(id.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    fn update_draft(
+        &self,
+        expected_version: u64,
+        draft: &PendingDraft,
+    ) -> Result<bool, StoreError> {
+        let key = draft.id.as_bytes();
+        let Some(current) = self.drafts.get(key).map_err(backend)? else {
+            return Err(StoreError::NotFound {
+                what: "draft",
+                id: draft.id.clone(),
+            });
+        };
+        let stored: PendingDraft = decode(key, &current)?;
+        if stored.review.version != expected_version {
+            return Ok(false);
+        }
+        // Compare-and-swap on the exact bytes read: a concurrent writer makes this fail.
+        let swapped = self
+            .drafts
+            .compare_and_swap(key, Some(current), Some(encode(draft)?))
+            .map_err(backend)?;
+        if swapped.is_err() {
+            return Ok(false);
+        }
+        self.db.flush().map_err(backend)?;
+        Ok(true)
+    }
+
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError> {
         let mut removed = 0;
         for entry in self.dedupe.iter() {

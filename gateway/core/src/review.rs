@@ -1,0 +1,574 @@
+//! A draft's review: the decisions agents and supervisors make on it, as pure rules.
+//!
+//! [`decide`] takes the review as stored, the draft's facts and one decision, and returns the
+//! next review or a refusal. The server stores the result with an optimistic version check, so
+//! two agents deciding at once cannot both win; the delivery code asks the gate
+//! ([`crate::gate`]) again before anything is sent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::approval::{ApprovalRequirement, ApproverRole};
+use crate::gate::{ApprovalRecord, GateDraft, approve_for_delivery, text_sha256};
+
+/// Longest reply text an agent may write, bytes.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
+/// Where a draft stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DraftState {
+    /// Waiting for approvals.
+    #[default]
+    Pending,
+    /// Handed to a supervisor: from now on only supervisors' approvals count.
+    Escalated,
+    /// Enough approvals of its current text: queued for delivery.
+    Approved {
+        /// When the last needed approval came.
+        at_ms: i64,
+    },
+    /// Rejected: never sent.
+    Rejected {
+        /// Who rejected it.
+        by: String,
+        /// Why.
+        reason: String,
+        /// When.
+        at_ms: i64,
+    },
+    /// Not decided in time: never sent.
+    Expired {
+        /// When it expired.
+        at_ms: i64,
+    },
+    /// Delivered to the helpdesk.
+    Sent {
+        /// When.
+        at_ms: i64,
+        /// The helpdesk's id of the reply, if it gave one.
+        receipt: Option<String>,
+    },
+}
+
+impl DraftState {
+    /// Whether decisions can still be made.
+    pub fn is_open(&self) -> bool {
+        matches!(self, DraftState::Pending | DraftState::Escalated)
+    }
+
+    /// The state's name (`pending`, `approved`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DraftState::Pending => "pending",
+            DraftState::Escalated => "escalated",
+            DraftState::Approved { .. } => "approved",
+            DraftState::Rejected { .. } => "rejected",
+            DraftState::Expired { .. } => "expired",
+            DraftState::Sent { .. } => "sent",
+        }
+    }
+}
+
+/// The review of one draft, stored with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// Bumped by every decision; a decision names the version it was made on.
+    pub version: u64,
+    /// Where the draft stands.
+    pub state: DraftState,
+    /// The text as an agent edited it (`None`: the AI's text).
+    pub edited_text: Option<String>,
+    /// Who wrote `edited_text`.
+    pub edited_by: Option<String>,
+    /// Every approval given, of whichever text was current then.
+    pub approvals: Vec<ApprovalRecord>,
+}
+
+/// What an agent or supervisor decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DecisionKind {
+    /// Approve the current text as is.
+    Approve,
+    /// Replace the text, then approve the new text.
+    EditApprove {
+        /// The text to send.
+        text: String,
+    },
+    /// Reject, with a reason.
+    Reject {
+        /// Why (required).
+        reason: String,
+    },
+    /// Hand to a supervisor.
+    Escalate {
+        /// Why (optional).
+        #[serde(default)]
+        reason: Option<String>,
+    },
+}
+
+impl DecisionKind {
+    /// The decision's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approve",
+            DecisionKind::EditApprove { .. } => "edit_approve",
+            DecisionKind::Reject { .. } => "reject",
+            DecisionKind::Escalate { .. } => "escalate",
+        }
+    }
+}
+
+/// The facts of a draft a decision depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftFacts<'a> {
+    /// The draft's id.
+    pub id: &'a str,
+    /// Its helpdesk.
+    pub helpdesk: &'a str,
+    /// Its ticket.
+    pub ticket_id: &'a str,
+    /// The AI's text.
+    pub body: &'a str,
+    /// The policy requirement.
+    pub requirement: ApprovalRequirement,
+    /// Why a policy blocked it, if one did.
+    pub blocked: Option<&'a str>,
+}
+
+/// Why a decision was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionRefusal {
+    /// The decision was made on an older version.
+    #[error(
+        "the draft changed since version {expected} (now {current}): reload it and decide again"
+    )]
+    Stale {
+        /// The version the decision named.
+        expected: u64,
+        /// The draft's version.
+        current: u64,
+    },
+    /// The draft is no longer open.
+    #[error("the draft is {0}: no more decisions")]
+    Closed(&'static str),
+    /// The decider's role is too low for this draft.
+    #[error("this draft needs a {needed:?} to approve it; you decide as {held:?}")]
+    RoleTooLow {
+        /// The role needed.
+        needed: ApproverRole,
+        /// The role held.
+        held: ApproverRole,
+    },
+    /// A policy blocked the draft: it can only be rejected.
+    #[error("a policy blocked this draft ({0}); it can only be rejected")]
+    Blocked(String),
+    /// The same person approved the same text already.
+    #[error("you already approved this text")]
+    AlreadyApproved,
+    /// The decision is malformed (empty reason, empty or oversized text).
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// What [`decide`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// The review to store.
+    pub review: Review,
+    /// The text now under review (after an edit, the edited one).
+    pub text: String,
+    /// Whether this decision completed the approvals: the reply may go out.
+    pub ready_to_send: bool,
+}
+
+/// The requirement in force: the policy's, stricter once escalated.
+pub fn effective_requirement(facts: &DraftFacts<'_>, review: &Review) -> ApprovalRequirement {
+    let requirement = facts.requirement.stricter(ApprovalRequirement::BASELINE);
+    if review.state == DraftState::Escalated {
+        requirement.stricter(ApprovalRequirement {
+            role: ApproverRole::Supervisor,
+            approvers: 1,
+        })
+    } else {
+        requirement
+    }
+}
+
+/// Applies `decision`, made by `person` acting as `role` on `version` of the draft.
+pub fn decide(
+    facts: &DraftFacts<'_>,
+    review: &Review,
+    version: u64,
+    person: &str,
+    role: ApproverRole,
+    decision: &DecisionKind,
+    at_ms: i64,
+) -> Result<Decided, DecisionRefusal> {
+    if !review.state.is_open() {
+        return Err(DecisionRefusal::Closed(review.state.name()));
+    }
+    if version != review.version {
+        return Err(DecisionRefusal::Stale {
+            expected: version,
+            current: review.version,
+        });
+    }
+    let mut next = review.clone();
+    next.version += 1;
+    let requirement = effective_requirement(facts, review);
+    match decision {
+        DecisionKind::Reject { reason } => {
+            if reason.trim().is_empty() {
+                return Err(DecisionRefusal::Invalid("a rejection needs a reason"));
+            }
+            next.state = DraftState::Rejected {
+                by: person.to_owned(),
+                reason: reason.clone(),
+                at_ms,
+            };
+        }
+        DecisionKind::Escalate { .. } => {
+            next.state = DraftState::Escalated;
+        }
+        DecisionKind::Approve | DecisionKind::EditApprove { .. } => {
+            if let Some(reason) = facts.blocked {
+                return Err(DecisionRefusal::Blocked(reason.to_owned()));
+            }
+            if role < requirement.role {
+                return Err(DecisionRefusal::RoleTooLow {
+                    needed: requirement.role,
+                    held: role,
+                });
+            }
+            if let DecisionKind::EditApprove { text } = decision {
+                if text.trim().is_empty() {
+                    return Err(DecisionRefusal::Invalid("an edited reply cannot be empty"));
+                }
+                if text.len() > MAX_REPLY_BYTES {
+                    return Err(DecisionRefusal::Invalid(
+                        "the edited reply is longer than 64 KiB",
+                    ));
+                }
+                next.edited_text = Some(text.clone());
+                next.edited_by = Some(person.to_owned());
+            }
+            let text = next.edited_text.as_deref().unwrap_or(facts.body);
+            let sha256 = text_sha256(text);
+            if next
+                .approvals
+                .iter()
+                .any(|a| a.approver == person && a.text_sha256 == sha256)
+            {
+                return Err(DecisionRefusal::AlreadyApproved);
+            }
+            next.approvals.push(ApprovalRecord {
+                draft_id: facts.id.to_owned(),
+                approver: person.to_owned(),
+                role,
+                text_sha256: sha256,
+            });
+        }
+    }
+    let text = next
+        .edited_text
+        .clone()
+        .unwrap_or_else(|| facts.body.to_owned());
+    let ready_to_send = next.state.is_open()
+        && approve_for_delivery(&gate_draft(facts, &next), &text, &next.approvals).is_ok();
+    if ready_to_send {
+        next.state = DraftState::Approved { at_ms };
+    }
+    Ok(Decided {
+        review: next,
+        text,
+        ready_to_send,
+    })
+}
+
+/// The gate's view of a draft under `review`.
+pub fn gate_draft<'a>(facts: &DraftFacts<'a>, review: &'a Review) -> GateDraft<'a> {
+    GateDraft {
+        draft_id: facts.id,
+        helpdesk: facts.helpdesk,
+        ticket_id: facts.ticket_id,
+        requirement: effective_requirement(facts, review),
+        blocked: facts.blocked,
+        edited_by: review.edited_by.as_deref(),
+    }
+}
+
+/// The Levenshtein distance between two texts, in characters (how much an agent changed).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: &str = "We reset your password.";
+
+    fn facts(requirement: ApprovalRequirement) -> DraftFacts<'static> {
+        DraftFacts {
+            id: "d1",
+            helpdesk: "acme",
+            ticket_id: "42",
+            body: BODY,
+            requirement,
+            blocked: None,
+        }
+    }
+
+    fn run(
+        facts: &DraftFacts<'_>,
+        review: &Review,
+        person: &str,
+        role: ApproverRole,
+        decision: DecisionKind,
+    ) -> Result<Decided, DecisionRefusal> {
+        decide(facts, review, review.version, person, role, &decision, 7)
+    }
+
+    #[test]
+    fn one_approval_completes_a_baseline_draft() {
+        let done = run(
+            &facts(ApprovalRequirement::BASELINE),
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("approved");
+        assert!(done.ready_to_send);
+        assert_eq!(done.review.state, DraftState::Approved { at_ms: 7 });
+        assert_eq!(done.review.version, 1);
+        assert_eq!(done.text, BODY);
+    }
+
+    #[test]
+    fn a_stale_version_or_a_closed_draft_is_refused() {
+        let f = facts(ApprovalRequirement::BASELINE);
+        let first = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("first");
+        // Bob decided on version 0 too: he is told to reload.
+        let stale = decide(
+            &f,
+            &Review {
+                state: DraftState::Pending,
+                ..first.review.clone()
+            },
+            0,
+            "bob",
+            ApproverRole::Agent,
+            &DecisionKind::Approve,
+            8,
+        );
+        assert!(matches!(
+            stale,
+            Err(DecisionRefusal::Stale {
+                expected: 0,
+                current: 1
+            })
+        ));
+        let closed = run(
+            &f,
+            &first.review,
+            "bob",
+            ApproverRole::Agent,
+            DecisionKind::Reject {
+                reason: "no".into(),
+            },
+        );
+        assert_eq!(closed, Err(DecisionRefusal::Closed("approved")));
+    }
+
+    #[test]
+    fn two_person_drafts_wait_for_a_second_distinct_approver() {
+        let f = facts(ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        });
+        let one = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("one");
+        assert!(!one.ready_to_send);
+        assert_eq!(one.review.state, DraftState::Pending);
+        assert_eq!(
+            run(
+                &f,
+                &one.review,
+                "ann",
+                ApproverRole::Agent,
+                DecisionKind::Approve
+            ),
+            Err(DecisionRefusal::AlreadyApproved)
+        );
+        let two = run(
+            &f,
+            &one.review,
+            "bob",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("two");
+        assert!(two.ready_to_send);
+    }
+
+    #[test]
+    fn an_edit_voids_earlier_approvals_and_the_editor_cannot_be_the_second_approver() {
+        let f = facts(ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        });
+        let approved_old = run(
+            &f,
+            &Review::default(),
+            "bob",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("bob");
+        let edited = run(
+            &f,
+            &approved_old.review,
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::EditApprove {
+                text: "We have reset your password, Ann.".into(),
+            },
+        )
+        .expect("edit");
+        assert_eq!(edited.text, "We have reset your password, Ann.");
+        assert!(
+            !edited.ready_to_send,
+            "bob approved the old text; ann edited"
+        );
+        let carl = run(
+            &f,
+            &edited.review,
+            "carl",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("carl");
+        assert!(!carl.ready_to_send, "one approver besides the editor");
+        let bob = run(
+            &f,
+            &carl.review,
+            "bob",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("bob again");
+        assert!(bob.ready_to_send);
+    }
+
+    #[test]
+    fn escalation_hands_the_draft_to_supervisors() {
+        let f = facts(ApprovalRequirement::BASELINE);
+        let escalated = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Escalate { reason: None },
+        )
+        .expect("escalate");
+        assert_eq!(escalated.review.state, DraftState::Escalated);
+        assert!(matches!(
+            run(
+                &f,
+                &escalated.review,
+                "bob",
+                ApproverRole::Agent,
+                DecisionKind::Approve
+            ),
+            Err(DecisionRefusal::RoleTooLow {
+                needed: ApproverRole::Supervisor,
+                ..
+            })
+        ));
+        assert!(
+            run(
+                &f,
+                &escalated.review,
+                "sam",
+                ApproverRole::Supervisor,
+                DecisionKind::Approve
+            )
+            .expect("sam")
+            .ready_to_send
+        );
+    }
+
+    #[test]
+    fn rejections_need_a_reason_and_blocked_drafts_can_only_be_rejected() {
+        let mut f = facts(ApprovalRequirement::BASELINE);
+        assert_eq!(
+            run(
+                &f,
+                &Review::default(),
+                "ann",
+                ApproverRole::Agent,
+                DecisionKind::Reject { reason: " ".into() }
+            ),
+            Err(DecisionRefusal::Invalid("a rejection needs a reason"))
+        );
+        f.blocked = Some("legal threat");
+        assert!(matches!(
+            run(
+                &f,
+                &Review::default(),
+                "sam",
+                ApproverRole::Supervisor,
+                DecisionKind::Approve
+            ),
+            Err(DecisionRefusal::Blocked(_))
+        ));
+        let rejected = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Reject {
+                reason: "wrong tone".into(),
+            },
+        )
+        .expect("reject");
+        assert!(matches!(rejected.review.state, DraftState::Rejected { .. }));
+        assert!(!rejected.ready_to_send);
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("héllo", "hello"), 1);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

@@ -1,0 +1,465 @@
+//! The approval queue for agents and supervisors:
+//!
+//! - `GET /api/v1/drafts` — drafts, filtered by `state` (default: open ones), `helpdesk`,
+//!   `ticket`, `plugin`, `flag`, `older_than_s`;
+//! - `GET /api/v1/drafts/{id}` — one draft with its text, summary note, flags, requirement and
+//!   provenance;
+//! - `POST /api/v1/drafts/{id}/decisions` — approve, edit then approve, reject (with a reason)
+//!   or escalate, naming the version decided on.
+//!
+//! Decisions are taken one at a time in this process and stored with a version check, so two
+//! agents cannot both win; each is recorded in the approval log (durably, before it takes
+//! effect) with the person, role, hashes and edit distance. Approval here never sends
+//! anything: delivery asks the gate in `deskbridge-core` again, from what the store holds.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use deskbridge_audit::NewEntry;
+use deskbridge_core::review::{
+    DecisionKind, DecisionRefusal, DraftFacts, DraftState, decide, edit_distance,
+    effective_requirement,
+};
+use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
+use deskbridge_store::{DraftProvenance, PendingDraft, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::auth::{AuthError, Caller};
+use crate::problem::Problem;
+
+/// Who works the queue.
+const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
+
+/// One decision at a time in this process (the store's version check guards the rest).
+static DECIDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
+    Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
+}
+
+fn no_store() -> HttpResponse {
+    problem(StatusCode::SERVICE_UNAVAILABLE, "no store is configured")
+}
+
+fn facts(draft: &PendingDraft) -> DraftFacts<'_> {
+    DraftFacts {
+        id: &draft.id,
+        helpdesk: &draft.helpdesk,
+        ticket_id: &draft.ticket_id,
+        body: &draft.body,
+        requirement: draft.requirement,
+        blocked: draft.blocked.as_deref(),
+    }
+}
+
+/// `GET /api/v1/drafts` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DraftFilter {
+    state: Option<String>,
+    helpdesk: Option<String>,
+    ticket: Option<String>,
+    plugin: Option<String>,
+    flag: Option<String>,
+    older_than_s: Option<u64>,
+}
+
+const STATES: [&str; 7] = [
+    "open",
+    "pending",
+    "escalated",
+    "approved",
+    "rejected",
+    "expired",
+    "sent",
+];
+
+impl DraftFilter {
+    fn matches(&self, draft: &PendingDraft, now_ms: i64) -> bool {
+        let state = draft.review.state.name();
+        let state_ok = match self.state.as_deref().unwrap_or("open") {
+            "open" => draft.review.state.is_open(),
+            "all" => true,
+            wanted => wanted == state,
+        };
+        state_ok
+            && self.helpdesk.as_ref().is_none_or(|h| *h == draft.helpdesk)
+            && self.ticket.as_ref().is_none_or(|t| *t == draft.ticket_id)
+            && self
+                .plugin
+                .as_ref()
+                .is_none_or(|p| *p == draft.provenance.plugin_id)
+            && self
+                .flag
+                .as_ref()
+                .is_none_or(|f| draft.flags.iter().any(|flag| flag.code == *f))
+            && self.older_than_s.is_none_or(|s| {
+                now_ms.saturating_sub(draft.created_at_ms)
+                    >= i64::try_from(s * 1000).unwrap_or(i64::MAX)
+            })
+    }
+}
+
+/// A draft in a listing.
+#[derive(Debug, Serialize)]
+struct DraftSummary<'a> {
+    id: &'a str,
+    helpdesk: &'a str,
+    ticket_id: &'a str,
+    state: &'static str,
+    version: u64,
+    plugin_id: &'a str,
+    requirement: ApprovalRequirement,
+    blocked: Option<&'a str>,
+    flags: Vec<&'a str>,
+    created_at_ms: i64,
+    age_s: i64,
+}
+
+fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
+    DraftSummary {
+        id: &draft.id,
+        helpdesk: &draft.helpdesk,
+        ticket_id: &draft.ticket_id,
+        state: draft.review.state.name(),
+        version: draft.review.version,
+        plugin_id: &draft.provenance.plugin_id,
+        requirement: effective_requirement(&facts(draft), &draft.review),
+        blocked: draft.blocked.as_deref(),
+        flags: draft.flags.iter().map(|f| f.code.as_str()).collect(),
+        created_at_ms: draft.created_at_ms,
+        age_s: now_ms.saturating_sub(draft.created_at_ms) / 1000,
+    }
+}
+
+/// `GET /api/v1/drafts`.
+pub(crate) async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    filter: web::Query<DraftFilter>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(DECIDERS)?;
+    if let Some(wanted) = filter.state.as_deref()
+        && wanted != "all"
+        && !STATES.contains(&wanted)
+    {
+        return Ok(problem(
+            StatusCode::BAD_REQUEST,
+            format!("state: {wanted:?} is not one of all, {}", STATES.join(", ")),
+        ));
+    }
+    let Some(store) = state.store.as_ref() else {
+        return Ok(no_store());
+    };
+    let drafts = match store.pending_drafts() {
+        Ok(drafts) => drafts,
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    };
+    let now = now_ms();
+    let listed: Vec<DraftSummary<'_>> = drafts
+        .iter()
+        .filter(|d| filter.matches(d, now))
+        .map(|d| summary(d, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+/// One draft in full.
+#[derive(Debug, Serialize)]
+struct DraftDetail<'a> {
+    #[serde(flatten)]
+    summary: DraftSummary<'a>,
+    /// The AI's text.
+    body: &'a str,
+    /// The text under review (edited or the AI's).
+    text: &'a str,
+    text_sha256: String,
+    edited_by: Option<&'a str>,
+    rationale: &'a str,
+    confidence: f32,
+    flags_detail: &'a [deskbridge_core::Flag],
+    approvals: &'a [deskbridge_core::ApprovalRecord],
+    review_state: &'a DraftState,
+    provenance: &'a DraftProvenance,
+    /// The summary note the `summarize` plugin wrote for the same event, if any.
+    ticket_summary: Option<String>,
+}
+
+fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftDetail<'a> {
+    let text = draft.review.edited_text.as_deref().unwrap_or(&draft.body);
+    let ticket_summary = store
+        .outbox_item(&format!("{}.summarize.0", draft.provenance.event_id))
+        .ok()
+        .flatten()
+        .and_then(|item| match item.op {
+            deskbridge_store::OutboxOp::InternalNote { body } => Some(body),
+            _ => None,
+        });
+    DraftDetail {
+        summary: summary(draft, now_ms),
+        body: &draft.body,
+        text,
+        text_sha256: text_sha256(text),
+        edited_by: draft.review.edited_by.as_deref(),
+        rationale: &draft.rationale,
+        confidence: draft.confidence,
+        flags_detail: &draft.flags,
+        approvals: &draft.review.approvals,
+        review_state: &draft.review.state,
+        provenance: &draft.provenance,
+        ticket_summary,
+    }
+}
+
+/// `GET /api/v1/drafts/{id}`.
+pub(crate) async fn get(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(DECIDERS)?;
+    let Some(store) = state.store.as_ref() else {
+        return Ok(no_store());
+    };
+    Ok(match store.draft(&id) {
+        Ok(Some(draft)) => HttpResponse::Ok().json(detail(&draft, store.as_ref(), now_ms())),
+        Ok(None) => problem(StatusCode::NOT_FOUND, format!("no draft {id}")),
+        Err(e) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the store failed: {e}"),
+        ),
+    })
+}
+
+/// `POST /api/v1/drafts/{id}/decisions` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionRequest {
+    /// The draft version the decision was made on.
+    version: u64,
+    /// `approve`, `edit_approve`, `reject` or `escalate`.
+    decision: String,
+    /// The new text (`edit_approve` only).
+    text: Option<String>,
+    /// Why (`reject`: required; `escalate`: optional).
+    reason: Option<String>,
+}
+
+impl DecisionRequest {
+    fn kind(&self) -> Result<DecisionKind, String> {
+        let only = |field: &str, allowed: bool, present: bool| {
+            if present && !allowed {
+                Err(format!(
+                    "{field}: not allowed with decision {:?}",
+                    self.decision
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self.decision.as_str() {
+            "approve" => {
+                only("text", false, self.text.is_some())?;
+                only("reason", false, self.reason.is_some())?;
+                Ok(DecisionKind::Approve)
+            }
+            "edit_approve" => {
+                only("reason", false, self.reason.is_some())?;
+                let text = self
+                    .text
+                    .clone()
+                    .ok_or("text: required with edit_approve")?;
+                Ok(DecisionKind::EditApprove { text })
+            }
+            "reject" => {
+                only("text", false, self.text.is_some())?;
+                let reason = self.reason.clone().ok_or("reason: required with reject")?;
+                Ok(DecisionKind::Reject { reason })
+            }
+            "escalate" => {
+                only("text", false, self.text.is_some())?;
+                Ok(DecisionKind::Escalate {
+                    reason: self.reason.clone(),
+                })
+            }
+            other => Err(format!(
+                "decision: {other:?} is not one of approve, edit_approve, reject, escalate"
+            )),
+        }
+    }
+}
+
+fn refusal_response(refusal: &DecisionRefusal) -> HttpResponse {
+    let status = match refusal {
+        DecisionRefusal::Stale { .. }
+        | DecisionRefusal::Closed(_)
+        | DecisionRefusal::AlreadyApproved => StatusCode::CONFLICT,
+        DecisionRefusal::RoleTooLow { .. } => StatusCode::FORBIDDEN,
+        DecisionRefusal::Blocked(_) | DecisionRefusal::Invalid(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
+    problem(status, refusal.to_string())
+}
+
+/// The approval-log entry of a decision.
+fn decision_entry(
+    draft: &PendingDraft,
+    decided: &PendingDraft,
+    kind: &DecisionKind,
+    caller: &Caller,
+    role: deskbridge_core::ApproverRole,
+    at_ms: i64,
+) -> NewEntry {
+    let text = decided
+        .review
+        .edited_text
+        .as_deref()
+        .unwrap_or(&decided.body);
+    let requirement = effective_requirement(&facts(decided), &decided.review);
+    let counted = decided
+        .review
+        .approvals
+        .iter()
+        .filter(|a| a.text_sha256 == text_sha256(text))
+        .count();
+    let mut entry = NewEntry {
+        kind: "draft.decided".into(),
+        at_ms,
+        ..NewEntry::default()
+    };
+    let data = &mut entry.data;
+    data.insert("draft_id".into(), draft.id.clone().into());
+    data.insert("helpdesk".into(), draft.helpdesk.clone().into());
+    data.insert("ticket_id".into(), draft.ticket_id.clone().into());
+    data.insert("decision".into(), kind.name().into());
+    data.insert(
+        "role".into(),
+        match role {
+            deskbridge_core::ApproverRole::Agent => "agent",
+            deskbridge_core::ApproverRole::Supervisor => "supervisor",
+        }
+        .into(),
+    );
+    data.insert("version".into(), decided.review.version.into());
+    data.insert("state".into(), decided.review.state.name().into());
+    data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
+    data.insert("text_sha256".into(), text_sha256(text).into());
+    data.insert(
+        "edit_distance".into(),
+        edit_distance(&draft.body, text).into(),
+    );
+    data.insert("approvals".into(), counted.into());
+    data.insert("approvals_needed".into(), requirement.approvers.into());
+    data.insert(
+        "plugin_id".into(),
+        draft.provenance.plugin_id.clone().into(),
+    );
+    data.insert(
+        "plugin_version".into(),
+        draft.provenance.plugin_version.clone().into(),
+    );
+    entry
+        .personal
+        .insert("person".into(), caller.person.clone());
+    if let DecisionKind::Reject { reason }
+    | DecisionKind::Escalate {
+        reason: Some(reason),
+    } = kind
+    {
+        entry.personal.insert("reason".into(), reason.clone());
+    }
+    entry
+}
+
+/// `POST /api/v1/drafts/{id}/decisions`.
+pub(crate) async fn decide_draft(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<DecisionRequest>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(DECIDERS)?;
+    let Some(role) = strongest_approver_role(&caller.roles) else {
+        return Err(AuthError::Forbidden {
+            person: caller.person.clone(),
+            allowed: DECIDERS.to_vec(),
+            held: caller.roles.clone(),
+        });
+    };
+    let kind = match body.kind() {
+        Ok(kind) => kind,
+        Err(detail) => return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, detail)),
+    };
+    let Some(store) = state.store.clone() else {
+        return Ok(no_store());
+    };
+    let _one_at_a_time = DECIDING.lock().await;
+    let draft = match store.draft(&id) {
+        Ok(Some(draft)) => draft,
+        Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    };
+    let at = now_ms();
+    let decided = match decide(
+        &facts(&draft),
+        &draft.review,
+        body.version,
+        &caller.person,
+        role,
+        &kind,
+        at,
+    ) {
+        Ok(decided) => decided,
+        Err(refusal) => return Ok(refusal_response(&refusal)),
+    };
+    let mut next = draft.clone();
+    next.review = decided.review;
+    // On record first: a decision never takes effect without its log entry.
+    if let Some(audit) = state.audit.clone() {
+        let entry = decision_entry(&draft, &next, &kind, &caller, role, at);
+        match web::block(move || audit.append_durable(entry)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Ok(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the decision could not be recorded in the approval log: {e}"),
+                ));
+            }
+            Err(e) => return Ok(problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        }
+    }
+    match store.update_draft(draft.review.version, &next) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                "the draft changed while this decision was made: reload it and decide again",
+            ));
+        }
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    }
+    tracing::info!(draft = %next.id, decision = kind.name(), state = next.review.state.name(), version = next.review.version, "draft decided");
+    Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))
+}

@@ -1,0 +1,348 @@
+//! The approval queue through the HTTP API: listing, reading, deciding with optimistic
+//! concurrency, edits, rejections, the two-person rule, and the approval-log entry of every
+//! decision (verified offline afterwards).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::{App, test, web};
+use deskbridge_audit::{AuditConfig, AuditLog, verify_export};
+use deskbridge_core::review::{DraftFacts, gate_draft};
+use deskbridge_core::{
+    ApprovalRequirement, ApproverRole, HelpdeskKind, Role, approve_for_delivery,
+};
+use deskbridge_server::auth::new_token;
+use deskbridge_server::{AppState, configure};
+use deskbridge_store::{
+    DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, PendingDraft,
+    ProcessedEvent, SledStore, Store, TokenRecord,
+};
+use serde_json::{Value, json};
+
+const BODY: &str = "Hello Ann, we have reset your password.";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<SledStore>,
+    audit: Arc<AuditLog>,
+    state: web::Data<AppState>,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SledStore::open(&dir.path().join("store")).expect("store"));
+    let audit = Arc::new(
+        AuditLog::open(
+            &dir.path().join("audit"),
+            AuditConfig {
+                origin: "deskbridge.test/log".into(),
+                checkpoint_every: 1000,
+                checkpoint_interval: Duration::from_secs(3600),
+            },
+        )
+        .expect("audit"),
+    );
+    let state = web::Data::new(AppState {
+        plugins: Vec::new(),
+        started: Instant::now(),
+        webhooks: None,
+        store: Some(store.clone()),
+        audit: Some(audit.clone()),
+    });
+    Setup {
+        _dir: dir,
+        store,
+        audit,
+        state,
+    }
+}
+
+fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> String {
+    let event = InboundEvent {
+        id: format!("evt-{key}"),
+        dedupe_key: key.into(),
+        helpdesk: "acme".into(),
+        helpdesk_kind: HelpdeskKind::Zendesk,
+        ticket_id: "42".into(),
+        received_at_ms: 1,
+        source: EventSource::Fetch {
+            kind_hint: None,
+            origin: "test".into(),
+        },
+    };
+    let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
+        panic!("new event");
+    };
+    let id = format!("evt-{key}.suggest-reply.0");
+    let draft = PendingDraft {
+        id: id.clone(),
+        helpdesk: "acme".into(),
+        ticket_id: "42".into(),
+        body: BODY.into(),
+        rationale: "password reset request".into(),
+        confidence: 0.8,
+        provenance: DraftProvenance {
+            plugin_id: "suggest-reply".into(),
+            plugin_version: "0.1.0".into(),
+            wasm_sha256: "ab".repeat(32),
+            provider: Some("local".into()),
+            model: Some("local-echo".into()),
+            event_id: event.id.clone(),
+        },
+        requirement,
+        blocked: None,
+        flags: vec![],
+        created_at_ms: 1,
+        review: Default::default(),
+    };
+    store
+        .complete_event(
+            seq,
+            &EventOutcome {
+                processed: ProcessedEvent {
+                    event_id: event.id.clone(),
+                    helpdesk: "acme".into(),
+                    ticket_id: "42".into(),
+                    kind: None,
+                    completed_at_ms: 2,
+                    plugin_runs: vec![],
+                    handover: None,
+                    skipped: None,
+                    flagged: false,
+                    ai_us: 0,
+                },
+                outbox: vec![],
+                drafts: vec![draft],
+                last_message_id: None,
+            },
+        )
+        .expect("complete");
+    id
+}
+
+fn token(store: &SledStore, person: &str, role: Role) -> String {
+    let (token, hash, id) = new_token().expect("randomness");
+    store
+        .insert_token(
+            &hash,
+            &TokenRecord {
+                id,
+                person: person.into(),
+                roles: vec![role],
+                created_at_ms: 1,
+                revoked_at_ms: None,
+            },
+        )
+        .expect("token");
+    token
+}
+
+fn decision(id: &str, token: &str, body: Value) -> test::TestRequest {
+    test::TestRequest::post()
+        .uri(&format!("/api/v1/drafts/{id}/decisions"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .set_json(body)
+}
+
+fn gate_accepts(store: &SledStore, id: &str, text: &str) -> bool {
+    let draft = store.draft(id).expect("read").expect("draft");
+    let facts = DraftFacts {
+        id: &draft.id,
+        helpdesk: &draft.helpdesk,
+        ticket_id: &draft.ticket_id,
+        body: &draft.body,
+        requirement: draft.requirement,
+        blocked: draft.blocked.as_deref(),
+    };
+    approve_for_delivery(
+        &gate_draft(&facts, &draft.review),
+        text,
+        &draft.review.approvals,
+    )
+    .is_ok()
+}
+
+#[actix_web::test]
+async fn agents_list_read_and_approve_and_only_one_of_two_concurrent_decisions_wins() {
+    let s = setup();
+    let id = add_draft(&s.store, "a", ApprovalRequirement::BASELINE);
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let bob = token(&s.store, "Bob Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+
+    let listed: Value = test::call_and_read_body_json(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/v1/drafts?helpdesk=acme&plugin=suggest-reply")
+            .insert_header(("Authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["state"], "pending");
+    let read: Value = test::call_and_read_body_json(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/api/v1/drafts/{id}"))
+            .insert_header(("Authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(read["text"], BODY);
+    assert_eq!(read["provenance"]["model"], "local-echo");
+    assert_eq!(read["version"], 0);
+
+    // Both decide on version 0 at the same time.
+    let (first, second) = futures_util::future::join(
+        test::call_service(
+            &app,
+            decision(&id, &ann, json!({"version": 0, "decision": "approve"})).to_request(),
+        ),
+        test::call_service(
+            &app,
+            decision(&id, &bob, json!({"version": 0, "decision": "approve"})).to_request(),
+        ),
+    )
+    .await;
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let draft = s.store.draft(&id).expect("read").expect("draft");
+    assert_eq!(draft.review.state.name(), "approved");
+    assert_eq!(
+        draft.review.approvals.len(),
+        1,
+        "exactly one approval recorded"
+    );
+    assert!(gate_accepts(&s.store, &id, BODY));
+    assert!(!gate_accepts(
+        &s.store,
+        &id,
+        "Hello Ann, we have reset your password!"
+    ));
+
+    // Closed now: nothing more.
+    let late = test::call_service(
+        &app,
+        decision(
+            &id,
+            &bob,
+            json!({"version": 1, "decision": "reject", "reason": "late"}),
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+}
+
+#[actix_web::test]
+async fn an_edited_reply_binds_exactly_the_edited_text() {
+    let s = setup();
+    let id = add_draft(&s.store, "b", ApprovalRequirement::BASELINE);
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let edited = "Hello Ann, your password is reset. Write back if the mail does not arrive.";
+    let response: Value = test::call_and_read_body_json(
+        &app,
+        decision(
+            &id,
+            &ann,
+            json!({"version": 0, "decision": "edit_approve", "text": edited}),
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(response["state"], "approved");
+    assert_eq!(response["text"], edited);
+    assert_eq!(response["edited_by"], "Ann Agent");
+    assert!(gate_accepts(&s.store, &id, edited));
+    assert!(
+        !gate_accepts(&s.store, &id, BODY),
+        "the AI's text was not approved"
+    );
+}
+
+#[actix_web::test]
+async fn rejections_need_a_reason_and_two_person_drafts_wait_for_two_people() {
+    let s = setup();
+    let two = add_draft(
+        &s.store,
+        "c",
+        ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        },
+    );
+    let other = add_draft(&s.store, "d", ApprovalRequirement::BASELINE);
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let sam = token(&s.store, "Sam Supervisor", Role::Supervisor);
+    let rita = token(&s.store, "Rita Reviewer", Role::Reviewer);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+
+    let one: Value = test::call_and_read_body_json(
+        &app,
+        decision(&two, &ann, json!({"version": 0, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(
+        one["state"], "pending",
+        "one of two approvals: not sendable"
+    );
+    assert!(!gate_accepts(&s.store, &two, BODY));
+    let again = test::call_service(
+        &app,
+        decision(&two, &ann, json!({"version": 1, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::CONFLICT,
+        "the same person twice"
+    );
+    let both: Value = test::call_and_read_body_json(
+        &app,
+        decision(&two, &sam, json!({"version": 1, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(both["state"], "approved");
+
+    let no_reason = test::call_service(
+        &app,
+        decision(&other, &ann, json!({"version": 0, "decision": "reject"})).to_request(),
+    )
+    .await;
+    assert_eq!(no_reason.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reviewer = test::call_service(
+        &app,
+        decision(&other, &rita, json!({"version": 0, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(
+        reviewer.status(),
+        StatusCode::FORBIDDEN,
+        "reviewers cannot decide"
+    );
+    let rejected: Value = test::call_and_read_body_json(
+        &app,
+        decision(&other, &ann, json!({"version": 0, "decision": "reject", "reason": "promises a refund we do not give"})).to_request(),
+    )
+    .await;
+    assert_eq!(rejected["state"], "rejected");
+    assert!(!gate_accepts(&s.store, &other, BODY));
+
+    // Every decision is on record; names and reasons only as commitments.
+    let out = s._dir.path().join("export");
+    s.audit.export(&out).expect("export");
+    let entries = std::fs::read_to_string(out.join("entries.jsonl")).expect("entries");
+    let decided: Vec<Value> = entries
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["entry"].clone())
+        .filter(|e| e["kind"] == "draft.decided")
+        .collect();
+    assert_eq!(decided.len(), 3, "{entries}");
+    assert_eq!(decided[2]["data"]["decision"], "reject");
+    assert!(decided[2]["commitments"]["reason"].is_string());
+    assert!(!entries.contains("refund") && !entries.contains("Ann Agent"));
+    verify_export(&out, None).expect("the log verifies");
+}
