@@ -70,7 +70,8 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         .context("starting the pipeline runtime")?;
     let helpdesks = build_helpdesks(&config, &plugins)?;
     let endpoints = build_endpoints(&config)?;
-    let settings = pipeline_settings(&config);
+    let mut settings = pipeline_settings(&config);
+    settings.audit = Some(audit.log());
     let pipeline = {
         let _entered = runtime.enter();
         Pipeline::start(store.clone(), helpdesks, settings)?

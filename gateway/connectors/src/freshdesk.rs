@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbridge_core::{
-    AuthorRole, Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus,
-    Visibility,
+    ApprovedReply, AuthorRole, Channel, Customer, HelpdeskKind, Message, Priority, Ticket,
+    TicketStatus, Visibility,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -220,19 +220,66 @@ impl FreshdeskClient {
         let conversations = self.conversations(ticket_id).await?;
         Ok(find_marked(&conversations, ["body", "body_text"], marker))
     }
+
+    /// `POST /api/v2/tickets/{id}/reply` with exactly the approved text (escaped as HTML).
+    async fn reply(&self, reply: &ApprovedReply) -> Result<WriteReceipt, ApiError> {
+        let ticket_id = reply.ticket_id();
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let answer = self
+            .api
+            .send(
+                Method::POST,
+                &format!("/api/v2/tickets/{ticket_id}/reply"),
+                &[],
+                Some(&json!({ "body": reply_html(reply.body()) })),
+                true,
+            )
+            .await?;
+        Ok(WriteReceipt {
+            id: id_string(&answer.body["id"]),
+        })
+    }
+
+    async fn find_reply(&self, ticket_id: &str, body: &str) -> Result<Option<String>, ApiError> {
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let html = reply_html(body);
+        let conversations = self.conversations(ticket_id).await?;
+        Ok(conversations
+            .iter()
+            .filter(|c| {
+                c["private"].as_bool() == Some(false) && c["incoming"].as_bool() != Some(true)
+            })
+            .find(|c| {
+                c["body"].as_str() == Some(html.as_str())
+                    || c["body_text"].as_str().map(str::trim) == Some(body.trim())
+            })
+            .and_then(|c| id_string(&c["id"])))
+    }
 }
 
 crate::helpdesk_client!(FreshdeskClient);
 
-/// A note's HTML: the text escaped, line breaks kept, the marker as a last paragraph.
-fn note_html(text: &str, marker: &str) -> String {
-    let escaped = text
-        .replace('&', "&amp;")
+/// Plain text as HTML: escaped, line breaks kept.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-        .replace('\n', "<br>");
-    format!("<div>{escaped}</div><p>— {marker}</p>")
+        .replace('\n', "<br>")
+}
+
+/// A note's HTML: the text, the marker as a last paragraph.
+fn note_html(text: &str, marker: &str) -> String {
+    format!("<div>{}</div><p>— {marker}</p>", escape_html(text))
+}
+
+/// A public reply's HTML: exactly the approved text, nothing added.
+fn reply_html(text: &str) -> String {
+    format!("<div>{}</div>", escape_html(text))
 }
 
 fn tags(ticket: &Value) -> Vec<String> {

@@ -38,6 +38,21 @@ macro_rules! helpdesk_client {
             ) -> $crate::BoxFuture<'a, Result<Option<String>, $crate::ApiError>> {
                 Box::pin(self.find(ticket_id, marker))
             }
+
+            fn public_reply<'a>(
+                &'a self,
+                reply: &'a deskbridge_core::ApprovedReply,
+            ) -> $crate::BoxFuture<'a, Result<$crate::WriteReceipt, $crate::ApiError>> {
+                Box::pin(self.reply(reply))
+            }
+
+            fn find_public_reply<'a>(
+                &'a self,
+                ticket_id: &'a str,
+                body: &'a str,
+            ) -> $crate::BoxFuture<'a, Result<Option<String>, $crate::ApiError>> {
+                Box::pin(self.find_reply(ticket_id, body))
+            }
         }
     };
 }
@@ -150,6 +165,21 @@ pub trait HelpdeskClient: Send + Sync {
         &'a self,
         ticket_id: &'a str,
         marker: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ApiError>>;
+
+    /// Sends a customer-facing reply. Only an [`deskbridge_core::ApprovedReply`] — made by
+    /// the delivery gate alone — can be sent: nothing else expresses "send this".
+    fn public_reply<'a>(
+        &'a self,
+        reply: &'a deskbridge_core::ApprovedReply,
+    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>>;
+
+    /// Looks for a public agent reply with exactly `body` in the ticket's thread (the
+    /// read-back after a timeout); returns its id.
+    fn find_public_reply<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        body: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, ApiError>>;
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbridge_core::{
-    Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus, Visibility,
+    ApprovedReply, Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus,
+    Visibility,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -221,6 +222,50 @@ impl ZendeskClient {
         }
         let comments = self.comments(ticket_id).await?;
         Ok(find_marked(&comments, ["body", "plain_body"], marker))
+    }
+
+    /// A public comment (`ticket.comment.public: true`) with exactly the approved text.
+    async fn reply(&self, reply: &ApprovedReply) -> Result<WriteReceipt, ApiError> {
+        let ticket_id = reply.ticket_id();
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let update = json!({ "comment": { "body": reply.body(), "public": true } });
+        let answer = self
+            .api
+            .send(
+                Method::PUT,
+                &format!("/api/v2/tickets/{ticket_id}"),
+                &[],
+                Some(&json!({ "ticket": update })),
+                true,
+            )
+            .await?;
+        let comment_id = answer.body["audit"]["events"]
+            .as_array()
+            .and_then(|events| {
+                events
+                    .iter()
+                    .find(|e| e["type"].as_str() == Some("Comment"))
+                    .and_then(|e| id_string(&e["id"]))
+            });
+        Ok(WriteReceipt { id: comment_id })
+    }
+
+    async fn find_reply(&self, ticket_id: &str, body: &str) -> Result<Option<String>, ApiError> {
+        if !is_numeric_id(ticket_id) {
+            return Err(bad_id(ticket_id));
+        }
+        let comments = self.comments(ticket_id).await?;
+        Ok(comments
+            .iter()
+            .filter(|c| c["public"].as_bool() != Some(false))
+            .find(|c| {
+                ["body", "plain_body"]
+                    .iter()
+                    .any(|key| c[*key].as_str().map(str::trim) == Some(body.trim()))
+            })
+            .and_then(|c| id_string(&c["id"])))
     }
 }
 

@@ -22,11 +22,13 @@ mod lanes;
 mod metrics;
 mod outbox;
 mod process;
+mod replies;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskbridge_store::{Store, StoreError};
+use deskbridge_core::review::DraftState;
+use deskbridge_store::{OutboxItem, Store, StoreError};
 use tokio::sync::Notify;
 
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
@@ -48,6 +50,8 @@ pub struct PipelineSettings {
     pub event_give_up_after: Duration,
     /// How long dedupe keys are kept.
     pub dedupe_retention: Duration,
+    /// The approval log: deliveries of replies are recorded in it.
+    pub audit: Option<Arc<deskbridge_audit::AuditLog>>,
 }
 
 impl Default for PipelineSettings {
@@ -59,6 +63,7 @@ impl Default for PipelineSettings {
             outbox_give_up_after: Duration::from_secs(24 * 3600),
             event_give_up_after: Duration::from_secs(3600),
             dedupe_retention: Duration::from_secs(7 * 24 * 3600),
+            audit: None,
         }
     }
 }
@@ -112,6 +117,12 @@ impl Pipeline {
         }
         for event in backlog {
             lanes.submit(event);
+        }
+        // An approval whose reply item a crash kept from the outbox gets it now (same id).
+        for draft in store.pending_drafts()? {
+            if matches!(draft.review.state, DraftState::Approved { .. }) {
+                store.enqueue_outbox(&OutboxItem::public_reply(&draft, now_ms()))?;
+            }
         }
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
         spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);

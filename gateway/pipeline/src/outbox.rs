@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbridge_connectors::{ApiError, HelpdeskClient, Write, marker_for};
+use deskbridge_core::ApprovedReply;
 use deskbridge_store::{OutboxItem, OutboxOp, OutboxState, Store};
 use tokio::sync::Notify;
 
@@ -143,13 +144,35 @@ impl Deliverer {
             );
             return self.dead_letter(item, reason).await;
         }
+        // A reply goes out only as the gate's ApprovedReply, made here from what the store
+        // holds right now: a draft or approval altered after the decision is refused.
+        let approved = match &item.op {
+            OutboxOp::PublicReply { draft_id } => match self.approved_reply(draft_id) {
+                Ok(reply) => Some(reply),
+                Err(reason) => return self.dead_letter(item, reason).await,
+            },
+            _ => None,
+        };
         let marker = marker_for(&item.id);
-        let is_note = matches!(item.op, OutboxOp::InternalNote { .. });
+        let is_note = matches!(
+            item.op,
+            OutboxOp::InternalNote { .. } | OutboxOp::PublicReply { .. }
+        );
         if is_note && item.maybe_applied {
-            match client.find_marker(&item.ticket_id, &marker).await {
+            let found = match &approved {
+                Some(reply) => {
+                    client
+                        .find_public_reply(reply.ticket_id(), reply.body())
+                        .await
+                }
+                None => client.find_marker(&item.ticket_id, &marker).await,
+            };
+            match found {
                 Ok(Some(receipt)) => {
                     tracing::info!(item = %item.id, "read-back found an earlier attempt delivered; not sending again");
-                    return self.delivered(item, Some(receipt), true).await;
+                    return self
+                        .delivered(item, Some(receipt), true, approved.as_ref())
+                        .await;
                 }
                 Ok(None) => {}
                 Err(error) => return self.retry_or_dead_letter(item, error, true).await,
@@ -166,9 +189,15 @@ impl Deliverer {
         // Nothing reaches a helpdesk before the event it answers, and this item's state, are
         // on disk (events are processed before their ingest flush completes).
         self.store.durable().await?;
-        let result = send(client.as_ref(), &item, &marker).await;
+        let result = match &approved {
+            Some(reply) => client.public_reply(reply).await,
+            None => send(client.as_ref(), &item, &marker).await,
+        };
         match result {
-            Ok(receipt) => self.delivered(item, receipt.id, false).await,
+            Ok(receipt) => {
+                self.delivered(item, receipt.id, false, approved.as_ref())
+                    .await
+            }
             Err(error) => {
                 let applied_maybe = matches!(
                     error,
@@ -190,16 +219,26 @@ impl Deliverer {
         mut item: OutboxItem,
         receipt: Option<String>,
         reconciled: bool,
+        reply: Option<&ApprovedReply>,
     ) -> Result<OutboxItem, deskbridge_store::StoreError> {
         item.state = OutboxState::Delivered {
-            receipt,
+            receipt: receipt.clone(),
             at_ms: now_ms(),
             reconciled,
         };
         self.store.outbox_update(&item)?;
         self.store.durable().await?;
+        if let Some(reply) = reply {
+            crate::replies::record_sent(&self.store, self.settings.audit.clone(), reply, receipt)
+                .await;
+        }
         tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, "outbox item delivered");
         Ok(item)
+    }
+
+    /// The gate's verdict on draft `draft_id` as stored now.
+    fn approved_reply(&self, draft_id: &str) -> Result<ApprovedReply, String> {
+        crate::replies::approved_reply(self.store.as_ref(), draft_id)
     }
 
     async fn dead_letter(
@@ -262,6 +301,12 @@ async fn send(
         OutboxOp::SetPriority { priority } => Write::SetPriority {
             priority: *priority,
         },
+        OutboxOp::PublicReply { .. } => {
+            return Err(ApiError::Permanent {
+                status: None,
+                reason: "a public reply is only sent as an ApprovedReply".into(),
+            });
+        }
     };
     client.apply(&item.ticket_id, write, marker).await
 }

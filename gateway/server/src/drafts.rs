@@ -9,8 +9,9 @@
 //!
 //! Decisions are taken one at a time in this process and stored with a version check, so two
 //! agents cannot both win; each is recorded in the approval log (durably, before it takes
-//! effect) with the person, role, hashes and edit distance. Approval here never sends
-//! anything: delivery asks the gate in `deskbridge-core` again, from what the store holds.
+//! effect) with the person, role, hashes and edit distance. The decision that completes the
+//! approvals queues an outbox item that names the draft, not a text: the deliverer asks the
+//! gate in `deskbridge-core` again, from what the store holds, right before sending.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -20,7 +21,7 @@ use deskbridge_core::review::{
     effective_requirement,
 };
 use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
-use deskbridge_store::{DraftProvenance, PendingDraft, Store};
+use deskbridge_store::{DraftProvenance, OutboxItem, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -429,6 +430,7 @@ pub(crate) async fn decide_draft(
         Ok(decided) => decided,
         Err(refusal) => return Ok(refusal_response(&refusal)),
     };
+    let ready_to_send = decided.ready_to_send;
     let mut next = draft.clone();
     next.review = decided.review;
     // On record first: a decision never takes effect without its log entry.
@@ -459,6 +461,12 @@ pub(crate) async fn decide_draft(
                 format!("the store failed: {e}"),
             ));
         }
+    }
+    if ready_to_send
+        && let Err(e) = store.enqueue_outbox(&OutboxItem::public_reply(&next, now_ms()))
+    {
+        // The approval stands; the pipeline queues the reply of every approved draft at start.
+        tracing::error!(draft = %next.id, error = %e, "cannot queue the approved reply");
     }
     tracing::info!(draft = %next.id, decision = kind.name(), state = next.review.state.name(), version = next.review.version, "draft decided");
     Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))

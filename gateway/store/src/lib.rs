@@ -143,6 +143,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// One draft by id.
     fn draft(&self, id: &str) -> Result<Option<PendingDraft>, StoreError>;
 
+    /// Queues an outbox item unless one with its id exists in any state. Not yet durable (the
+    /// outbox flushes before it sends).
+    fn enqueue_outbox(&self, item: &OutboxItem) -> Result<(), StoreError>;
+
     /// Replaces a draft if its stored review version is still `expected_version`; `false`
     /// (and no write) if someone else changed it first. Durable on return.
     fn update_draft(&self, expected_version: u64, draft: &PendingDraft)

@@ -141,6 +141,13 @@ pub enum OutboxOp {
         /// The priority.
         priority: Priority,
     },
+    /// The customer-facing reply of an approved draft. It carries no text: the deliverer
+    /// reads the draft and its approvals from the store and asks the gate, right before
+    /// sending, for the one value a connector will send.
+    PublicReply {
+        /// The draft.
+        draft_id: String,
+    },
 }
 
 impl OutboxOp {
@@ -150,6 +157,7 @@ impl OutboxOp {
             OutboxOp::InternalNote { .. } => "internal_note",
             OutboxOp::AddTags { .. } => "add_tags",
             OutboxOp::SetPriority { .. } => "set_priority",
+            OutboxOp::PublicReply { .. } => "public_reply",
         }
     }
 }
@@ -283,4 +291,29 @@ pub struct TokenRecord {
     pub created_at_ms: i64,
     /// When it was revoked, if it was.
     pub revoked_at_ms: Option<i64>,
+}
+
+impl OutboxItem {
+    /// The outbox item that delivers an approved draft's reply. Its id is derived from the
+    /// draft's, so queuing it twice (after a crash, at start-up) queues it once.
+    pub fn public_reply(draft: &PendingDraft, now_ms: i64) -> OutboxItem {
+        OutboxItem {
+            id: format!("{}.reply", draft.id),
+            helpdesk: draft.helpdesk.clone(),
+            ticket_id: draft.ticket_id.clone(),
+            op: OutboxOp::PublicReply {
+                draft_id: draft.id.clone(),
+            },
+            plugin: draft.provenance.plugin_id.clone(),
+            // After every event's own items: a reply is approved later than they were made.
+            event_seq: u64::MAX,
+            position: 0,
+            created_at_ms: now_ms,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            maybe_applied: false,
+            last_error: None,
+            state: OutboxState::Pending,
+        }
+    }
 }

@@ -416,6 +416,21 @@ impl Store for SledStore {
         Ok(drafts)
     }
 
+    fn enqueue_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let id = item.id.as_bytes();
+        if self.outbox_done.contains_key(id).map_err(backend)?
+            || self.dead_letters.contains_key(id).map_err(backend)?
+        {
+            return Ok(());
+        }
+        // Err(CompareAndSwapError): already queued, which is what was wanted.
+        let _ = self
+            .outbox
+            .compare_and_swap(id, None as Option<&[u8]>, Some(encode(item)?))
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn draft(&self, id: &str) -> Result<Option<PendingDraft>, StoreError> {
         self.drafts
             .get(id.as_bytes())
@@ -734,7 +749,10 @@ mod tests {
                 .contains_key(seq.to_be_bytes())
                 .expect("get")
         );
-        // The next flush retires the record: the applied state is durable from then on.
+        // The next flush retires the record: the applied state is durable from then on. The
+        // retiring runs on the flusher thread after the waiters are woken, so a second flush
+        // (taken by the same thread) is what guarantees it has happened.
+        store.durable().await.expect("flush");
         store.durable().await.expect("flush");
         assert!(
             !store

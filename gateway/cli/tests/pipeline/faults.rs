@@ -5,21 +5,6 @@ use serde_json::json;
 
 use crate::harness::*;
 
-fn point_webhooks(sim: &Process, gateway: &Process) {
-    let answer = post_json(
-        &sim.address,
-        "PUT",
-        "/_sim/webhook",
-        &json!({"url": format!("http://{}/webhooks/zendesk/acme", gateway.address), "secret": ZENDESK_SECRET}),
-    );
-    assert_eq!(answer.status, 204, "{}", answer.body);
-}
-
-fn inject(sim: &Process, faults: serde_json::Value) {
-    let answer = post_json(&sim.address, "POST", "/_sim/faults", &faults);
-    assert_eq!(answer.status, 204, "{}", answer.body);
-}
-
 /// Statuses of the simulator's answers to note writes (`PUT /api/v2/tickets/{id}`).
 fn note_writes(sim: &Process) -> Vec<u64> {
     get_json(&sim.address, "/_sim/requests")
@@ -36,8 +21,8 @@ fn rate_limited_then_failing_then_healthy_posts_exactly_one_note() {
     let sim = start_sim("zendesk");
     let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
     let gateway = files.start();
-    point_webhooks(&sim, &gateway);
-    inject(
+    point_zendesk_webhooks(&sim, &gateway);
+    inject_faults(
         &sim,
         json!([
             {"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 429, "retry_after": 1},
@@ -61,8 +46,8 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
     // The client gives up after 1 s; the simulator applies the write and answers after 2.5 s.
     let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
     let mut gateway = files.start();
-    point_webhooks(&sim, &gateway);
-    inject(
+    point_zendesk_webhooks(&sim, &gateway);
+    inject_faults(
         &sim,
         json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
     );
@@ -116,7 +101,7 @@ fn an_event_acknowledged_just_before_sigkill_is_processed_after_restart() {
         "Please cancel my order 778 before it ships, I ordered the wrong size.",
     );
     // The ticket fetch is slow, so the gateway is killed before it can finish the event.
-    inject(
+    inject_faults(
         &sim,
         json!({"method": "GET", "path_prefix": "/api/v2/tickets/", "kind": "delay", "ms": 3000}),
     );
@@ -158,8 +143,8 @@ fn refusals_are_dead_lettered_and_missing_tickets_are_reported() {
     let sim = start_sim("zendesk");
     let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
     let gateway = files.start();
-    point_webhooks(&sim, &gateway);
-    inject(
+    point_zendesk_webhooks(&sim, &gateway);
+    inject_faults(
         &sim,
         json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 422}),
     );

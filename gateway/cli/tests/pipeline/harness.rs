@@ -166,6 +166,11 @@ max_backoff_ms = 1000
         GatewayFiles { dir, admin_token }
     }
 
+    /// A token for `name` with `roles` (comma-separated); call before `start`.
+    pub(crate) fn token(&self, name: &str, roles: &str) -> String {
+        create_token(&self.config(), name, roles)
+    }
+
     pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("deskbridge.toml")
     }
@@ -315,6 +320,56 @@ pub(crate) fn post_json(address: &str, method: &str, path: &str, body: &Value) -
         &[("Content-Type", "application/json")],
         &bytes,
     )
+}
+
+/// `method path` with a JSON body on the gateway's API as the holder of `token`.
+pub(crate) fn api_send(
+    gateway: &Process,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Answer {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let bearer = format!("Bearer {token}");
+    http(
+        &gateway.address,
+        method,
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &bearer),
+        ],
+        &bytes,
+    )
+}
+
+/// Points the Zendesk simulator's webhooks (event subscriptions) at helpdesk `acme`.
+pub(crate) fn point_zendesk_webhooks(sim: &Process, gateway: &Process) {
+    let answer = post_json(
+        &sim.address,
+        "PUT",
+        "/_sim/webhook",
+        &serde_json::json!({"url": format!("http://{}/webhooks/zendesk/acme", gateway.address), "secret": ZENDESK_SECRET}),
+    );
+    assert_eq!(answer.status, 204, "{}", answer.body);
+}
+
+/// Adds simulator faults (`POST /_sim/faults`).
+pub(crate) fn inject_faults(sim: &Process, faults: Value) {
+    let answer = post_json(&sim.address, "POST", "/_sim/faults", &faults);
+    assert_eq!(answer.status, 204, "{}", answer.body);
+}
+
+/// The public comments on a simulated Zendesk ticket, oldest first.
+pub(crate) fn public_comments(sim: &Process, ticket: u64) -> Vec<String> {
+    get_json(&sim.address, &format!("/_sim/tickets/{ticket}"))["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter(|c| c["public"] == true)
+        .map(|c| c["body"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 pub(crate) fn now_s() -> i64 {

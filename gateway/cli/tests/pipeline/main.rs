@@ -9,4 +9,5 @@ mod freshdesk;
 mod generic;
 mod harness;
 mod ingest_errors;
+mod replies;
 mod zendesk;

@@ -1,0 +1,111 @@
+//! Replies to customers on their way out: the gate's verdict on a stored draft right before
+//! sending, and what is recorded once a reply was delivered (the draft marked sent, a
+//! `reply.delivered` entry in the approval log).
+
+use std::sync::Arc;
+
+use deskbridge_audit::{AuditLog, NewEntry};
+use deskbridge_core::review::{DraftFacts, DraftState, gate_draft};
+use deskbridge_core::{ApprovedReply, approve_for_delivery};
+use deskbridge_store::Store;
+
+use crate::now_ms;
+
+/// Asks the gate about draft `draft_id` as the store holds it now: only an approved draft
+/// whose approvals bind its current text and meet its requirement yields a reply.
+pub(crate) fn approved_reply(store: &dyn Store, draft_id: &str) -> Result<ApprovedReply, String> {
+    let draft = store
+        .draft(draft_id)
+        .map_err(|e| format!("cannot read draft {draft_id}: {e}"))?
+        .ok_or_else(|| format!("draft {draft_id} does not exist"))?;
+    if !matches!(draft.review.state, DraftState::Approved { .. }) {
+        return Err(format!(
+            "the delivery gate refused: draft {draft_id} is {}, not approved",
+            draft.review.state.name()
+        ));
+    }
+    let facts = DraftFacts {
+        id: &draft.id,
+        helpdesk: &draft.helpdesk,
+        ticket_id: &draft.ticket_id,
+        body: &draft.body,
+        requirement: draft.requirement,
+        blocked: draft.blocked.as_deref(),
+    };
+    let text = draft.review.edited_text.as_deref().unwrap_or(&draft.body);
+    approve_for_delivery(
+        &gate_draft(&facts, &draft.review),
+        text,
+        &draft.review.approvals,
+    )
+    .map_err(|refusal| format!("the delivery gate refused: {refusal}"))
+}
+
+/// Marks the draft sent and records the delivery in the approval log. Failures are logged:
+/// the reply is out and its outbox item delivered, so nothing is sent again either way.
+pub(crate) async fn record_sent(
+    store: &Arc<dyn Store>,
+    audit: Option<Arc<AuditLog>>,
+    reply: &ApprovedReply,
+    receipt: Option<String>,
+) {
+    let at = now_ms();
+    for _ in 0..5 {
+        let Ok(Some(mut draft)) = store.draft(reply.draft_id()) else {
+            break;
+        };
+        if !matches!(draft.review.state, DraftState::Approved { .. }) {
+            break;
+        }
+        let version = draft.review.version;
+        draft.review.state = DraftState::Sent {
+            at_ms: at,
+            receipt: receipt.clone(),
+        };
+        draft.review.version += 1;
+        match store.update_draft(version, &draft) {
+            Ok(true) => break,
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::error!(draft = reply.draft_id(), error = %e, "cannot mark the draft sent");
+                break;
+            }
+        }
+    }
+    let Some(audit) = audit else {
+        return;
+    };
+    let mut entry = NewEntry {
+        kind: "reply.delivered".into(),
+        at_ms: at,
+        ..NewEntry::default()
+    };
+    entry
+        .data
+        .insert("draft_id".into(), reply.draft_id().into());
+    entry
+        .data
+        .insert("helpdesk".into(), reply.helpdesk().into());
+    entry
+        .data
+        .insert("ticket_id".into(), reply.ticket_id().into());
+    entry
+        .data
+        .insert("sent_sha256".into(), reply.sha256().into());
+    entry
+        .data
+        .insert("approvers".into(), reply.approvers().len().into());
+    entry
+        .data
+        .insert("receipt".into(), receipt.unwrap_or_default().into());
+    entry
+        .personal
+        .insert("approved_by".into(), reply.approvers().join(", "));
+    let appended = tokio::task::spawn_blocking(move || audit.append_durable(entry)).await;
+    if !matches!(appended, Ok(Ok(_))) {
+        tracing::error!(
+            draft = reply.draft_id(),
+            "cannot record the delivery in the approval log"
+        );
+    }
+}
