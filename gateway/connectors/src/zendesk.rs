@@ -195,6 +195,16 @@ impl ZendeskClient {
             Write::AddTags { tags } => json!({ "additional_tags": tags }),
             Write::SetPriority { priority } => json!({ "priority": priority_name(priority) }),
         };
+        self.update_ticket(ticket_id, update).await
+    }
+
+    /// `PUT /api/v2/tickets/{id}` with `{"ticket": update}`; the receipt is the id of the
+    /// comment it added, if any.
+    async fn update_ticket(
+        &self,
+        ticket_id: &str,
+        update: Value,
+    ) -> Result<WriteReceipt, ApiError> {
         let answer = self
             .api
             .send(
@@ -231,25 +241,7 @@ impl ZendeskClient {
             return Err(bad_id(ticket_id));
         }
         let update = json!({ "comment": { "body": reply.body(), "public": true } });
-        let answer = self
-            .api
-            .send(
-                Method::PUT,
-                &format!("/api/v2/tickets/{ticket_id}"),
-                &[],
-                Some(&json!({ "ticket": update })),
-                true,
-            )
-            .await?;
-        let comment_id = answer.body["audit"]["events"]
-            .as_array()
-            .and_then(|events| {
-                events
-                    .iter()
-                    .find(|e| e["type"].as_str() == Some("Comment"))
-                    .and_then(|e| id_string(&e["id"]))
-            });
-        Ok(WriteReceipt { id: comment_id })
+        self.update_ticket(ticket_id, update).await
     }
 
     async fn find_reply(&self, ticket_id: &str, body: &str) -> Result<Option<String>, ApiError> {

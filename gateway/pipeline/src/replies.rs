@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use deskbridge_audit::{AuditLog, NewEntry};
-use deskbridge_core::review::{DraftFacts, DraftState, gate_draft};
+use deskbridge_core::review::{DraftState, gate_draft};
 use deskbridge_core::{ApprovedReply, approve_for_delivery};
 use deskbridge_store::Store;
 
@@ -24,14 +24,7 @@ pub(crate) fn approved_reply(store: &dyn Store, draft_id: &str) -> Result<Approv
             draft.review.state.name()
         ));
     }
-    let facts = DraftFacts {
-        id: &draft.id,
-        helpdesk: &draft.helpdesk,
-        ticket_id: &draft.ticket_id,
-        body: &draft.body,
-        requirement: draft.requirement,
-        blocked: draft.blocked.as_deref(),
-    };
+    let facts = draft.facts();
     let text = draft.review.edited_text.as_deref().unwrap_or(&draft.body);
     approve_for_delivery(
         &gate_draft(&facts, &draft.review),

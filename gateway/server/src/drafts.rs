@@ -17,8 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::review::{
-    DecisionKind, DecisionRefusal, DraftFacts, DraftState, decide, edit_distance,
-    effective_requirement,
+    DecisionKind, DecisionRefusal, DraftState, decide, edit_distance, effective_requirement,
 };
 use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
 use deskbridge_store::{DraftProvenance, OutboxItem, PendingDraft, Store};
@@ -46,17 +45,6 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
 
 fn no_store() -> HttpResponse {
     problem(StatusCode::SERVICE_UNAVAILABLE, "no store is configured")
-}
-
-fn facts(draft: &PendingDraft) -> DraftFacts<'_> {
-    DraftFacts {
-        id: &draft.id,
-        helpdesk: &draft.helpdesk,
-        ticket_id: &draft.ticket_id,
-        body: &draft.body,
-        requirement: draft.requirement,
-        blocked: draft.blocked.as_deref(),
-    }
 }
 
 /// `GET /api/v1/drafts` query.
@@ -131,7 +119,7 @@ fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
         state: draft.review.state.name(),
         version: draft.review.version,
         plugin_id: &draft.provenance.plugin_id,
-        requirement: effective_requirement(&facts(draft), &draft.review),
+        requirement: effective_requirement(&draft.facts(), &draft.review),
         blocked: draft.blocked.as_deref(),
         flags: draft.flags.iter().map(|f| f.code.as_str()).collect(),
         created_at_ms: draft.created_at_ms,
@@ -328,7 +316,7 @@ fn decision_entry(
         .edited_text
         .as_deref()
         .unwrap_or(&decided.body);
-    let requirement = effective_requirement(&facts(decided), &decided.review);
+    let requirement = effective_requirement(&decided.facts(), &decided.review);
     let counted = decided
         .review
         .approvals
@@ -419,7 +407,7 @@ pub(crate) async fn decide_draft(
     };
     let at = now_ms();
     let decided = match decide(
-        &facts(&draft),
+        &draft.facts(),
         &draft.review,
         body.version,
         &caller.person,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use deskbridge_audit::{AuditConfig, AuditLog, verify_export};
-use deskbridge_core::review::{DraftFacts, gate_draft};
+use deskbridge_core::review::gate_draft;
 use deskbridge_core::{
     ApprovalRequirement, ApproverRole, HelpdeskKind, Role, approve_for_delivery,
 };
@@ -147,14 +147,7 @@ fn decision(id: &str, token: &str, body: Value) -> test::TestRequest {
 
 fn gate_accepts(store: &SledStore, id: &str, text: &str) -> bool {
     let draft = store.draft(id).expect("read").expect("draft");
-    let facts = DraftFacts {
-        id: &draft.id,
-        helpdesk: &draft.helpdesk,
-        ticket_id: &draft.ticket_id,
-        body: &draft.body,
-        requirement: draft.requirement,
-        blocked: draft.blocked.as_deref(),
-    };
+    let facts = draft.facts();
     approve_for_delivery(
         &gate_draft(&facts, &draft.review),
         text,

@@ -293,6 +293,20 @@ pub struct TokenRecord {
     pub revoked_at_ms: Option<i64>,
 }
 
+impl PendingDraft {
+    /// The facts review decisions and the delivery gate need.
+    pub fn facts(&self) -> deskbridge_core::review::DraftFacts<'_> {
+        deskbridge_core::review::DraftFacts {
+            id: &self.id,
+            helpdesk: &self.helpdesk,
+            ticket_id: &self.ticket_id,
+            body: &self.body,
+            requirement: self.requirement,
+            blocked: self.blocked.as_deref(),
+        }
+    }
+}
+
 impl OutboxItem {
     /// The outbox item that delivers an approved draft's reply. Its id is derived from the
     /// draft's, so queuing it twice (after a crash, at start-up) queues it once.
