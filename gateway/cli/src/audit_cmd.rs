@@ -2,6 +2,7 @@
 //! `deskbridge serve`: opening it in `DATA_DIR/audit`, recording plugin loads and the
 //! configuration, and signing checkpoints on a timer.
 
+use deskbridge_pipeline::now_ms;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -108,12 +109,6 @@ pub(crate) struct ServeAuditLog {
     stop: Arc<AtomicBool>,
     timer: Option<std::thread::JoinHandle<()>>,
     plugins: Vec<Arc<LoadedPlugin>>,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn plugin_entry(kind: &str, plugin: &LoadedPlugin) -> NewEntry {

@@ -3,6 +3,7 @@
 //! admin). The secret is printed once; the store keeps its SHA-256. Creating and revoking
 //! are recorded in the approval log.
 
+use deskbridge_pipeline::now_ms;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -76,12 +77,6 @@ fn open_store(config: &Config) -> anyhow::Result<SledStore> {
             config.data_dir.display()
         )
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {

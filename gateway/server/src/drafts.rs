@@ -20,6 +20,7 @@ use deskbridge_core::review::{
     DecisionKind, DecisionRefusal, DraftState, decide, edit_distance, effective_requirement,
 };
 use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
+use deskbridge_pipeline::now_ms;
 use deskbridge_store::{DraftProvenance, OutboxItem, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
@@ -32,12 +33,6 @@ const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
 
 /// One decision at a time in this process (the store's version check guards the rest).
 static DECIDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
     Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
@@ -317,11 +312,12 @@ fn decision_entry(
         .as_deref()
         .unwrap_or(&decided.body);
     let requirement = effective_requirement(&decided.facts(), &decided.review);
+    let text_hash = text_sha256(text);
     let counted = decided
         .review
         .approvals
         .iter()
-        .filter(|a| a.text_sha256 == text_sha256(text))
+        .filter(|a| a.text_sha256 == text_hash)
         .count();
     let mut entry = NewEntry {
         kind: "draft.decided".into(),
@@ -344,7 +340,7 @@ fn decision_entry(
     data.insert("version".into(), decided.review.version.into());
     data.insert("state".into(), decided.review.state.name().into());
     data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
-    data.insert("text_sha256".into(), text_sha256(text).into());
+    data.insert("text_sha256".into(), text_hash.into());
     data.insert(
         "edit_distance".into(),
         edit_distance(&draft.body, text).into(),

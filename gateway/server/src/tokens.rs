@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::Role;
+use deskbridge_pipeline::now_ms;
 use deskbridge_store::TokenRecord;
 use serde::{Deserialize, Serialize};
 
@@ -37,12 +38,6 @@ struct Me<'a> {
     person: &'a str,
     roles: &'a [Role],
     token_id: &'a str,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn failed(detail: impl Into<String>) -> HttpResponse {
