@@ -80,13 +80,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     let listener =
         TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
-    tracing::info!(
-        %address,
-        plugins = plugins.len(),
-        helpdesks = config.helpdesks.len(),
-        data_dir = %config.data_dir.display(),
-        "deskbridge listening on http://{address}"
-    );
+    let (plugin_count, helpdesk_count) = (plugins.len(), config.helpdesks.len());
     let state = AppState {
         plugins,
         started: Instant::now(),
@@ -99,7 +93,15 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         store: Some(store.clone()),
         audit: Some(audit.log()),
     };
-    deskbridge_server::run_until_stopped(listener, state)?;
+    deskbridge_server::run_until_stopped(listener, state, || {
+        tracing::info!(
+            %address,
+            plugins = plugin_count,
+            helpdesks = helpdesk_count,
+            data_dir = %config.data_dir.display(),
+            "deskbridge listening on http://{address}"
+        );
+    })?;
     // Make whatever the pipeline recorded since the last flush durable before exiting (events
     // not yet completed stay pending and resume at the next start).
     if let Err(e) = runtime.block_on(store.durable()) {

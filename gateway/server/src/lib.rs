@@ -127,7 +127,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     }
 }
 
-/// Starts the HTTP server on an already-bound listener.
+/// Starts the HTTP server on an already-bound listener. The server does not watch for
+/// signals itself: [`run_until_stopped`] does, from before the gateway says it is ready.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -135,14 +136,54 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .configure(configure(state.clone()))
             .default_service(web::to(not_found))
     })
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)
 }
 
-/// Runs the server on the current thread until it is stopped (Ctrl-C or SIGTERM).
-pub fn run_until_stopped(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    actix_web::rt::System::new().block_on(async move { serve(listener, state)?.await })
+/// Runs the server on the current thread until Ctrl-C or SIGTERM, then stops it gracefully
+/// (requests in flight finish). `on_ready` runs once the signal handlers are installed, so
+/// a supervisor that reacts to the "ready" line can always stop the gateway cleanly: a
+/// SIGTERM that arrived before them would kill the process without its shutdown work.
+pub fn run_until_stopped(
+    listener: TcpListener,
+    state: AppState,
+    on_ready: impl FnOnce(),
+) -> std::io::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let stop_requested = stop_signal()?;
+        let server = serve(listener, state)?;
+        let handle = server.handle();
+        on_ready();
+        let server = actix_web::rt::spawn(server);
+        stop_requested.await;
+        tracing::info!("stop requested; finishing requests in flight");
+        handle.stop(true).await;
+        server.await.map_err(std::io::Error::other)?
+    })
+}
+
+/// Installs the Ctrl-C and SIGTERM handlers now and resolves when either arrives.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 #[cfg(test)]
