@@ -574,6 +574,14 @@ impl AuditLog {
             .ok_or_else(|| AuditError::OutOfRange(format!("size {old_size} above {new_size}")))
     }
 
+    /// The leaf hash of entry `index`.
+    pub fn leaf(&self, index: u64) -> Option<Hash> {
+        let state = lock(&self.state);
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| state.leaves.get(i).copied())
+    }
+
     /// The root of the first `size` entries.
     pub fn root_at(&self, size: u64) -> Result<Hash, AuditError> {
         let state = lock(&self.state);

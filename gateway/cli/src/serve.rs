@@ -18,7 +18,7 @@ use deskbridge_connectors::{
     FreshdeskClient, FreshdeskSettings, HelpdeskClient, RateGate, ZendeskAuth, ZendeskClient,
     ZendeskSettings,
 };
-use deskbridge_core::HelpdeskKind;
+use deskbridge_core::{DraftingSwitch, HelpdeskKind};
 use deskbridge_pipeline::{HelpdeskRuntime, Helpdesks, Pipeline, PipelineSettings};
 use deskbridge_plugin_host::{
     EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource,
@@ -72,6 +72,11 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     let endpoints = build_endpoints(&config)?;
     let mut settings = pipeline_settings(&config);
     settings.audit = Some(audit.log());
+    let switch = DraftingSwitch::new(store.pauses().context("reading the stop-switch pauses")?);
+    for pause in switch.pauses() {
+        tracing::warn!(scope = %pause.scope, by = %pause.by, "AI drafting is paused");
+    }
+    settings.switch = switch.clone();
     let pipeline = {
         let _entered = runtime.enter();
         Pipeline::start(store.clone(), helpdesks, settings)?
@@ -92,6 +97,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         }),
         store: Some(store.clone()),
         audit: Some(audit.log()),
+        switch,
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(
@@ -121,6 +127,8 @@ fn pipeline_settings(config: &Config) -> PipelineSettings {
         max_backoff: Duration::from_millis(p.max_backoff_ms),
         outbox_give_up_after: Duration::from_secs(p.outbox_give_up_after_s),
         event_give_up_after: Duration::from_secs(p.event_give_up_after_s),
+        draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
+        expiry_sweep_interval: Duration::from_secs(config.review.expiry_sweep_interval_s),
         ..PipelineSettings::default()
     }
 }
@@ -190,6 +198,7 @@ fn build_helpdesks(config: &Config, plugins: &[Arc<LoadedPlugin>]) -> anyhow::Re
             client,
             plugins: chosen,
             policies,
+            ai_disclosure: helpdesk.ai_disclosure().map(str::to_owned),
         });
     }
     Ok(helpdesks)

@@ -32,6 +32,8 @@ pub struct ZendeskConfig {
     pub webhook_secret: Secret,
     /// Plugins for this instance; all loaded plugins when absent.
     pub plugins: Option<Vec<String>>,
+    /// A line appended to every AI-drafted reply (part of the text agents approve).
+    pub ai_disclosure: Option<String>,
     /// Requests per minute to this instance.
     #[serde(default = "zendesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -52,6 +54,8 @@ pub struct FreshdeskConfig {
     pub webhook_auth: FreshdeskWebhookAuth,
     /// Plugins for this instance; all loaded plugins when absent.
     pub plugins: Option<Vec<String>>,
+    /// A line appended to every AI-drafted reply (part of the text agents approve).
+    pub ai_disclosure: Option<String>,
     /// Requests per minute to this instance.
     #[serde(default = "freshdesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -90,6 +94,8 @@ pub struct GenericConfig {
     pub webhook_secret: Secret,
     /// Plugins for this instance; all loaded plugins when absent.
     pub plugins: Option<Vec<String>>,
+    /// A line appended to every AI-drafted reply (part of the text agents approve).
+    pub ai_disclosure: Option<String>,
     /// Unused for now (generic helpdesks get no API calls); accepted for symmetry.
     #[serde(default = "zendesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -121,6 +127,15 @@ impl HelpdeskConfig {
             HelpdeskConfig::Generic(c) => &c.plugins,
         };
         plugins.as_deref().unwrap_or(&[])
+    }
+
+    /// The line appended to AI-drafted replies, if any.
+    pub fn ai_disclosure(&self) -> Option<&str> {
+        match self {
+            HelpdeskConfig::Zendesk(c) => c.ai_disclosure.as_deref(),
+            HelpdeskConfig::Freshdesk(c) => c.ai_disclosure.as_deref(),
+            HelpdeskConfig::Generic(c) => c.ai_disclosure.as_deref(),
+        }
     }
 
     /// Whether the instance names its plugins (otherwise it takes all loaded ones).

@@ -69,6 +69,8 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// `[audit]`.
     pub audit: AuditLogConfig,
+    /// `[review]`.
+    pub review: ReviewConfig,
     /// `[helpdesks.NAME]`.
     pub helpdesks: BTreeMap<String, HelpdeskConfig>,
 }
@@ -82,6 +84,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             plugins: PluginsConfig::default(),
             audit: AuditLogConfig::default(),
+            review: ReviewConfig::default(),
             helpdesks: BTreeMap::new(),
         }
     }
@@ -125,6 +128,25 @@ impl Default for AuditLogConfig {
             origin: "deskbridge.local/approval-log".into(),
             checkpoint_every: 1000,
             checkpoint_interval_s: 10,
+        }
+    }
+}
+
+/// `[review]`: the approval queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    /// A draft not decided within this many seconds expires (it is never sent).
+    pub draft_expiry_s: u64,
+    /// How often expired drafts are looked for, seconds.
+    pub expiry_sweep_interval_s: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            draft_expiry_s: 3 * 24 * 3600,
+            expiry_sweep_interval_s: 60,
         }
     }
 }

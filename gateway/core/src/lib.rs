@@ -11,6 +11,7 @@ pub mod action;
 pub mod approval;
 pub mod gate;
 pub mod identity;
+pub mod oversight;
 pub mod review;
 pub mod ticket;
 
@@ -22,6 +23,7 @@ pub use gate::{
     ApprovalRecord, ApprovedReply, GateDraft, GateRefusal, approve_for_delivery, text_sha256,
 };
 pub use identity::{Role, UnknownRole, strongest_approver_role};
+pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,

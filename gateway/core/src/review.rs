@@ -47,6 +47,9 @@ pub enum DraftState {
         at_ms: i64,
         /// The helpdesk's id of the reply, if it gave one.
         receipt: Option<String>,
+        /// Whether the sent text carried the helpdesk's AI-disclosure line.
+        #[serde(default)]
+        ai_disclosure: bool,
     },
 }
 
@@ -83,6 +86,15 @@ pub struct Review {
     pub edited_by: Option<String>,
     /// Every approval given, of whichever text was current then.
     pub approvals: Vec<ApprovalRecord>,
+    /// How often the draft was handed to a supervisor.
+    #[serde(default)]
+    pub escalations: u32,
+    /// Characters changed between the AI's text and the edited one (`None`: not edited).
+    #[serde(default)]
+    pub edit_distance: Option<u64>,
+    /// When the draft was approved or rejected (the decision that closed it).
+    #[serde(default)]
+    pub decided_at_ms: Option<i64>,
 }
 
 /// What an agent or supervisor decides.
@@ -229,9 +241,11 @@ pub fn decide(
                 reason: reason.clone(),
                 at_ms,
             };
+            next.decided_at_ms = Some(at_ms);
         }
         DecisionKind::Escalate { .. } => {
             next.state = DraftState::Escalated;
+            next.escalations += 1;
         }
         DecisionKind::Approve | DecisionKind::EditApprove { .. } => {
             if let Some(reason) = facts.blocked {
@@ -254,6 +268,8 @@ pub fn decide(
                 }
                 next.edited_text = Some(text.clone());
                 next.edited_by = Some(person.to_owned());
+                next.edit_distance =
+                    Some(u64::try_from(edit_distance(facts.body, text)).unwrap_or(u64::MAX));
             }
             let text = next.edited_text.as_deref().unwrap_or(facts.body);
             let sha256 = text_sha256(text);
@@ -280,6 +296,7 @@ pub fn decide(
         && approve_for_delivery(&gate_draft(facts, &next), &text, &next.approvals).is_ok();
     if ready_to_send {
         next.state = DraftState::Approved { at_ms };
+        next.decided_at_ms = Some(at_ms);
     }
     Ok(Decided {
         review: next,
@@ -300,20 +317,92 @@ pub fn gate_draft<'a>(facts: &DraftFacts<'a>, review: &'a Review) -> GateDraft<'
     }
 }
 
+/// Expires an open draft at `at_ms`: the state it ends in, never sent. `None` when the draft
+/// is no longer open (decided, sent or already expired).
+pub fn expire(review: &Review, at_ms: i64) -> Option<Review> {
+    if !review.state.is_open() {
+        return None;
+    }
+    let mut next = review.clone();
+    next.version += 1;
+    next.state = DraftState::Expired { at_ms };
+    Some(next)
+}
+
+/// Beyond this many steps [`edit_distance`] stops computing and reports an upper bound.
+pub const EDIT_DISTANCE_MAX_CELLS: usize = 16_000_000;
+
 /// The Levenshtein distance between two texts, in characters (how much an agent changed).
+///
+/// A common beginning and end are set aside, then the distance is searched for within a band
+/// that doubles until it holds the answer (Ukkonen), so the work grows with the length times
+/// the distance, not with the product of the lengths. Should it pass
+/// [`EDIT_DISTANCE_MAX_CELLS`] steps — two long, wholly rewritten texts — the longer
+/// remainder's length is returned: an upper bound, so no decision can stall the server.
 pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    let upper_bound = a.len().max(b.len());
+    if a.is_empty() || b.is_empty() {
+        return upper_bound;
+    }
+    let mut band = a.len().abs_diff(b.len()).max(1);
+    loop {
+        if band >= upper_bound {
+            return banded_distance(a, b, upper_bound).unwrap_or(upper_bound);
+        }
+        if (2 * band + 1).saturating_mul(a.len()) > EDIT_DISTANCE_MAX_CELLS {
+            return upper_bound;
+        }
+        if let Some(distance) = banded_distance(a, b, band) {
+            return distance;
+        }
+        band = band.saturating_mul(2);
+    }
+}
+
+/// The distance between `a` and `b` if it is at most `band`, computing only the cells within
+/// `band` of the diagonal.
+fn banded_distance(a: &[char], b: &[char], band: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > band {
+        return None;
+    }
+    let over = band + 1;
+    let mut previous: Vec<usize> = (0..=b.len()).map(|j| j.min(over)).collect();
+    let mut current = vec![over; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        let row = i + 1;
+        let from = row.saturating_sub(band);
+        let to = (row + band).min(b.len());
+        // Only the band is written; its neighbours, which the next row reads, are reset.
+        if from == 0 {
+            current[0] = row.min(over);
+        } else {
+            current[from - 1] = over;
+        }
+        if let Some(next) = current.get_mut(to + 1) {
+            *next = over;
+        }
+        for j in from.max(1)..=to {
+            let substitution = previous[j - 1] + usize::from(*ca != b[j - 1]);
+            current[j] = substitution
+                .min(previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(over);
         }
         std::mem::swap(&mut previous, &mut current);
     }
-    previous[b.len()]
+    let distance = previous[b.len()];
+    (distance <= band).then_some(distance)
 }
 
 #[cfg(test)]
@@ -355,6 +444,7 @@ mod tests {
         .expect("approved");
         assert!(done.ready_to_send);
         assert_eq!(done.review.state, DraftState::Approved { at_ms: 7 });
+        assert_eq!(done.review.decided_at_ms, Some(7));
         assert_eq!(done.review.version, 1);
         assert_eq!(done.text, BODY);
     }
@@ -570,5 +660,95 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("héllo", "hello"), 1);
         assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn edit_distance_skips_common_ends_and_bounds_huge_rewrites() {
+        let long = "x".repeat(50_000);
+        let edited = format!("Hello, {long}. Kind regards");
+        assert_eq!(edit_distance(&format!("Hi, {long}. Regards"), &edited), 10);
+        // Two long, wholly different texts: the bound, without quadratic work.
+        let a = "a".repeat(60_000);
+        let b = "b".repeat(50_000);
+        assert_eq!(edit_distance(&a, &b), 60_000);
+        // The banded search agrees with the full table on small texts of every shape.
+        let words = [
+            "", "a", "ab", "ba", "abc", "kitten", "sitting", "flaw", "lawn", "héllo",
+        ];
+        for x in words {
+            for y in words {
+                assert_eq!(edit_distance(x, y), full_table(x, y), "{x:?} {y:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn edits_and_escalations_are_counted_and_only_open_drafts_expire() {
+        let f = facts(ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        });
+        let escalated = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Escalate { reason: None },
+        )
+        .expect("escalate");
+        assert_eq!(escalated.review.escalations, 1);
+        let edited = run(
+            &f,
+            &escalated.review,
+            "sue",
+            ApproverRole::Supervisor,
+            DecisionKind::EditApprove {
+                text: "We reset your password today.".into(),
+            },
+        )
+        .expect("edit");
+        assert_eq!(edited.review.edit_distance, Some(6));
+        let expired = expire(&edited.review, 99).expect("still open");
+        assert_eq!(expired.state, DraftState::Expired { at_ms: 99 });
+        assert_eq!(expired.version, edited.review.version + 1);
+        assert_eq!(expire(&expired, 100), None, "expires once");
+        let approved = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .and_then(|one| {
+            run(
+                &f,
+                &one.review,
+                "bob",
+                ApproverRole::Agent,
+                DecisionKind::Approve,
+            )
+        })
+        .expect("two approvals");
+        assert!(approved.ready_to_send);
+        assert_eq!(
+            expire(&approved.review, 100),
+            None,
+            "approved drafts do not expire"
+        );
+    }
+
+    fn full_table(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut previous: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut current = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                current[j + 1] = (previous[j] + usize::from(ca != *cb))
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1);
+            }
+            previous = current;
+        }
+        previous[b.len()]
     }
 }

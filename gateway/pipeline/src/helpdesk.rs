@@ -20,6 +20,8 @@ pub struct HelpdeskRuntime {
     pub plugins: Vec<Arc<LoadedPlugin>>,
     /// Plugins reviewing its drafts.
     pub policies: Vec<Arc<LoadedPlugin>>,
+    /// The line appended to every AI-drafted reply, if the helpdesk wants one.
+    pub ai_disclosure: Option<String>,
 }
 
 impl std::fmt::Debug for HelpdeskRuntime {

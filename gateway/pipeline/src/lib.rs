@@ -7,6 +7,8 @@
 //!   fetches the ticket from the helpdesk, runs the subscribed plugins, has policy plugins
 //!   review each draft, and records everything the event produced in one atomic write
 //!   ([`process`]).
+//! - [`expiry`] expires drafts nobody decided in time (never sending them), and the stop
+//!   switch ([`PipelineSettings::switch`]) keeps paused plugins from running at all.
 //! - The [`outbox`] delivers notes, tags and priorities to each helpdesk: rate-limited,
 //!   retried with backoff and jitter, dead-lettered after a horizon, and idempotent through
 //!   a marker read back after any attempt whose outcome is unknown.
@@ -16,8 +18,10 @@
 //! a public reply: drafts are stored for the approval queue only.
 
 mod backoff;
+mod expiry;
 mod helpdesk;
 mod ingest;
+pub mod journal;
 mod lanes;
 mod metrics;
 mod outbox;
@@ -27,6 +31,7 @@ mod replies;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deskbridge_core::DraftingSwitch;
 use deskbridge_core::review::DraftState;
 use deskbridge_store::{OutboxItem, Store, StoreError};
 use tokio::sync::Notify;
@@ -50,8 +55,14 @@ pub struct PipelineSettings {
     pub event_give_up_after: Duration,
     /// How long dedupe keys are kept.
     pub dedupe_retention: Duration,
-    /// The approval log: deliveries of replies are recorded in it.
+    /// The approval log: drafts created, expired and delivered are recorded in it.
     pub audit: Option<Arc<deskbridge_audit::AuditLog>>,
+    /// The stop switch: paused scopes run no plugins.
+    pub switch: DraftingSwitch,
+    /// An open draft older than this expires (never sent).
+    pub draft_expiry: Duration,
+    /// How often expired drafts are looked for.
+    pub expiry_sweep_interval: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -64,6 +75,9 @@ impl Default for PipelineSettings {
             event_give_up_after: Duration::from_secs(3600),
             dedupe_retention: Duration::from_secs(7 * 24 * 3600),
             audit: None,
+            switch: DraftingSwitch::default(),
+            draft_expiry: Duration::from_secs(3 * 24 * 3600),
+            expiry_sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -125,6 +139,7 @@ impl Pipeline {
             }
         }
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
+        expiry::start(store.clone(), settings.clone());
         spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);
         Ok(Pipeline {
             ingest: Ingest::new(store, lanes, metrics),
@@ -151,6 +166,11 @@ fn spawn_dedupe_pruner(store: Arc<dyn Store>, retention: Duration) {
         }
     });
 }
+
+/// Decisions about drafts are taken one at a time in a process (API decisions, expiry), each
+/// recorded in the approval log before the store's compare-and-swap makes it take effect; this
+/// lock keeps a logged decision from losing that swap to another writer in the same process.
+pub static DRAFT_DECISIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The wall clock in Unix milliseconds.
 pub fn now_ms() -> i64 {

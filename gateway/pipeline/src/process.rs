@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 
 use crate::helpdesk::{HelpdeskRuntime, Helpdesks};
 use crate::lanes::Queued;
-use crate::{PipelineSettings, backoff, now_ms};
+use crate::{PipelineSettings, backoff, journal, now_ms};
 
 /// The tag added to a ticket a plugin handed over to a human.
 pub(crate) const HANDOVER_TAG: &str = "deskbridge-handover";
@@ -61,6 +61,7 @@ impl Worker {
                     completed_at_ms: now_ms(),
                     plugin_runs: Vec::new(),
                     handover: None,
+                    handover_by: None,
                     skipped: Some(reason),
                     flagged: false,
                     ai_us: 0,
@@ -79,6 +80,18 @@ impl Worker {
         };
         let notes = outcome.outbox.len();
         let drafts = outcome.drafts.len();
+        // On record before visible: a draft reaches the store (and so the approval queue)
+        // only once its `draft.created` entry is durable. Should that fail, the event stays
+        // pending and is processed again after a restart.
+        if let Some(audit) = &self.settings.audit
+            && drafts > 0
+        {
+            let entries = outcome.drafts.iter().map(journal::draft_created).collect();
+            if let Err(e) = journal::record(audit, entries).await {
+                tracing::error!(event = %event.id, error = %e, "cannot log the event's drafts; it stays pending");
+                return;
+            }
+        }
         if let Err(e) = self.store.complete_event(seq, &outcome) {
             // The event stays pending and is processed again after a restart; outbox ids are
             // deterministic, so nothing is written twice.
@@ -120,6 +133,10 @@ impl Worker {
                 event.helpdesk
             ))
         })?;
+        // The stop switch: the ticket reaches humans exactly as the helpdesk delivered it.
+        if let Some(scope) = self.settings.switch.helpdesk_paused(&helpdesk.name) {
+            return Err(Stop::Skip(format!("AI drafting is paused ({scope})")));
+        }
         let (ticket, kind_hint) = match &event.source {
             EventSource::Normalized(normalized) => {
                 (normalized.ticket.clone(), Some(normalized.kind))
@@ -162,10 +179,12 @@ impl Worker {
         let mut actions: Vec<PluginAction> = Vec::new();
         let mut flagged = false;
         let mut ai_us = 0u64;
+        let switch = &self.settings.switch;
         for plugin in helpdesk
             .plugins
             .iter()
             .filter(|p| p.manifest().handles(kind))
+            .filter(|p| switch.paused(&helpdesk.name, p.id()).is_none())
         {
             match plugin.handle_event(&validated).await {
                 Ok(report) => {
@@ -208,6 +227,15 @@ impl Worker {
             Action::HandOver(h) => Some(h.reason.clone()),
             _ => None,
         });
+        let handover_by = actions.iter().find_map(|a| match &a.action {
+            Action::HandOver(_) => Some(provenance(&a.plugin, a.model.clone(), &event.id)),
+            _ => None,
+        });
+        // Drafts need every policy plugin's review; a paused one reviews nothing.
+        let paused_policy = helpdesk
+            .policies
+            .iter()
+            .find_map(|p| switch.paused(&helpdesk.name, p.id()));
         let ticket = validated.event().ticket.clone();
         let mut outbox = Vec::new();
         let mut drafts = Vec::new();
@@ -274,6 +302,9 @@ impl Worker {
                 }
                 // The customers-can-always-reach-a-human rule: a handover drops AI drafts.
                 Action::DraftReply(_) if handover.is_some() => {}
+                Action::DraftReply(_) if paused_policy.is_some() => {
+                    tracing::info!(event = %event.id, plugin = plugin.id(), "draft dropped: a policy plugin is paused");
+                }
                 Action::DraftReply(draft) => {
                     match review(&helpdesk.policies, &ticket, &draft, plugin.id()).await {
                         Ok(verdict) => {
@@ -283,26 +314,24 @@ impl Worker {
                                     (deskbridge_core::ApprovalRequirement::BASELINE, Some(reason))
                                 }
                             };
-                            let (provider, model) = model.unzip();
+                            // The disclosure is part of the text agents read and approve.
+                            let body = match &helpdesk.ai_disclosure {
+                                Some(line) => format!("{}\n\n{line}", draft.body.trim_end()),
+                                None => draft.body,
+                            };
                             drafts.push(PendingDraft {
                                 id,
                                 helpdesk: helpdesk.name.clone(),
                                 ticket_id: ticket.id.clone(),
-                                body: draft.body,
+                                body,
                                 rationale: draft.rationale,
                                 confidence: draft.confidence,
-                                provenance: DraftProvenance {
-                                    plugin_id: plugin.id().to_owned(),
-                                    plugin_version: plugin.manifest().version.clone(),
-                                    wasm_sha256: plugin.wasm_sha256().to_owned(),
-                                    provider,
-                                    model,
-                                    event_id: event.id.clone(),
-                                },
+                                provenance: provenance(&plugin, model, &event.id),
                                 requirement,
                                 blocked,
                                 flags: verdict.flags,
                                 created_at_ms: now_ms(),
+                                ai_disclosure: helpdesk.ai_disclosure.clone(),
                                 review: Default::default(),
                             });
                         }
@@ -332,6 +361,7 @@ impl Worker {
                 completed_at_ms: now_ms(),
                 plugin_runs: runs,
                 handover,
+                handover_by,
                 skipped: None,
                 flagged,
                 ai_us,
@@ -389,6 +419,22 @@ impl Worker {
             let wait = wait.min(Duration::from_millis(u64::try_from(left).unwrap_or(1)));
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }
+    }
+}
+
+fn provenance(
+    plugin: &LoadedPlugin,
+    model: Option<(String, String)>,
+    event_id: &str,
+) -> DraftProvenance {
+    let (provider, model) = model.unzip();
+    DraftProvenance {
+        plugin_id: plugin.id().to_owned(),
+        plugin_version: plugin.manifest().version.clone(),
+        wasm_sha256: plugin.wasm_sha256().to_owned(),
+        provider,
+        model,
+        event_id: event_id.to_owned(),
     }
 }
 

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use deskbridge_audit::{AuditLog, NewEntry};
+use deskbridge_audit::AuditLog;
 use deskbridge_core::review::{DraftState, gate_draft};
 use deskbridge_core::{ApprovedReply, approve_for_delivery};
-use deskbridge_store::Store;
+use deskbridge_store::{PendingDraft, Store};
 
-use crate::now_ms;
+use crate::{journal, now_ms};
 
 /// Asks the gate about draft `draft_id` as the store holds it now: only an approved draft
 /// whose approvals bind its current text and meet its requirement yields a reply.
@@ -43,6 +43,7 @@ pub(crate) async fn record_sent(
     receipt: Option<String>,
 ) {
     let at = now_ms();
+    let mut ai_disclosure = false;
     for _ in 0..5 {
         let Ok(Some(mut draft)) = store.draft(reply.draft_id()) else {
             break;
@@ -50,10 +51,12 @@ pub(crate) async fn record_sent(
         if !matches!(draft.review.state, DraftState::Approved { .. }) {
             break;
         }
+        ai_disclosure = carries_disclosure(&draft, reply.body());
         let version = draft.review.version;
         draft.review.state = DraftState::Sent {
             at_ms: at,
             receipt: receipt.clone(),
+            ai_disclosure,
         };
         draft.review.version += 1;
         match store.update_draft(version, &draft) {
@@ -68,37 +71,20 @@ pub(crate) async fn record_sent(
     let Some(audit) = audit else {
         return;
     };
-    let mut entry = NewEntry {
-        kind: "reply.delivered".into(),
-        at_ms: at,
-        ..NewEntry::default()
-    };
-    entry
-        .data
-        .insert("draft_id".into(), reply.draft_id().into());
-    entry
-        .data
-        .insert("helpdesk".into(), reply.helpdesk().into());
-    entry
-        .data
-        .insert("ticket_id".into(), reply.ticket_id().into());
-    entry
-        .data
-        .insert("sent_sha256".into(), reply.sha256().into());
-    entry
-        .data
-        .insert("approvers".into(), reply.approvers().len().into());
-    entry
-        .data
-        .insert("receipt".into(), receipt.unwrap_or_default().into());
-    entry
-        .personal
-        .insert("approved_by".into(), reply.approvers().join(", "));
-    let appended = tokio::task::spawn_blocking(move || audit.append_durable(entry)).await;
-    if !matches!(appended, Ok(Ok(_))) {
+    let entry = journal::reply_delivered(reply, receipt, ai_disclosure, at);
+    if let Err(e) = journal::record(&audit, vec![entry]).await {
         tracing::error!(
             draft = reply.draft_id(),
+            error = %e,
             "cannot record the delivery in the approval log"
         );
     }
+}
+
+/// Whether `sent` still carries the AI-disclosure line the draft was made with.
+fn carries_disclosure(draft: &PendingDraft, sent: &str) -> bool {
+    draft
+        .ai_disclosure
+        .as_deref()
+        .is_some_and(|line| sent.contains(line))
 }

@@ -17,10 +17,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::review::{
-    DecisionKind, DecisionRefusal, DraftState, decide, edit_distance, effective_requirement,
+    DecisionKind, DecisionRefusal, DraftState, decide, effective_requirement,
 };
 use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
-use deskbridge_pipeline::now_ms;
+use deskbridge_pipeline::{DRAFT_DECISIONS, journal, now_ms};
 use deskbridge_store::{DraftProvenance, OutboxItem, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
@@ -30,9 +30,6 @@ use crate::problem::Problem;
 
 /// Who works the queue.
 const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
-
-/// One decision at a time in this process (the store's version check guards the rest).
-static DECIDING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
     Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
@@ -322,39 +319,22 @@ fn decision_entry(
     let mut entry = NewEntry {
         kind: "draft.decided".into(),
         at_ms,
+        data: journal::draft_fields(draft),
         ..NewEntry::default()
     };
     let data = &mut entry.data;
-    data.insert("draft_id".into(), draft.id.clone().into());
-    data.insert("helpdesk".into(), draft.helpdesk.clone().into());
-    data.insert("ticket_id".into(), draft.ticket_id.clone().into());
     data.insert("decision".into(), kind.name().into());
-    data.insert(
-        "role".into(),
-        match role {
-            deskbridge_core::ApproverRole::Agent => "agent",
-            deskbridge_core::ApproverRole::Supervisor => "supervisor",
-        }
-        .into(),
-    );
+    data.insert("role".into(), journal::role_name(role).into());
     data.insert("version".into(), decided.review.version.into());
     data.insert("state".into(), decided.review.state.name().into());
     data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
     data.insert("text_sha256".into(), text_hash.into());
     data.insert(
         "edit_distance".into(),
-        edit_distance(&draft.body, text).into(),
+        decided.review.edit_distance.unwrap_or(0).into(),
     );
     data.insert("approvals".into(), counted.into());
     data.insert("approvals_needed".into(), requirement.approvers.into());
-    data.insert(
-        "plugin_id".into(),
-        draft.provenance.plugin_id.clone().into(),
-    );
-    data.insert(
-        "plugin_version".into(),
-        draft.provenance.plugin_version.clone().into(),
-    );
     entry
         .personal
         .insert("person".into(), caller.person.clone());
@@ -390,7 +370,11 @@ pub(crate) async fn decide_draft(
     let Some(store) = state.store.clone() else {
         return Ok(no_store());
     };
-    let _one_at_a_time = DECIDING.lock().await;
+    let approving = matches!(
+        kind,
+        DecisionKind::Approve | DecisionKind::EditApprove { .. }
+    );
+    let _one_at_a_time = DRAFT_DECISIONS.lock().await;
     let draft = match store.draft(&id) {
         Ok(Some(draft)) => draft,
         Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
@@ -401,6 +385,18 @@ pub(crate) async fn decide_draft(
             ));
         }
     };
+    if approving
+        && let Some(scope) = state
+            .switch
+            .paused(&draft.helpdesk, &draft.provenance.plugin_id)
+    {
+        return Ok(problem(
+            StatusCode::CONFLICT,
+            format!(
+                "AI drafting is paused ({scope}): its drafts cannot be approved until an admin resumes it; reject or escalate them, or answer the ticket in the helpdesk"
+            ),
+        ));
+    }
     let at = now_ms();
     let decided = match decide(
         &draft.facts(),

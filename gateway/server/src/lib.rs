@@ -6,9 +6,12 @@
 //! routes and every error answer with an RFC 9457 `application/problem+json` body. The
 //! approval API mounts here when it lands.
 
+mod audit_api;
 pub mod auth;
 mod drafts;
+pub mod insights;
 mod ops;
+mod pauses;
 mod problem;
 pub mod tokens;
 pub mod webhooks;
@@ -21,6 +24,7 @@ use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use deskbridge_audit::AuditLog;
+use deskbridge_core::DraftingSwitch;
 use deskbridge_plugin_host::LoadedPlugin;
 use deskbridge_store::Store;
 use serde::Serialize;
@@ -39,8 +43,10 @@ pub struct AppState {
     pub webhooks: Option<Webhooks>,
     /// The store (API tokens and everything else); `None` refuses every `/api/v1/` request.
     pub store: Option<Arc<dyn Store>>,
-    /// The approval log; token changes are recorded in it.
+    /// The approval log; decisions, token and pause changes are recorded in it.
     pub audit: Option<Arc<AuditLog>>,
+    /// The stop switch, shared with the pipeline.
+    pub switch: DraftingSwitch,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,6 +110,22 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .route(
                 "/api/v1/drafts/{id}/decisions",
                 web::post().to(drafts::decide_draft),
+            )
+            .route("/api/v1/pauses", web::get().to(pauses::list))
+            .route("/api/v1/pauses/{scope}", web::put().to(pauses::pause))
+            .route("/api/v1/pauses/{scope}", web::delete().to(pauses::resume))
+            .route("/api/v1/insights", web::get().to(insights::insights))
+            .route(
+                "/api/v1/audit/checkpoint",
+                web::get().to(audit_api::checkpoint),
+            )
+            .route(
+                "/api/v1/audit/proofs/inclusion",
+                web::get().to(audit_api::inclusion),
+            )
+            .route(
+                "/api/v1/audit/proofs/consistency",
+                web::get().to(audit_api::consistency),
             )
             .route("/api/v1/tokens", web::post().to(tokens::create))
             .route("/api/v1/tokens", web::get().to(tokens::list))
@@ -199,6 +221,7 @@ mod tests {
             webhooks: None,
             store: None,
             audit: None,
+            switch: DraftingSwitch::default(),
         });
         let app = test::init_service(
             App::new()

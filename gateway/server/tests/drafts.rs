@@ -49,6 +49,7 @@ fn setup() -> Setup {
         webhooks: None,
         store: Some(store.clone()),
         audit: Some(audit.clone()),
+        switch: Default::default(),
     });
     Setup {
         _dir: dir,
@@ -94,6 +95,7 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
         blocked: None,
         flags: vec![],
         created_at_ms: 1,
+        ai_disclosure: None,
         review: Default::default(),
     };
     store
@@ -108,6 +110,7 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
                     completed_at_ms: 2,
                     plugin_runs: vec![],
                     handover: None,
+                    handover_by: None,
                     skipped: None,
                     flagged: false,
                     ai_us: 0,

@@ -175,6 +175,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Revokes the token with public id `id`; `false` if there is none. Durable on return.
     fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 
+    /// The stop-switch pauses in force.
+    fn pauses(&self) -> Result<Vec<deskbridge_core::Pause>, StoreError>;
+
+    /// Stores a pause (replacing one of the same scope). Durable on return.
+    fn set_pause(&self, pause: &deskbridge_core::Pause) -> Result<(), StoreError>;
+
+    /// Removes the pause of `scope`; `false` if there was none. Durable on return.
+    fn lift_pause(&self, scope: &deskbridge_core::PauseScope) -> Result<bool, StoreError>;
+
     /// The plugin key-value store backed by this store.
     fn plugin_kv(&self) -> std::sync::Arc<dyn deskbridge_plugin_host::KvStore>;
 }

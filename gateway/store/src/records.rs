@@ -102,6 +102,9 @@ pub struct ProcessedEvent {
     pub plugin_runs: Vec<PluginRun>,
     /// A handover a plugin asked for (drafts were then suppressed).
     pub handover: Option<String>,
+    /// The plugin (and the model it used) that asked for the handover.
+    #[serde(default)]
+    pub handover_by: Option<DraftProvenance>,
     /// Why no plugin ran, when none did (nothing new in the thread, AI paused, …).
     pub skipped: Option<String>,
     /// Set when a plugin failed: the ticket is left for a human (fail closed).
@@ -271,6 +274,9 @@ pub struct PendingDraft {
     pub flags: Vec<Flag>,
     /// When it was created, Unix milliseconds.
     pub created_at_ms: i64,
+    /// The helpdesk's AI-disclosure line appended to `body` when the draft was made.
+    #[serde(default)]
+    pub ai_disclosure: Option<String>,
     /// Decisions so far (version, state, edits, approvals).
     #[serde(default)]
     pub review: Review,

@@ -54,6 +54,8 @@ pub struct SledStore {
     applied: Arc<Mutex<Vec<u64>>>,
     /// API tokens by the SHA-256 of their secret.
     tokens: Tree,
+    /// Stop-switch pauses by scope (`all`, `helpdesk:NAME`, `plugin:ID`).
+    pauses: Tree,
     /// Serializes [`Store::insert_event`]'s check-then-write.
     inserting: Mutex<()>,
     kv: Arc<SledKv>,
@@ -196,6 +198,7 @@ impl SledStore {
             completions,
             applied,
             tokens: tree("api_tokens")?,
+            pauses: tree("drafting_pauses")?,
             inserting: Mutex::new(()),
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
             commit,
@@ -533,6 +536,27 @@ impl Store for SledStore {
         Ok(false)
     }
 
+    fn pauses(&self) -> Result<Vec<deskbridge_core::Pause>, StoreError> {
+        all(&self.pauses)
+    }
+
+    fn set_pause(&self, pause: &deskbridge_core::Pause) -> Result<(), StoreError> {
+        self.pauses
+            .insert(pause.scope.to_string().as_bytes(), encode(pause)?)
+            .map_err(backend)?;
+        self.db.flush().map_err(backend)?;
+        Ok(())
+    }
+
+    fn lift_pause(&self, scope: &deskbridge_core::PauseScope) -> Result<bool, StoreError> {
+        let removed = self
+            .pauses
+            .remove(scope.to_string().as_bytes())
+            .map_err(backend)?;
+        self.db.flush().map_err(backend)?;
+        Ok(removed.is_some())
+    }
+
     fn plugin_kv(&self) -> Arc<dyn deskbridge_plugin_host::KvStore> {
         self.kv.clone()
     }
@@ -594,6 +618,7 @@ mod tests {
                     elapsed_us: 1,
                 }],
                 handover: None,
+                handover_by: None,
                 skipped: None,
                 flagged: false,
                 ai_us: 0,

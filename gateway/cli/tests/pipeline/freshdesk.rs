@@ -1,8 +1,9 @@
 //! Freshdesk end to end: an authenticated automation webhook → the ticket re-fetched through
-//! the API → a private note and a pending draft.
+//! the API → a private note and a pending draft → an agent's approved edit as a public reply
+//! through `POST /reply`, once.
 
 use deskbridge_store::Store;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::*;
 
@@ -23,6 +24,7 @@ request_timeout_ms = 1000
 fn an_authenticated_freshdesk_webhook_becomes_a_note_and_a_pending_draft() {
     let sim = start_sim("freshdesk");
     let files = GatewayFiles::new(&freshdesk_helpdesk(&sim));
+    let agent = files.token("Ann Agent", "agent");
     let mut gateway = files.start();
     let answer = post_json(
         &sim.address,
@@ -76,6 +78,37 @@ fn an_authenticated_freshdesk_webhook_becomes_a_note_and_a_pending_draft() {
         internal_notes(&sim, ticket).len() == 2
     });
     wait_idle(&gateway, 30);
+
+    // An agent edits and approves the first draft: it goes out through POST /reply, once.
+    let draft = first_draft(&gateway, &agent, ticket);
+    let text = "Please send the M back with the prepaid label; the L leaves our warehouse today.";
+    let answer = decide(
+        &gateway,
+        &agent,
+        &draft,
+        json!({"version": 0, "decision": "edit_approve", "text": text}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    wait_for(30, "the draft marked sent", || {
+        draft_state(&gateway, &agent, &draft) == "sent"
+    });
+    wait_idle(&gateway, 30);
+    let replies: Vec<Value> = get_json(&sim.address, "/_sim/requests")
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == format!("/api/v2/tickets/{ticket}/reply"))
+        .cloned()
+        .collect();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0]["status"], 201);
+    let public = public_comments(&sim, ticket);
+    assert_eq!(
+        public.len(),
+        3,
+        "two customer messages and the reply: {public:?}"
+    );
+    assert!(public[2].contains(text), "{}", public[2]);
 
     gateway.stop();
     let store = open_store(&files.data_dir());

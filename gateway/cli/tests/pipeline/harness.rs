@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub(crate) const ZENDESK_SECRET: &str = "zendesk-signing-secret";
 pub(crate) const GENERIC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -473,4 +473,74 @@ pub(crate) fn wait_idle(gateway: &Process, seconds: u64) {
 /// Opens the store of a stopped gateway.
 pub(crate) fn open_store(data_dir: &Path) -> deskbridge_store::SledStore {
     deskbridge_store::SledStore::open(data_dir).expect("open the stopped gateway's store")
+}
+
+/// The open drafts of `ticket`.
+pub(crate) fn open_drafts(gateway: &Process, token: &str, ticket: u64) -> Vec<Value> {
+    let answer = api_send(
+        gateway,
+        token,
+        "GET",
+        &format!("/api/v1/drafts?ticket={ticket}"),
+        &json!(null),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json().as_array().cloned().unwrap_or_default()
+}
+
+/// The state of draft `id`.
+pub(crate) fn draft_state(gateway: &Process, token: &str, id: &str) -> String {
+    let answer = api_send(
+        gateway,
+        token,
+        "GET",
+        &format!("/api/v1/drafts/{id}"),
+        &json!(null),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A decision on draft `id`.
+pub(crate) fn decide(gateway: &Process, token: &str, id: &str, body: Value) -> Answer {
+    api_send(
+        gateway,
+        token,
+        "POST",
+        &format!("/api/v1/drafts/{id}/decisions"),
+        &body,
+    )
+}
+
+/// Waits for the first open draft of `ticket`; its id.
+pub(crate) fn first_draft(gateway: &Process, token: &str, ticket: u64) -> String {
+    wait_for(30, "a draft for the ticket", || {
+        !open_drafts(gateway, token, ticket).is_empty()
+    });
+    open_drafts(gateway, token, ticket)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
+/// The approval log's entries as the gateway wrote them (`DATA_DIR/audit/entries.jsonl`),
+/// each the `entry` object of its line.
+pub(crate) fn audit_entries(files: &GatewayFiles) -> Vec<Value> {
+    let path = files.data_dir().join("audit").join("entries.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("json line")["entry"].clone())
+        .collect()
+}
+
+/// The entries of `kind`.
+pub(crate) fn audit_entries_of(files: &GatewayFiles, kind: &str) -> Vec<Value> {
+    audit_entries(files)
+        .into_iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! End-to-end tests of the pipeline through the real `deskbridge` binary, against the real
 //! `deskbridge sim` Zendesk and Freshdesk simulators: webhooks in, notes and drafts out, and
 //! the fault paths (bad signatures, replays, oversized bodies, 429/500, timeouts after the
-//! write was applied, SIGKILL right after an acknowledgement).
+//! write was applied, SIGKILL right after an acknowledgement), approved replies, the stop
+//! switch, disclosure, expiry and the approval log.
 
 mod audit;
 mod faults;
@@ -9,5 +10,6 @@ mod freshdesk;
 mod generic;
 mod harness;
 mod ingest_errors;
+mod oversight;
 mod replies;
 mod zendesk;

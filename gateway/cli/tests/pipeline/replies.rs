@@ -3,59 +3,13 @@
 //! with exactly the edited text, once; a rejected draft
 //! never goes out; and a draft altered in the store after its approval is stopped by the
 //! delivery gate (dead-lettered, nothing sent) — invariant 1 at the one place every
-//! customer-facing send passes through.
+//! customer-facing send passes through. A gateway killed between an approval and its delivery
+//! (before the send, and after the helpdesk applied it) delivers exactly once after restart.
 
 use deskbridge_store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::*;
-
-fn open_drafts(gateway: &Process, token: &str, ticket: u64) -> Vec<Value> {
-    let answer = api_send(
-        gateway,
-        token,
-        "GET",
-        &format!("/api/v1/drafts?ticket={ticket}"),
-        &json!(null),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json().as_array().cloned().unwrap_or_default()
-}
-
-fn draft_state(gateway: &Process, token: &str, id: &str) -> String {
-    let answer = api_send(
-        gateway,
-        token,
-        "GET",
-        &format!("/api/v1/drafts/{id}"),
-        &json!(null),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()["state"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn decide(gateway: &Process, token: &str, id: &str, body: Value) -> Answer {
-    api_send(
-        gateway,
-        token,
-        "POST",
-        &format!("/api/v1/drafts/{id}/decisions"),
-        &body,
-    )
-}
-
-fn first_draft(gateway: &Process, token: &str, ticket: u64) -> String {
-    wait_for(30, "a draft for the ticket", || {
-        !open_drafts(gateway, token, ticket).is_empty()
-    });
-    open_drafts(gateway, token, ticket)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
-}
 
 #[test]
 fn a_supervisors_edit_goes_out_exactly_once_and_a_rejected_draft_never() {
@@ -190,5 +144,89 @@ fn a_draft_altered_after_its_approval_is_stopped_by_the_gate() {
         public_comments(&sim, ticket).len(),
         1,
         "only the customer's message"
+    );
+}
+
+#[test]
+fn a_crash_between_approval_and_delivery_delivers_exactly_once() {
+    let sim = start_sim("zendesk");
+    // A long request timeout: the gateway is killed while it still waits for the helpdesk.
+    let helpdesk = zendesk_helpdesk("acme", &sim, "")
+        .replace("request_timeout_ms = 1000", "request_timeout_ms = 20000");
+    let files = GatewayFiles::new(&helpdesk);
+    let agent = files.token("Ann Agent", "agent");
+    let mut gateway = files.start();
+    point_zendesk_webhooks(&sim, &gateway);
+
+    // 1. Killed before any send could succeed: the helpdesk refuses writes for now.
+    let first = create_ticket(&sim, "Invoice", "Please send me the invoice for March.");
+    let draft = first_draft(&gateway, &agent, first);
+    wait_for(30, "the summary note", || {
+        !internal_notes(&sim, first).is_empty()
+    });
+    wait_idle(&gateway, 30);
+    inject_faults(
+        &sim,
+        json!({"method": "PUT", "kind": "status", "status": 503, "times": 1000}),
+    );
+    let answer = decide(
+        &gateway,
+        &agent,
+        &draft,
+        json!({"version": 0, "decision": "approve"}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    gateway.kill();
+    assert_eq!(public_comments(&sim, first).len(), 1, "nothing sent yet");
+    let answer = http(&sim.address, "DELETE", "/_sim/faults", &[], b"");
+    assert_eq!(answer.status, 204, "{}", answer.body);
+    let mut gateway = files.start();
+    point_zendesk_webhooks(&sim, &gateway);
+    wait_for(30, "the reply after restart", || {
+        public_comments(&sim, first).len() == 2
+    });
+    wait_for(30, "the draft marked sent", || {
+        draft_state(&gateway, &agent, &draft) == "sent"
+    });
+
+    // 2. Killed after the helpdesk applied the reply but before it answered.
+    customer_writes(&sim, first, "Thanks! And the one for April?");
+    wait_for(30, "a second draft", || {
+        !open_drafts(&gateway, &agent, first).is_empty()
+    });
+    let second = open_drafts(&gateway, &agent, first)[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    wait_idle(&gateway, 30);
+    inject_faults(
+        &sim,
+        json!({"method": "PUT", "kind": "apply_then_delay", "ms": 15000}),
+    );
+    let answer = decide(
+        &gateway,
+        &agent,
+        &second,
+        json!({"version": 0, "decision": "approve"}),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    wait_for(10, "the helpdesk applying the reply", || {
+        public_comments(&sim, first).len() == 4
+    });
+    gateway.kill();
+    let answer = http(&sim.address, "DELETE", "/_sim/faults", &[], b"");
+    assert_eq!(answer.status, 204, "{}", answer.body);
+    let gateway = files.start();
+    wait_for(30, "the second draft marked sent", || {
+        draft_state(&gateway, &agent, &second) == "sent"
+    });
+    wait_idle(&gateway, 30);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let public = public_comments(&sim, first);
+    assert_eq!(public.len(), 4, "each reply exactly once: {public:?}");
+    assert_eq!(
+        audit_entries_of(&files, "reply.delivered").len(),
+        2,
+        "each delivery logged once"
     );
 }

@@ -1,0 +1,138 @@
+//! What the pipeline writes to the approval log about drafts: `draft.created` (before a draft
+//! becomes visible to anyone), `draft.expired` and `reply.delivered`. Public facts go in
+//! `data`; names go in `personal`, where only salted commitments reach the tree.
+
+use std::sync::Arc;
+
+use deskbridge_audit::{AuditError, AuditLog, NewEntry};
+use deskbridge_core::{ApprovedReply, ApproverRole, text_sha256};
+use deskbridge_store::PendingDraft;
+use serde_json::{Map, Value};
+
+/// The approval-log name of an approver role.
+pub fn role_name(role: ApproverRole) -> &'static str {
+    match role {
+        ApproverRole::Agent => "agent",
+        ApproverRole::Supervisor => "supervisor",
+    }
+}
+
+/// The fields every entry about a draft carries: which draft, where, and where it came from.
+pub fn draft_fields(draft: &PendingDraft) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("draft_id".into(), draft.id.clone().into());
+    data.insert("helpdesk".into(), draft.helpdesk.clone().into());
+    data.insert("ticket_id".into(), draft.ticket_id.clone().into());
+    data.insert(
+        "plugin_id".into(),
+        draft.provenance.plugin_id.clone().into(),
+    );
+    data.insert(
+        "plugin_version".into(),
+        draft.provenance.plugin_version.clone().into(),
+    );
+    data
+}
+
+/// `draft.created`: a plugin's draft, as stored for review.
+pub fn draft_created(draft: &PendingDraft) -> NewEntry {
+    let mut data = draft_fields(draft);
+    let provenance = &draft.provenance;
+    data.insert("event_id".into(), provenance.event_id.clone().into());
+    data.insert("wasm_sha256".into(), provenance.wasm_sha256.clone().into());
+    data.insert(
+        "provider".into(),
+        provenance.provider.clone().unwrap_or_default().into(),
+    );
+    data.insert(
+        "model".into(),
+        provenance.model.clone().unwrap_or_default().into(),
+    );
+    data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
+    data.insert(
+        "required_role".into(),
+        role_name(draft.requirement.role).into(),
+    );
+    data.insert(
+        "approvals_needed".into(),
+        draft.requirement.approvers.into(),
+    );
+    data.insert("blocked".into(), draft.blocked.is_some().into());
+    data.insert(
+        "flags".into(),
+        draft
+            .flags
+            .iter()
+            .map(|f| Value::from(f.code.clone()))
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    data.insert("ai_disclosure".into(), draft.ai_disclosure.is_some().into());
+    NewEntry {
+        kind: "draft.created".into(),
+        at_ms: draft.created_at_ms,
+        data,
+        personal: Default::default(),
+    }
+}
+
+/// `draft.expired`: nobody decided in time; the draft will never be sent.
+pub fn draft_expired(draft: &PendingDraft, version: u64, at_ms: i64) -> NewEntry {
+    let mut data = draft_fields(draft);
+    data.insert("version".into(), version.into());
+    data.insert(
+        "age_s".into(),
+        (at_ms.saturating_sub(draft.created_at_ms) / 1000).into(),
+    );
+    NewEntry {
+        kind: "draft.expired".into(),
+        at_ms,
+        data,
+        personal: Default::default(),
+    }
+}
+
+/// `reply.delivered`: the helpdesk accepted the public reply.
+pub fn reply_delivered(
+    reply: &ApprovedReply,
+    receipt: Option<String>,
+    ai_disclosure: bool,
+    at_ms: i64,
+) -> NewEntry {
+    let mut entry = NewEntry {
+        kind: "reply.delivered".into(),
+        at_ms,
+        ..NewEntry::default()
+    };
+    let data = &mut entry.data;
+    data.insert("draft_id".into(), reply.draft_id().into());
+    data.insert("helpdesk".into(), reply.helpdesk().into());
+    data.insert("ticket_id".into(), reply.ticket_id().into());
+    data.insert("sent_sha256".into(), reply.sha256().into());
+    data.insert("approvers".into(), reply.approvers().len().into());
+    data.insert("ai_disclosure".into(), ai_disclosure.into());
+    data.insert("receipt".into(), receipt.unwrap_or_default().into());
+    entry
+        .personal
+        .insert("approved_by".into(), reply.approvers().join(", "));
+    entry
+}
+
+/// Appends `entries` and waits until they are durable, off the async threads.
+pub async fn record(audit: &Arc<AuditLog>, entries: Vec<NewEntry>) -> Result<(), AuditError> {
+    let audit = audit.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        for entry in entries {
+            audit.append(entry)?;
+        }
+        audit.sync()
+    })
+    .await;
+    match written {
+        Ok(result) => result,
+        Err(join) => Err(AuditError::Io {
+            path: std::path::PathBuf::from("approval log"),
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
+}
