@@ -2,6 +2,7 @@
 //! library crates (`deskbridge-plugin-host`, `deskbridge-server`, …).
 
 mod audit_cmd;
+mod insights_cmd;
 mod plugin_cmd;
 mod serve;
 mod token_cmd;
@@ -72,6 +73,9 @@ enum Command {
         #[command(subcommand)]
         command: audit_cmd::AuditCommand,
     },
+    /// Print how AI drafts fare with reviewers, per plugin version and model (asks a running
+    /// gateway).
+    Insights(insights_cmd::InsightsArgs),
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
         Command::Plugin { command } => plugin_cmd::run(command),
         Command::Audit { command } => audit_cmd::run(command),
         Command::Token { command } => token_cmd::run(command),
+        Command::Insights(args) => insights_cmd::run(args),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => deskbridge_config::Config::load(&file)

@@ -1,10 +1,14 @@
 //! The approval log through the real binary: every start records its configuration and
 //! plugins, every stop their unloading and a final checkpoint; `deskbridge audit export`
-//! and `deskbridge audit verify` work offline on the result and name a tampered line.
+//! and `deskbridge audit verify` work offline on the result and name a tampered line; and
+//! the inclusion and consistency proofs the API serves verify against signed checkpoints.
 
 use std::process::Command;
 
-use crate::harness::GatewayFiles;
+use deskbridge_audit::merkle::{verify_consistency, verify_inclusion};
+use deskbridge_audit::note::{Checkpoint, NoteVerifier};
+
+use crate::harness::{GatewayFiles, api_get, api_send};
 
 fn deskbridge(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_deskbridge"))
@@ -99,4 +103,105 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
     let (ok, _, stderr) = verify();
     assert!(!ok);
     assert!(stderr.contains("checkpoints.jsonl line 1"), "{stderr}");
+}
+
+fn hash(hex_text: &serde_json::Value) -> [u8; 32] {
+    let bytes = hex::decode(hex_text.as_str().expect("hex string")).expect("hex");
+    bytes.try_into().expect("32 bytes")
+}
+
+fn hashes(list: &serde_json::Value) -> Vec<[u8; 32]> {
+    list.as_array().expect("array").iter().map(hash).collect()
+}
+
+/// The newest checkpoint over the API, its signature checked with the key on disk.
+fn signed_checkpoint(gateway: &crate::harness::Process, key: &str) -> Checkpoint {
+    let view = api_get(gateway, "/api/v1/audit/checkpoint");
+    assert_eq!(view["public_key"], key.trim(), "{view}");
+    let verifier = NoteVerifier::parse(key.trim()).expect("key");
+    let checkpoint =
+        Checkpoint::open(view["checkpoint"].as_str().expect("note"), &verifier).expect("signed");
+    assert_eq!(view["size"], checkpoint.size);
+    assert_eq!(hash(&view["root_hash"]), checkpoint.root);
+    checkpoint
+}
+
+#[test]
+fn api_proofs_verify_against_signed_checkpoints_across_restarts() {
+    let files = GatewayFiles::new("[audit]\ncheckpoint_every = 2\n");
+    let mut gateway = files.start();
+    let key = std::fs::read_to_string(files.data_dir().join("audit").join("log.pub"))
+        .expect("public key");
+    let first = signed_checkpoint(&gateway, &key);
+    assert!(first.size >= 2, "{}", first.size);
+
+    // Every entry is included, with the leaf the log file names.
+    let leaves: Vec<String> = std::fs::read_to_string(files.data_dir().join("audit/entries.jsonl"))
+        .expect("entries")
+        .lines()
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("json");
+            value["leaf"].as_str().expect("leaf").to_owned()
+        })
+        .collect();
+    for index in 0..first.size {
+        let proof = api_get(
+            &gateway,
+            &format!("/api/v1/audit/proofs/inclusion?index={index}"),
+        );
+        assert_eq!(proof["leaf_hash"], leaves[index as usize].as_str());
+        assert!(verify_inclusion(
+            index,
+            first.size,
+            &hash(&proof["leaf_hash"]),
+            &hashes(&proof["proof"]),
+            &first.root
+        ));
+        // A proof for another leaf does not pass as this one's.
+        assert!(
+            first.size < 2
+                || !verify_inclusion(
+                    (index + 1) % first.size,
+                    first.size,
+                    &hash(&proof["leaf_hash"]),
+                    &hashes(&proof["proof"]),
+                    &first.root
+                )
+        );
+    }
+    let beyond = api_send(
+        &gateway,
+        &files.admin_token,
+        "GET",
+        &format!("/api/v1/audit/proofs/inclusion?index={}&size=1", first.size),
+        &serde_json::json!(null),
+    );
+    assert_eq!(beyond.status, 422, "{}", beyond.body);
+
+    // The log survives a restart and keeps growing consistently.
+    gateway.stop();
+    let gateway = files.start();
+    let second = signed_checkpoint(&gateway, &key);
+    assert!(second.size > first.size, "{} > {}", second.size, first.size);
+    let proof = api_get(
+        &gateway,
+        &format!("/api/v1/audit/proofs/consistency?from={}", first.size),
+    );
+    assert_eq!(proof["to"], second.size);
+    assert!(verify_consistency(
+        first.size,
+        second.size,
+        &first.root,
+        &second.root,
+        &hashes(&proof["proof"])
+    ));
+    let mut altered = first.root;
+    altered[0] ^= 1;
+    assert!(!verify_consistency(
+        first.size,
+        second.size,
+        &altered,
+        &second.root,
+        &hashes(&proof["proof"])
+    ));
 }

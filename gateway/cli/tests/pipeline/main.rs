@@ -10,6 +10,7 @@ mod freshdesk;
 mod generic;
 mod harness;
 mod ingest_errors;
+mod insights;
 mod oversight;
 mod replies;
 mod zendesk;
