@@ -184,6 +184,11 @@ impl ServeAuditLog {
                         if let Err(e) = log.checkpoint_if_due() {
                             tracing::error!(error = %e, "cannot sign an approval-log checkpoint");
                         }
+                        // Entries appended without waiting (draft.created) reach the disk
+                        // within one tick; a no-op when nothing is new.
+                        if let Err(e) = log.sync() {
+                            tracing::error!(error = %e, "cannot sync the approval log");
+                        }
                     }
                 })?
         };

@@ -80,14 +80,19 @@ impl Worker {
         };
         let notes = outcome.outbox.len();
         let drafts = outcome.drafts.len();
-        // On record before visible: a draft reaches the store (and so the approval queue)
-        // only once its `draft.created` entry is durable. Should that fail, the event stays
-        // pending and is processed again after a restart.
+        // On record before visible: each draft's `draft.created` entry is written to the log
+        // file before the draft reaches the store, so a process crash cannot lose it. It is
+        // not waited for on disk here (an fdatasync per event would cost the pipeline ~35 ms
+        // p99 at 1,000 events/s); the log's timer syncs within 250 ms, and every decision is
+        // appended durably, which syncs the earlier creation entry first.
         if let Some(audit) = &self.settings.audit
             && drafts > 0
         {
-            let entries = outcome.drafts.iter().map(journal::draft_created).collect();
-            if let Err(e) = journal::record(audit, entries).await {
+            let written = outcome
+                .drafts
+                .iter()
+                .try_for_each(|draft| audit.append(journal::draft_created(draft)).map(drop));
+            if let Err(e) = written {
                 tracing::error!(event = %event.id, error = %e, "cannot log the event's drafts; it stays pending");
                 return;
             }
