@@ -76,6 +76,8 @@ enum Command {
     /// Print how AI drafts fare with reviewers, per plugin version and model (asks a running
     /// gateway).
     Insights(insights_cmd::InsightsArgs),
+    /// Print the HTTP API's OpenAPI 3.1 description (generated from the code).
+    Openapi,
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -157,6 +159,10 @@ fn main() -> ExitCode {
         Command::Audit { command } => audit_cmd::run(command),
         Command::Token { command } => token_cmd::run(command),
         Command::Insights(args) => insights_cmd::run(args),
+        Command::Openapi => {
+            print!("{}", deskbridge_server::openapi::openapi_json());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config {
             command: ConfigCommand::Check { file },
         } => deskbridge_config::Config::load(&file)

@@ -7,7 +7,19 @@
 use serde::{Deserialize, Serialize};
 
 /// A role that may approve drafts, ordered from least to most privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ApproverRole {
     /// Any agent.
@@ -17,7 +29,7 @@ pub enum ApproverRole {
 }
 
 /// What approval a draft needs before it may be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRequirement {
     /// The least role an approver must hold.
@@ -43,7 +55,7 @@ impl ApprovalRequirement {
 }
 
 /// A note for the approver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Flag {
     /// Machine-readable code, e.g. `prompt-injection`.

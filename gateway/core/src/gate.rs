@@ -25,7 +25,7 @@ pub fn text_sha256(text: &str) -> String {
 }
 
 /// One person's approval of one exact text of a draft.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalRecord {
     /// The draft approved.

@@ -72,6 +72,23 @@ impl<'de> Deserialize<'de> for PauseScope {
     }
 }
 
+impl utoipa::PartialSchema for PauseScope {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(
+                r"^(all|helpdesk:[A-Za-z0-9._-]{1,64}|plugin:[A-Za-z0-9._-]{1,64})$",
+            ))
+            .description(Some(
+                "What a pause covers: `all`, `helpdesk:NAME` or `plugin:ID`.",
+            ))
+            .examples(["plugin:suggest-reply"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PauseScope {}
+
 impl PauseScope {
     /// Whether this scope covers `plugin` running for `helpdesk`.
     pub fn covers(&self, helpdesk: &str, plugin: &str) -> bool {
@@ -93,7 +110,7 @@ impl PauseScope {
 }
 
 /// One pause in force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pause {
     /// What it covers.

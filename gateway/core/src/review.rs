@@ -14,7 +14,7 @@ use crate::gate::{ApprovalRecord, GateDraft, approve_for_delivery, text_sha256};
 pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 /// Where a draft stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DraftState {
     /// Waiting for approvals.

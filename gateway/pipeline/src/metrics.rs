@@ -20,7 +20,7 @@ struct Sample {
 }
 
 /// Percentiles of one measure, microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Percentiles {
     /// Samples.
     pub count: usize,
@@ -33,7 +33,7 @@ pub struct Percentiles {
 }
 
 /// A snapshot of the pipeline's latencies.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MetricsSnapshot {
     /// Stored (acknowledged once flushed) to recorded outcome.
     pub since_ack: Percentiles,

@@ -42,7 +42,7 @@ fn no_log() -> HttpResponse {
     problem(StatusCode::NOT_FOUND, "no approval log is configured")
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CheckpointView {
     origin: String,
     size: u64,
@@ -54,6 +54,19 @@ struct CheckpointView {
 }
 
 /// `GET /api/v1/audit/checkpoint`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/checkpoint",
+    tag = "audit",
+    summary = "The newest signed checkpoint of the approval log",
+    responses(
+        (status = 200, description = "The checkpoint", body = CheckpointView),
+        (status = 404, description = "No checkpoint yet", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn checkpoint(
     caller: Caller,
     state: web::Data<AppState>,
@@ -75,14 +88,15 @@ pub(crate) async fn checkpoint(
 }
 
 /// `GET /api/v1/audit/proofs/inclusion` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InclusionQuery {
     index: u64,
     size: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InclusionView {
     index: u64,
     size: u64,
@@ -92,6 +106,20 @@ struct InclusionView {
 }
 
 /// `GET /api/v1/audit/proofs/inclusion`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/proofs/inclusion",
+    tag = "audit",
+    summary = "An inclusion proof (RFC 9162 audit path)",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The proof", body = InclusionView),
+        (status = 422, description = "Index or size out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn inclusion(
     caller: Caller,
     state: web::Data<AppState>,
@@ -122,14 +150,15 @@ pub(crate) async fn inclusion(
 }
 
 /// `GET /api/v1/audit/proofs/consistency` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConsistencyQuery {
     from: u64,
     to: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ConsistencyView {
     from: u64,
     to: u64,
@@ -139,6 +168,20 @@ struct ConsistencyView {
 }
 
 /// `GET /api/v1/audit/proofs/consistency`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/proofs/consistency",
+    tag = "audit",
+    summary = "A consistency proof between two tree sizes",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof", body = ConsistencyView),
+        (status = 422, description = "Sizes out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn consistency(
     caller: Caller,
     state: web::Data<AppState>,

@@ -40,7 +40,8 @@ fn no_store() -> HttpResponse {
 }
 
 /// `GET /api/v1/drafts` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DraftFilter {
     state: Option<String>,
@@ -88,7 +89,7 @@ impl DraftFilter {
 }
 
 /// A draft in a listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DraftSummary<'a> {
     id: &'a str,
     helpdesk: &'a str,
@@ -120,6 +121,20 @@ fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
 }
 
 /// `GET /api/v1/drafts`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts",
+    tag = "drafts",
+    summary = "List drafts awaiting review (agents, supervisors)",
+    params(DraftFilter),
+    responses(
+        (status = 200, description = "Matching drafts, oldest first", body = Vec<DraftSummary>),
+        (status = 400, description = "An unknown state", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -157,7 +172,7 @@ pub(crate) async fn list(
 }
 
 /// One draft in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct DraftDetail<'a> {
     #[serde(flatten)]
     summary: DraftSummary<'a>,
@@ -204,6 +219,20 @@ fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftD
 }
 
 /// `GET /api/v1/drafts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/drafts/{id}",
+    tag = "drafts",
+    summary = "Read one draft with its text, context, flags, requirement and provenance",
+    params(("id" = String, Path, description = "The draft id")),
+    responses(
+        (status = 200, description = "The draft", body = DraftDetail),
+        (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn get(
     caller: Caller,
     state: web::Data<AppState>,
@@ -224,7 +253,7 @@ pub(crate) async fn get(
 }
 
 /// `POST /api/v1/drafts/{id}/decisions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecisionRequest {
     /// The draft version the decision was made on.
@@ -349,6 +378,24 @@ fn decision_entry(
 }
 
 /// `POST /api/v1/drafts/{id}/decisions`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/decisions",
+    tag = "drafts",
+    summary = "Approve, edit then approve, reject or escalate a draft",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The decision took effect; the draft as it stands now", body = DraftDetail),
+        (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A stale version, a closed draft, an approval already given, or a paused plugin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A malformed decision or a blocked draft", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The decision could not be logged or stored; it did not take effect", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn decide_draft(
     caller: Caller,
     state: web::Data<AppState>,

@@ -27,7 +27,18 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Supervisor, Role::Admin];
 const TOP_REASONS: usize = 10;
 
 /// What the insights cover.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    Serialize,
+    Deserialize,
+    PartialEq,
+    Eq,
+    utoipa::IntoParams,
+    utoipa::ToSchema,
+)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InsightsQuery {
     /// Only this helpdesk.
@@ -37,7 +48,7 @@ pub struct InsightsQuery {
 }
 
 /// The figures of one plugin version and model.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct InsightsRow {
     /// Plugin id.
     pub plugin_id: String,
@@ -80,7 +91,7 @@ pub struct InsightsRow {
 }
 
 /// Insights over every plugin version and model seen.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Insights {
     /// When they were computed, Unix milliseconds.
     pub generated_at_ms: i64,
@@ -232,6 +243,19 @@ fn median_s(sorted_ms: &[i64]) -> Option<f64> {
 }
 
 /// `GET /api/v1/insights`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/insights",
+    tag = "insights",
+    summary = "How AI drafts fare with reviewers, per plugin version and model",
+    params(InsightsQuery),
+    responses(
+        (status = 200, description = "Insights", body = Insights),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn insights(
     caller: Caller,
     state: web::Data<AppState>,

@@ -10,6 +10,7 @@ mod audit_api;
 pub mod auth;
 mod drafts;
 pub mod insights;
+pub mod openapi;
 mod ops;
 mod pauses;
 mod problem;
@@ -49,7 +50,7 @@ pub struct AppState {
     pub switch: DraftingSwitch,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct PluginHealth<'a> {
     id: &'a str,
     version: &'a str,
@@ -57,7 +58,7 @@ struct PluginHealth<'a> {
     consecutive_failures: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Health<'a> {
     status: &'static str,
     version: &'static str,
@@ -65,6 +66,13 @@ struct Health<'a> {
     plugins: Vec<PluginHealth<'a>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    summary = "Liveness and every plugin's circuit breaker (no token needed)",
+    responses((status = 200, description = "`ok`, or `degraded` when a plugin is disabled", body = Health))
+)]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let statuses: Vec<_> = state.plugins.iter().map(|p| (p, p.status())).collect();
     let plugins: Vec<PluginHealth<'_>> = statuses

@@ -57,7 +57,7 @@ fn reset_metrics_view(state: &AppState) -> HttpResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DeadLetterView<'a> {
     id: &'a str,
     helpdesk: &'a str,
@@ -102,7 +102,7 @@ fn dead_letters_view(state: &AppState) -> HttpResponse {
     HttpResponse::Ok().json(views)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct FailedEventView<'a> {
     event_id: &'a str,
     helpdesk: &'a str,
@@ -136,6 +136,18 @@ fn failed_events_view(state: &AppState) -> HttpResponse {
 /// Who may read the operator views.
 const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "operations",
+    summary = "Record counts",
+    responses(
+        (status = 200, description = "Counts", body = deskbridge_store::StoreStats),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn status(
     caller: Caller,
     state: web::Data<AppState>,
@@ -144,6 +156,18 @@ pub(crate) async fn status(
     Ok(status_view(&state))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics",
+    tag = "operations",
+    summary = "Pipeline latency since the last reset",
+    responses(
+        (status = 200, description = "Percentiles", body = deskbridge_pipeline::MetricsSnapshot),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn metrics(
     caller: Caller,
     state: web::Data<AppState>,
@@ -152,6 +176,18 @@ pub(crate) async fn metrics(
     Ok(metrics_view(&state))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/metrics",
+    tag = "operations",
+    summary = "Start a new measurement window (admin)",
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn reset_metrics(
     caller: Caller,
     state: web::Data<AppState>,
@@ -160,6 +196,18 @@ pub(crate) async fn reset_metrics(
     Ok(reset_metrics_view(&state))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/outbox/dead-letters",
+    tag = "operations",
+    summary = "Outbox items given up on, with reasons",
+    responses(
+        (status = 200, description = "Dead letters", body = Vec<DeadLetterView>),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn dead_letters(
     caller: Caller,
     state: web::Data<AppState>,
@@ -168,6 +216,18 @@ pub(crate) async fn dead_letters(
     Ok(dead_letters_view(&state))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/failed",
+    tag = "operations",
+    summary = "Events given up on, with reasons",
+    responses(
+        (status = 200, description = "Failed events", body = Vec<FailedEventView>),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn failed_events(
     caller: Caller,
     state: web::Data<AppState>,

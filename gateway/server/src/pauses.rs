@@ -27,7 +27,7 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
 }
 
 /// `PUT /api/v1/pauses/{scope}` body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PauseRequest {
     /// Why (optional, kept as personal data beside the log).
@@ -35,6 +35,18 @@ pub(crate) struct PauseRequest {
 }
 
 /// `GET /api/v1/pauses`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pauses",
+    tag = "oversight",
+    summary = "The stop-switch pauses in force",
+    responses(
+        (status = 200, description = "Pauses in force", body = Vec<Pause>),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -97,6 +109,22 @@ async fn on_record(state: &AppState, entry: NewEntry) -> Result<(), HttpResponse
 }
 
 /// `PUT /api/v1/pauses/{scope}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/pauses/{scope}",
+    tag = "oversight",
+    summary = "Pause AI drafting (admin)",
+    params(("scope" = String, Path, description = "`all`, `helpdesk:NAME` or `plugin:ID`")),
+    request_body = Option<PauseRequest>,
+    responses(
+        (status = 200, description = "The pause now in force", body = Pause),
+        (status = 400, description = "A malformed scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such helpdesk or plugin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn pause(
     caller: Caller,
     state: web::Data<AppState>,
@@ -143,6 +171,20 @@ pub(crate) async fn pause(
 }
 
 /// `DELETE /api/v1/pauses/{scope}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/pauses/{scope}",
+    tag = "oversight",
+    summary = "Resume AI drafting (admin)",
+    params(("scope" = String, Path, description = "`all`, `helpdesk:NAME` or `plugin:ID`")),
+    responses(
+        (status = 204, description = "Resumed"),
+        (status = 404, description = "Not paused, or no such helpdesk or plugin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn resume(
     caller: Caller,
     state: web::Data<AppState>,

@@ -15,7 +15,7 @@ use crate::auth::{AuthError, Caller, new_token};
 use crate::problem::Problem;
 
 /// `POST /api/v1/tokens` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateToken {
     /// The person the token is for.
@@ -25,7 +25,7 @@ pub(crate) struct CreateToken {
 }
 
 /// A new token, shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CreatedToken<'a> {
     id: &'a str,
     token: &'a str,
@@ -33,7 +33,7 @@ struct CreatedToken<'a> {
     roles: &'a [Role],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Me<'a> {
     person: &'a str,
     roles: &'a [Role],
@@ -97,6 +97,20 @@ async fn log(state: &AppState, entry: NewEntry) -> Result<(), String> {
 }
 
 /// `POST /api/v1/tokens` (admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    summary = "Create an API token (admin); the secret is shown once",
+    request_body = CreateToken,
+    responses(
+        (status = 201, description = "The new token", body = CreatedToken),
+        (status = 422, description = "No person or no role", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn create(
     caller: Caller,
     state: web::Data<AppState>,
@@ -150,6 +164,18 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/tokens` (admin): ids, people, roles, dates; never secrets or hashes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    summary = "List API tokens (admin); never secrets",
+    responses(
+        (status = 200, description = "Every token, oldest first", body = Vec<TokenRecord>),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -165,6 +191,20 @@ pub(crate) async fn list(
 }
 
 /// `DELETE /api/v1/tokens/{id}` (admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    summary = "Revoke an API token (admin)",
+    params(("id" = String, Path, description = "The token's public id, `tok_…`")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No active token with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn revoke(
     caller: Caller,
     state: web::Data<AppState>,
@@ -204,6 +244,18 @@ pub(crate) async fn revoke(
 }
 
 /// `GET /api/v1/me` (any token).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "tokens",
+    summary = "Who the token belongs to",
+    responses(
+        (status = 200, description = "The token's person, roles and id", body = Me),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn me(caller: Caller) -> HttpResponse {
     HttpResponse::Ok().json(Me {
         person: &caller.person,

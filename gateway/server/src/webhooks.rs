@@ -135,7 +135,7 @@ enum Ingestible {
     Ignored(String),
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Ack<'a> {
     status: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +168,22 @@ fn kind_name(kind: HelpdeskKind) -> &'static str {
 }
 
 /// `POST /webhooks/{kind}`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{kind}",
+    tag = "webhooks",
+    summary = "Receive a webhook for the only helpdesk of this kind",
+    params(("kind" = String, Path, description = "`zendesk`, `freshdesk` or `generic`")),
+    request_body(content = Object, description = "The helpdesk's webhook body: a Zendesk event or trigger body, a Freshdesk automation body, or a normalized ticket event (schemas/ticket-event.schema.json)"),
+    responses(
+        (status = 200, description = "Durable on disk (`accepted`), seen before (`duplicate`) or not for Deskbridge (`ignored`)", body = Ack),
+        (status = 400, description = "Malformed JSON or an event that does not match its schema", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A missing or bad signature or credentials, or a stale timestamp", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such helpdesk of this kind", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than ingest.max_body_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The event could not be stored; the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn receive_default(
     request: HttpRequest,
     path: web::Path<String>,
@@ -214,6 +230,22 @@ pub(crate) async fn receive_default(
 }
 
 /// `POST /webhooks/{kind}/{helpdesk}`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{kind}/{helpdesk}",
+    tag = "webhooks",
+    summary = "Receive a webhook for a named helpdesk",
+    params(("kind" = String, Path, description = "`zendesk`, `freshdesk` or `generic`"), ("helpdesk" = String, Path, description = "The helpdesk's name in the config")),
+    request_body(content = Object, description = "The helpdesk's webhook body: a Zendesk event or trigger body, a Freshdesk automation body, or a normalized ticket event (schemas/ticket-event.schema.json)"),
+    responses(
+        (status = 200, description = "Durable on disk (`accepted`), seen before (`duplicate`) or not for Deskbridge (`ignored`)", body = Ack),
+        (status = 400, description = "Malformed JSON or an event that does not match its schema", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A missing or bad signature or credentials, or a stale timestamp", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such helpdesk of this kind", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than ingest.max_body_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The event could not be stored; the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn receive_named(
     request: HttpRequest,
     path: web::Path<(String, String)>,

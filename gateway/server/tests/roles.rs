@@ -331,3 +331,33 @@ async fn an_admin_creates_a_token_that_works_once_and_stops_working_when_revoked
     .await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Whether a concrete path (query stripped) fits an OpenAPI path template.
+fn fits(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[actix_web::test]
+async fn the_role_table_covers_every_authenticated_operation_in_the_openapi_description() {
+    let spec: Value =
+        serde_json::from_str(&deskbridge_server::openapi::openapi_json()).expect("json");
+    let table = endpoints();
+    for (template, operations) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            if operation.get("security").is_none() {
+                continue; // health and webhooks: not token-authenticated
+            }
+            assert!(
+                table
+                    .iter()
+                    .any(|e| e.method.eq_ignore_ascii_case(method) && fits(template, e.path)),
+                "{method} {template} is missing from the role table"
+            );
+        }
+    }
+}

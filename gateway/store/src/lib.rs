@@ -58,7 +58,7 @@ pub enum StoreError {
 }
 
 /// Record counts, for `/api/v1/status` and operators.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct StoreStats {
     /// Events acknowledged and not yet processed.
     pub pending_events: usize,

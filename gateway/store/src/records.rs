@@ -233,7 +233,7 @@ pub struct DeadLetter {
 }
 
 /// Where a draft came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DraftProvenance {
     /// Plugin id.
     pub plugin_id: String,
@@ -284,7 +284,7 @@ pub struct PendingDraft {
 
 /// An API token as stored: never the token itself, only who it speaks for. Keyed in the store
 /// by the SHA-256 of the token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRecord {
     /// A short public id (to list and revoke it), not secret.
