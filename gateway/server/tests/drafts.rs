@@ -286,6 +286,11 @@ async fn rejections_need_a_reason_and_two_person_drafts_wait_for_two_people() {
         "one of two approvals: not sendable"
     );
     assert!(!gate_accepts(&s.store, &two, BODY));
+    let reply_item = format!("{two}.reply");
+    assert!(
+        s.store.outbox_item(&reply_item).expect("read").is_none(),
+        "nothing queued for delivery"
+    );
     let again = test::call_service(
         &app,
         decision(&two, &ann, json!({"version": 1, "decision": "approve"})).to_request(),
@@ -302,6 +307,7 @@ async fn rejections_need_a_reason_and_two_person_drafts_wait_for_two_people() {
     )
     .await;
     assert_eq!(both["state"], "approved");
+    assert!(s.store.outbox_item(&reply_item).expect("read").is_some());
 
     let no_reason = test::call_service(
         &app,

@@ -230,3 +230,48 @@ fn a_crash_between_approval_and_delivery_delivers_exactly_once() {
         "each delivery logged once"
     );
 }
+
+#[test]
+fn a_two_person_draft_waits_for_a_second_person_and_replayed_decisions_send_nothing() {
+    let sim = start_sim("zendesk");
+    let files = GatewayFiles::new(&format!(
+        "[plugins.config.approval-policy]\napprovers = 2\n\n{}",
+        zendesk_helpdesk("acme", &sim, "")
+    ));
+    let ann = files.token("Ann Agent", "agent");
+    let bob = files.token("Bob Agent", "agent");
+    let gateway = files.start();
+    point_zendesk_webhooks(&sim, &gateway);
+
+    let ticket = create_ticket(&sim, "Invoice", "Please send me the invoice for March.");
+    let draft = first_draft(&gateway, &ann, ticket);
+    let approve = |token: &str, version: u64| {
+        decide(
+            &gateway,
+            token,
+            &draft,
+            json!({"version": version, "decision": "approve"}),
+        )
+    };
+    let first = approve(&ann, 0);
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json()["state"], "pending", "one of two approvals");
+    // Ann again (a replay, or a second click) does not count twice.
+    assert_eq!(approve(&ann, 0).status, 409, "a replayed request is stale");
+    assert_eq!(approve(&ann, 1).status, 409, "the same person twice");
+    wait_idle(&gateway, 30);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(public_comments(&sim, ticket).len(), 1, "not sent after one");
+
+    let second = approve(&bob, 1);
+    assert_eq!(second.status, 200, "{}", second.body);
+    wait_for(30, "the reply", || public_comments(&sim, ticket).len() == 2);
+    wait_for(30, "the draft marked sent", || {
+        draft_state(&gateway, &ann, &draft) == "sent"
+    });
+    // Replaying the completing request changes nothing and sends nothing.
+    assert_eq!(approve(&bob, 1).status, 409);
+    wait_idle(&gateway, 30);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(public_comments(&sim, ticket).len(), 2, "exactly once");
+}
