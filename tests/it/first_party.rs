@@ -389,3 +389,81 @@ fn fixtures_validate_and_bad_events_name_the_field() {
         "{err}"
     );
 }
+
+/// A provider named `local` that keeps every prompt it is sent and answers with the last one.
+#[derive(Default)]
+struct RecordingProvider {
+    prompts: std::sync::Mutex<Vec<String>>,
+}
+
+impl AiProvider for RecordingProvider {
+    fn name(&self) -> &str {
+        "local"
+    }
+    fn default_model(&self) -> &str {
+        "extractive-v1"
+    }
+    fn complete(
+        &self,
+        request: CompletionRequest,
+    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+        Box::pin(async move {
+            let prompt: Vec<String> = request.messages.iter().map(|m| m.content.clone()).collect();
+            let prompt = prompt.join("\n");
+            self.prompts.lock().expect("lock").push(prompt.clone());
+            let mut answer = LocalEngine::new().answer(&request)?;
+            answer.text = format!("Summary: {prompt}");
+            Ok(answer)
+        })
+    }
+}
+
+#[tokio::test]
+async fn providers_never_see_personal_data_and_plugins_get_it_back() {
+    let recorder = Arc::new(RecordingProvider::default());
+    let mut providers = ProviderRegistry::new();
+    providers.insert(recorder.clone());
+    let services = HostServices {
+        providers,
+        kv: Arc::new(MemoryKv::new()),
+    };
+    let plugin = load_bundled("summarize", None, &services, |_| {});
+    let mut event = event("ticket-created.json").into_inner();
+    let body = "Please call me on +44 20 7946 0958 or write to ada@example.org. \
+                I paid with 4242 4242 4242 4242.";
+    event.ticket.messages[0].body = body.to_owned();
+    let event = ValidatedEvent::validate(event).expect("valid");
+    let report = plugin.handle_event(&event).await.expect("summarizes");
+
+    let prompts = recorder.prompts.lock().expect("lock").clone();
+    assert!(!prompts.is_empty());
+    for prompt in &prompts {
+        for secret in ["+44 20 7946 0958", "ada@example.org", "4242 4242 4242 4242"] {
+            assert!(
+                !prompt.contains(secret),
+                "the provider saw {secret}: {prompt}"
+            );
+        }
+        assert!(
+            prompt.contains("[PHONE_1]") && prompt.contains("[EMAIL_1]"),
+            "{prompt}"
+        );
+    }
+    let redacted = report.ai_calls[0].redacted;
+    assert_eq!(
+        (redacted.emails, redacted.phones, redacted.cards),
+        (1, 1, 1)
+    );
+    // The answer reaches the plugin with the values back, the card masked.
+    let [Action::InternalNote { body }] = report.output.as_slice() else {
+        panic!("expected one note, got {:?}", report.output);
+    };
+    assert!(
+        body.contains("ada@example.org") && body.contains("+44 20 7946 0958"),
+        "{body}"
+    );
+    assert!(
+        body.contains("•••• 4242") && !body.contains("4242 4242 4242 4242"),
+        "{body}"
+    );
+}

@@ -599,13 +599,31 @@ impl AuditLog {
     /// Erases the readable personal data of entry `index` (the commitments stay, so the tree
     /// still verifies). Returns how many fields were erased.
     pub fn erase_personal(&self, index: u64) -> Result<usize, AuditError> {
+        self.erase_personal_where(|record| record.index == index)
+    }
+
+    /// Erases every readable personal value that names `person` — the whole value, or one
+    /// name of a comma-separated list (`approved_by`). Returns how many values were erased.
+    pub fn erase_person(&self, person: &str) -> Result<usize, AuditError> {
+        let person = person.trim();
+        self.erase_personal_where(|record| {
+            record.value.trim() == person || record.value.split(", ").any(|name| name == person)
+        })
+    }
+
+    /// Erases every readable personal value `erase` picks; the file is rewritten beside the
+    /// old one and renamed over it, so a crash leaves one or the other, never half of each.
+    pub fn erase_personal_where(
+        &self,
+        erase: impl Fn(&PersonalRecord) -> bool,
+    ) -> Result<usize, AuditError> {
         let mut state = lock(&self.state);
         let path = self.dir.join(files::PERSONAL);
         let mut kept = Vec::new();
         let mut erased = 0;
         for text in read_lines(&path)? {
             let record: Option<PersonalRecord> = serde_json::from_str(&text).ok();
-            if record.is_some_and(|r| r.index == index) {
+            if record.is_some_and(|r| erase(&r)) {
                 erased += 1;
             } else {
                 kept.extend_from_slice(text.as_bytes());

@@ -161,6 +161,23 @@ fn erasing_personal_data_keeps_the_log_verifiable() {
     assert!(!personal.contains("Agent Number 2"), "{personal}");
     let verified = verify_export(&out, None).expect("verifies");
     assert_eq!((verified.personal_values, verified.erased_values), (5, 1));
+
+    // A person's request: every value naming them goes, also inside a list of names.
+    let mut delivered = decision(6);
+    delivered.personal.insert(
+        "approved_by".into(),
+        "Agent Number 3, Agent Number 4".into(),
+    );
+    log.append(delivered).expect("append");
+    assert_eq!(log.erase_person("Agent Number 3").expect("erase"), 2);
+    assert_eq!(log.erase_person("Agent Number 3").expect("again"), 0);
+    let out = dir.path().join("export-2");
+    log.export(&out).expect("export");
+    let personal = std::fs::read_to_string(out.join(files::PERSONAL)).expect("read");
+    assert!(!personal.contains("Agent Number 3"), "{personal}");
+    assert!(personal.contains("Agent Number 4\""), "{personal}");
+    let verified = verify_export(&out, None).expect("verifies");
+    assert_eq!((verified.personal_values, verified.erased_values), (5, 3));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Subcommand;
 use deskbridge_audit::{AuditConfig, AuditLog, NewEntry};
 use deskbridge_config::Config;
@@ -37,6 +37,19 @@ pub(crate) enum AuditCommand {
         /// own `log.pub` is used, which proves integrity but not who signed.
         #[arg(long)]
         pubkey: Option<String>,
+    },
+    /// Erase readable personal data (a person's name wherever it appears, or every personal
+    /// value of one entry) while keeping the log verifiable. With the gateway stopped; while
+    /// it runs, use `POST /api/v1/audit/erasures` as an admin.
+    Erase {
+        /// Erase every value naming this person.
+        #[arg(long, conflicts_with = "index", required_unless_present = "index")]
+        person: Option<String>,
+        /// Erase every personal value of the entry at this index.
+        #[arg(long)]
+        index: Option<u64>,
+        #[command(flatten)]
+        place: crate::token_cmd::DataPlace,
     },
 }
 
@@ -66,6 +79,30 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                     String::new()
                 }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Erase {
+            person,
+            index,
+            place,
+        } => {
+            let config = place.config()?;
+            // The store's lock says whether a gateway runs on this data directory: erasing
+            // under a running gateway would cut its open file from under it.
+            let _store = crate::token_cmd::open_store(&config)?;
+            let log = open_log(&config)?;
+            let erased = match (&person, index) {
+                (Some(person), _) => log.erase_person(person)?,
+                (None, Some(index)) => log.erase_personal(index)?,
+                (None, None) => bail!("give --person NAME or --index N"),
+            };
+            log.append_durable(deskbridge_pipeline::journal::erasure_entry(
+                erased,
+                index,
+                "deskbridge audit erase",
+            ))?;
+            log.checkpoint()?;
+            println!("erased {erased} personal values; the log still verifies");
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Verify { dir, pubkey } => {

@@ -70,10 +70,10 @@ impl DataPlace {
     }
 }
 
-fn open_store(config: &Config) -> anyhow::Result<SledStore> {
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<SledStore> {
     SledStore::open(&config.data_dir).with_context(|| {
         format!(
-            "opening the store in {} (if a gateway is running on it, stop it or use POST /api/v1/tokens with an admin token)",
+            "opening the store in {} (if a gateway is running on it, stop it or do this through its API with an admin token)",
             config.data_dir.display()
         )
     })

@@ -12,6 +12,7 @@ pub mod approval;
 pub mod gate;
 pub mod identity;
 pub mod oversight;
+pub mod redact;
 pub mod review;
 pub mod ticket;
 
@@ -24,6 +25,7 @@ pub use gate::{
 };
 pub use identity::{Role, UnknownRole, strongest_approver_role};
 pub use oversight::{DraftingSwitch, Pause, PauseScope};
+pub use redact::{RedactionSummary, Redactor};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,

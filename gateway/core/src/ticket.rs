@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of helpdesk a ticket lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HelpdeskKind {
     /// Zendesk Support.
@@ -20,7 +20,7 @@ pub enum HelpdeskKind {
 }
 
 /// Lifecycle state of a ticket, normalized across helpdesks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketStatus {
     /// Not yet looked at.
@@ -38,7 +38,19 @@ pub enum TicketStatus {
 }
 
 /// Ticket priority, normalized across helpdesks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Low.
@@ -52,7 +64,7 @@ pub enum Priority {
 }
 
 /// The channel the customer reached the helpdesk through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Email.
@@ -72,7 +84,7 @@ pub enum Channel {
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorRole {
     /// The customer.
@@ -86,7 +98,7 @@ pub enum AuthorRole {
 }
 
 /// Whether the customer can see a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Seen by the customer.
@@ -96,7 +108,7 @@ pub enum Visibility {
 }
 
 /// The person who opened the ticket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
     /// The helpdesk's id for the person.
@@ -113,7 +125,7 @@ pub struct Customer {
 }
 
 /// One message of the thread.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     /// The helpdesk's id for the message (comment, conversation or Message-ID).
@@ -132,7 +144,7 @@ pub struct Message {
 }
 
 /// The normalized ticket with its whole thread, oldest message first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ticket {
     /// The helpdesk's id for the ticket.

@@ -1,5 +1,6 @@
 //! What the pipeline writes to the approval log about drafts: `draft.created` (before a draft
-//! becomes visible to anyone), `draft.expired` and `reply.delivered`. Public facts go in
+//! becomes visible to anyone), `draft.expired` and `reply.delivered` — and `personal.erased`,
+//! which the API and the CLI share. Public facts go in
 //! `data`; names go in `personal`, where only salted commitments reach the tree.
 
 use std::sync::Arc;
@@ -49,6 +50,16 @@ pub fn draft_created(draft: &PendingDraft) -> NewEntry {
         provenance.model.clone().unwrap_or_default().into(),
     );
     data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
+    let redaction = &provenance.redaction;
+    data.insert(
+        "redacted".into(),
+        serde_json::json!({
+            "emails": redaction.emails,
+            "phones": redaction.phones,
+            "cards": redaction.cards,
+            "ibans": redaction.ibans,
+        }),
+    );
     data.insert(
         "required_role".into(),
         role_name(draft.requirement.role).into(),
@@ -115,6 +126,26 @@ pub fn reply_delivered(
     entry
         .personal
         .insert("approved_by".into(), reply.approvers().join(", "));
+    entry
+}
+
+/// The approval-log entry recording an erasure: how many values, never whose.
+pub fn erasure_entry(erased: usize, index: Option<u64>, by: &str) -> NewEntry {
+    let mut entry = NewEntry {
+        kind: "personal.erased".into(),
+        at_ms: crate::now_ms(),
+        ..NewEntry::default()
+    };
+    entry.data.insert("values".into(), erased.into());
+    entry.data.insert(
+        "scope".into(),
+        match index {
+            Some(index) => format!("entry {index}"),
+            None => "a person".into(),
+        }
+        .into(),
+    );
+    entry.personal.insert("by".into(), by.to_owned());
     entry
 }
 

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use deskbridge_connectors::ApiError;
 use deskbridge_core::{
-    Action, AuthorRole, Decision, EventKind, Ticket, TicketEvent, Verdict, combine_verdicts,
+    Action, AuthorRole, Decision, EventKind, RedactionSummary, Ticket, TicketEvent, Verdict,
+    combine_verdicts,
 };
 use deskbridge_plugin_host::{LoadedPlugin, ValidatedEvent};
-use deskbridge_store::records::{EventSource, PluginRun};
+use deskbridge_store::records::{CONTEXT_MESSAGES, EventSource, PluginRun};
 use deskbridge_store::{
     DraftProvenance, EventOutcome, OutboxItem, OutboxOp, OutboxState, PendingDraft, ProcessedEvent,
     Store, StoredEvent,
@@ -31,10 +32,12 @@ pub(crate) struct Worker {
     pub(crate) metrics: Arc<crate::metrics::PipelineMetrics>,
 }
 
-/// One action with the plugin that returned it and the provider/model it last used.
+/// One action with the plugin that returned it, the provider/model it last used, and what
+/// the host redacted from its prompts.
 struct PluginAction {
     plugin: Arc<LoadedPlugin>,
     model: Option<(String, String)>,
+    redaction: RedactionSummary,
     action: Action,
 }
 
@@ -207,9 +210,14 @@ impl Worker {
                         report.fuel_consumed,
                         report.elapsed,
                     ));
+                    let mut redaction = RedactionSummary::default();
+                    for call in &report.ai_calls {
+                        redaction.add(&call.redacted);
+                    }
                     actions.extend(report.output.into_iter().map(|action| PluginAction {
                         plugin: plugin.clone(),
                         model: model.clone(),
+                        redaction,
                         action,
                     }));
                 }
@@ -233,7 +241,12 @@ impl Worker {
             _ => None,
         });
         let handover_by = actions.iter().find_map(|a| match &a.action {
-            Action::HandOver(_) => Some(provenance(&a.plugin, a.model.clone(), &event.id)),
+            Action::HandOver(_) => Some(provenance(
+                &a.plugin,
+                a.model.clone(),
+                a.redaction,
+                &event.id,
+            )),
             _ => None,
         });
         // Drafts need every policy plugin's review; a paused one reviews nothing.
@@ -250,6 +263,7 @@ impl Worker {
         for PluginAction {
             plugin,
             model,
+            redaction,
             action,
         } in actions
         {
@@ -331,12 +345,13 @@ impl Worker {
                                 body,
                                 rationale: draft.rationale,
                                 confidence: draft.confidence,
-                                provenance: provenance(&plugin, model, &event.id),
+                                provenance: provenance(&plugin, model, redaction, &event.id),
                                 requirement,
                                 blocked,
                                 flags: verdict.flags,
                                 created_at_ms: now_ms(),
                                 ai_disclosure: helpdesk.ai_disclosure.clone(),
+                                context: Some(context(&ticket)),
                                 review: Default::default(),
                             });
                         }
@@ -427,9 +442,18 @@ impl Worker {
     }
 }
 
+/// The ticket kept with a draft: everything but the older messages.
+fn context(ticket: &Ticket) -> Ticket {
+    let mut context = ticket.clone();
+    let keep = context.messages.len().saturating_sub(CONTEXT_MESSAGES);
+    context.messages.drain(..keep);
+    context
+}
+
 fn provenance(
     plugin: &LoadedPlugin,
     model: Option<(String, String)>,
+    redaction: RedactionSummary,
     event_id: &str,
 ) -> DraftProvenance {
     let (provider, model) = model.unzip();
@@ -440,6 +464,7 @@ fn provenance(
         provider,
         model,
         event_id: event_id.to_owned(),
+        redaction,
     }
 }
 

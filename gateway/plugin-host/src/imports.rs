@@ -151,20 +151,25 @@ impl ai::Host for CallState {
                 "at most {MAX_AI_CALLS_PER_CALL} completions per call"
             )));
         }
+        // No provider sees personal data: every prompt is redacted here, and the answer gets
+        // the values back (cards masked) before the plugin reads it.
+        let known = self.redactor.summary();
+        let messages = request
+            .messages
+            .into_iter()
+            .map(|m| ChatMessage {
+                role: match m.role {
+                    ai::ChatRole::System => ChatRole::System,
+                    ai::ChatRole::User => ChatRole::User,
+                    ai::ChatRole::Assistant => ChatRole::Assistant,
+                },
+                content: self.redactor.redact(&m.content),
+            })
+            .collect();
+        let redacted = self.redactor.summary().since(&known);
         let provider_request = CompletionRequest {
             model,
-            messages: request
-                .messages
-                .into_iter()
-                .map(|m| ChatMessage {
-                    role: match m.role {
-                        ai::ChatRole::System => ChatRole::System,
-                        ai::ChatRole::User => ChatRole::User,
-                        ai::ChatRole::Assistant => ChatRole::Assistant,
-                    },
-                    content: m.content,
-                })
-                .collect(),
+            messages,
             max_tokens: request.max_tokens.min(grant.max_output_tokens).max(1),
         };
         let started = Instant::now();
@@ -175,14 +180,12 @@ impl ai::Host for CallState {
         match result {
             Ok(completion) => {
                 self.ai_trouble = false;
-                self.ai_calls.push(AiCall::new(
-                    &provider_name,
-                    &completion.model,
-                    completion.usage,
-                    elapsed,
-                ));
+                let mut call =
+                    AiCall::new(&provider_name, &completion.model, completion.usage, elapsed);
+                call.redacted = redacted;
+                self.ai_calls.push(call);
                 Ok(ai::Completion {
-                    text: completion.text,
+                    text: self.redactor.restore(&completion.text),
                     provider: provider_name,
                     model: completion.model,
                     usage: ai::Usage {
@@ -199,6 +202,7 @@ impl ai::Host for CallState {
                     elapsed,
                 );
                 call.error = Some(e.to_string());
+                call.redacted = redacted;
                 self.ai_calls.push(call);
                 Err(ai::AiError::Unavailable(e.to_string()))
             }

@@ -63,6 +63,9 @@ pub struct AiCall {
     pub elapsed_us: u64,
     /// The error, if the call failed.
     pub error: Option<String>,
+    /// Personal values the host took out of this call's prompts (new ones only: a value
+    /// already redacted earlier in the same plugin call keeps its placeholder).
+    pub redacted: deskbridge_core::redact::RedactionSummary,
 }
 
 impl AiCall {
@@ -74,6 +77,7 @@ impl AiCall {
             output_tokens: usage.output_tokens,
             elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             error: None,
+            redacted: Default::default(),
         }
     }
 }
@@ -118,6 +122,8 @@ pub(crate) struct CallState {
     /// An AI call failed or is still in flight: a resulting failure is the provider's, not
     /// the plugin's.
     pub(crate) ai_trouble: bool,
+    /// The placeholders of this call's prompts (see [`deskbridge_core::redact`]).
+    pub(crate) redactor: deskbridge_core::redact::Redactor,
     table: ResourceTable,
     wasi: Option<WasiCtx>,
     stderr: Option<MemoryOutputPipe>,
@@ -134,6 +140,7 @@ impl CallState {
             logs: Vec::new(),
             ai_calls: Vec::new(),
             ai_trouble: false,
+            redactor: deskbridge_core::redact::Redactor::new(),
             table: ResourceTable::new(),
             wasi: None,
             stderr: None,

@@ -7,6 +7,10 @@
 //! - `GET /api/v1/audit/proofs/consistency?from=M[&to=N]` — the proof that the tree of `M`
 //!   entries is a prefix of the tree of `N`.
 //!
+//! - `POST /api/v1/audit/erasures` — an admin erases readable personal data, of a person
+//!   (`{"person": "…"}`) or of one entry (`{"index": N}`); commitments stay, so the log still
+//!   verifies; the erasure itself is logged (how many values, never whose).
+//!
 //! Hashes are lowercase hex (entries.jsonl names leaves the same way); proofs verify with
 //! RFC 9162 section 2.1.3.2 / 2.1.4.2 against a checkpoint's root.
 
@@ -19,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::auth::{AuthError, Caller};
 use crate::problem::Problem;
+use deskbridge_pipeline::journal;
 
 /// Who may read the log.
 const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
@@ -204,5 +209,77 @@ pub(crate) async fn consistency(
             proof: hexes(&proof),
         }),
         Err(e) => problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    })
+}
+
+/// `POST /api/v1/audit/erasures` body: exactly one of the two.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErasureRequest {
+    /// Erase every value naming this person (also inside a list of approvers).
+    person: Option<String>,
+    /// Erase every personal value of the entry at this index.
+    index: Option<u64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ErasureView {
+    /// Personal values erased.
+    erased: usize,
+}
+
+/// `POST /api/v1/audit/erasures`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/audit/erasures",
+    tag = "audit",
+    summary = "Erase readable personal data on request (admin); the log still verifies",
+    request_body = ErasureRequest,
+    responses(
+        (status = 200, description = "How many values were erased", body = ErasureView),
+        (status = 422, description = "Neither or both of person and index", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn erase(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: web::Json<ErasureRequest>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let Some(audit) = state.audit.clone() else {
+        return Ok(no_log());
+    };
+    let ErasureRequest { person, index } = body.into_inner();
+    let target = match (person, index) {
+        (Some(person), None) if !person.trim().is_empty() => Ok(person),
+        (None, Some(index)) => Err(index),
+        _ => {
+            return Ok(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "give exactly one of person (a non-empty name) and index",
+            ));
+        }
+    };
+    let by = caller.person.clone();
+    let erased = web::block(move || {
+        let erased = match &target {
+            Ok(person) => audit.erase_person(person)?,
+            Err(index) => audit.erase_personal(*index)?,
+        };
+        let index = target.err();
+        audit.append_durable(journal::erasure_entry(erased, index, &by))?;
+        Ok::<_, deskbridge_audit::AuditError>(erased)
+    })
+    .await;
+    Ok(match erased {
+        Ok(Ok(erased)) => {
+            tracing::info!(erased, by = %caller.person, "personal data erased from the approval log");
+            HttpResponse::Ok().json(ErasureView { erased })
+        }
+        Ok(Err(e)) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     })
 }

@@ -190,6 +190,8 @@ struct DraftDetail<'a> {
     provenance: &'a DraftProvenance,
     /// The summary note the `summarize` plugin wrote for the same event, if any.
     ticket_summary: Option<String>,
+    /// The ticket as the plugin saw it: subject, status, requester and newest messages.
+    ticket: Option<&'a deskbridge_core::Ticket>,
 }
 
 fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftDetail<'a> {
@@ -215,6 +217,7 @@ fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftD
         review_state: &draft.review.state,
         provenance: &draft.provenance,
         ticket_summary,
+        ticket: draft.context.as_ref(),
     }
 }
 

@@ -312,12 +312,14 @@ mod tests {
                 provider: Some("local".into()),
                 model: Some(model.into()),
                 event_id: format!("evt_{id}"),
+                redaction: Default::default(),
             },
             requirement: ApprovalRequirement::BASELINE,
             blocked: None,
             flags: Vec::new(),
             created_at_ms,
             ai_disclosure: None,
+            context: None,
             review,
         }
     }

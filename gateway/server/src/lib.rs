@@ -135,6 +135,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 "/api/v1/audit/proofs/consistency",
                 web::get().to(audit_api::consistency),
             )
+            .route("/api/v1/audit/erasures", web::post().to(audit_api::erase))
             .route("/api/v1/tokens", web::post().to(tokens::create))
             .route("/api/v1/tokens", web::get().to(tokens::list))
             .route("/api/v1/tokens/{id}", web::delete().to(tokens::revoke))

@@ -51,6 +51,7 @@ impl Modify for BearerTokens {
         audit_api::checkpoint,
         audit_api::inclusion,
         audit_api::consistency,
+        audit_api::erase,
         tokens::create,
         tokens::list,
         tokens::revoke,

@@ -90,12 +90,14 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
             provider: Some("local".into()),
             model: Some("local-echo".into()),
             event_id: event.id.clone(),
+            redaction: Default::default(),
         },
         requirement,
         blocked: None,
         flags: vec![],
         created_at_ms: 1,
         ai_disclosure: None,
+        context: None,
         review: Default::default(),
     };
     store

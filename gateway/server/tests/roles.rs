@@ -140,6 +140,12 @@ fn endpoints() -> Vec<Endpoint> {
             allowed: READERS,
             body: None,
         },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/audit/erasures",
+            allowed: &[Admin],
+            body: Some(json!({"person": "Nobody Known"})),
+        },
     ]
 }
 

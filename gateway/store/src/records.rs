@@ -247,7 +247,13 @@ pub struct DraftProvenance {
     pub model: Option<String>,
     /// The inbound event it answers.
     pub event_id: String,
+    /// Personal values the host took out of the plugin's AI prompts for this event.
+    #[serde(default)]
+    pub redaction: deskbridge_core::RedactionSummary,
 }
+
+/// Messages of the thread kept with a draft as its context.
+pub const CONTEXT_MESSAGES: usize = 10;
 
 /// A draft reply waiting for a human. Nothing here is ever sent without an approval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -277,6 +283,10 @@ pub struct PendingDraft {
     /// The helpdesk's AI-disclosure line appended to `body` when the draft was made.
     #[serde(default)]
     pub ai_disclosure: Option<String>,
+    /// The ticket as the plugin saw it (its newest [`CONTEXT_MESSAGES`] messages), for the
+    /// person who reviews the draft.
+    #[serde(default)]
+    pub context: Option<deskbridge_core::Ticket>,
     /// Decisions so far (version, state, edits, approvals).
     #[serde(default)]
     pub review: Review,

@@ -22,14 +22,8 @@ fn deskbridge(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
     )
 }
 
-#[test]
-fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
-    let files = GatewayFiles::new("");
-    for _ in 0..2 {
-        let mut gateway = files.start();
-        gateway.stop();
-    }
-    let out = files.dir.path().join("export");
+/// `deskbridge audit export --config … --out OUT`; its stdout.
+fn export(files: &GatewayFiles, out: &std::path::Path) -> String {
     let (ok, stdout, stderr) = deskbridge(&[
         "audit".as_ref(),
         "export".as_ref(),
@@ -39,6 +33,18 @@ fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
         out.as_os_str(),
     ]);
     assert!(ok, "{stdout}{stderr}");
+    stdout
+}
+
+#[test]
+fn each_start_is_logged_and_the_export_verifies_until_a_byte_changes() {
+    let files = GatewayFiles::new("");
+    for _ in 0..2 {
+        let mut gateway = files.start();
+        gateway.stop();
+    }
+    let out = files.dir.path().join("export");
+    let stdout = export(&files, &out);
     // The test's admin token, then per run: config.loaded and four plugin.loaded, then four
     // plugin.unloaded.
     assert!(stdout.contains("exported 19 entries"), "{stdout}");
@@ -204,4 +210,65 @@ fn api_proofs_verify_against_signed_checkpoints_across_restarts() {
         &second.root,
         &hashes(&proof["proof"])
     ));
+}
+
+#[test]
+fn a_persons_data_is_erased_on_request_and_the_log_still_verifies() {
+    let files = GatewayFiles::new("");
+    let agent = files.token("Ann Agent", "agent");
+    let mut gateway = files.start();
+    let body = serde_json::json!({"person": "Ann Agent"});
+    let refused = api_send(&gateway, &agent, "POST", "/api/v1/audit/erasures", &body);
+    assert_eq!(refused.status, 403, "only admins erase");
+    let both = api_send(
+        &gateway,
+        &files.admin_token,
+        "POST",
+        "/api/v1/audit/erasures",
+        &serde_json::json!({"person": "Ann Agent", "index": 0}),
+    );
+    assert_eq!(both.status, 422, "{}", both.body);
+    let answer = api_send(
+        &gateway,
+        &files.admin_token,
+        "POST",
+        "/api/v1/audit/erasures",
+        &body,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.json()["erased"],
+        1,
+        "the token.created entry's person"
+    );
+
+    // Offline, the CLI refuses while the gateway holds the data directory.
+    let erase = |person: &str| {
+        deskbridge(&[
+            "audit".as_ref(),
+            "erase".as_ref(),
+            "--person".as_ref(),
+            person.as_ref(),
+            "--config".as_ref(),
+            files.config().as_os_str(),
+        ])
+    };
+    let (ok, _, stderr) = erase("e2e admin");
+    assert!(!ok, "refused while the gateway runs");
+    assert!(stderr.contains("stop it"), "{stderr}");
+    gateway.stop();
+    let (ok, stdout, stderr) = erase("e2e admin");
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("erased"), "{stdout}");
+
+    let out = files.dir.path().join("export");
+    export(&files, &out);
+    let personal = std::fs::read_to_string(out.join("personal.jsonl")).expect("personal");
+    assert!(!personal.contains("Ann Agent"), "{personal}");
+    assert!(!personal.contains("\"e2e admin\""), "{personal}");
+    let entries = std::fs::read_to_string(out.join("entries.jsonl")).expect("entries");
+    assert_eq!(entries.matches("\"personal.erased\"").count(), 2);
+    let (ok, stdout, stderr) = deskbridge(&["audit".as_ref(), "verify".as_ref(), out.as_os_str()]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(!stdout.contains(" 0 erased"), "{stdout}");
 }

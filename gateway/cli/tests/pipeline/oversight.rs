@@ -159,6 +159,16 @@ fn replies_carry_the_disclosure_line_and_its_presence_is_recorded() {
     )
     .json();
     let text = read["text"].as_str().expect("text").to_owned();
+    // The reviewer sees the ticket the plugin saw, and what was redacted from its prompts.
+    assert_eq!(read["ticket"]["subject"], "Invoice", "{read}");
+    assert_eq!(
+        read["ticket"]["messages"][0]["body"],
+        "Please send me the invoice for March."
+    );
+    assert!(
+        read["provenance"]["redaction"]["emails"].is_number(),
+        "{read}"
+    );
     assert!(text.ends_with(&format!("\n\n{DISCLOSURE}")), "{text}");
     let answer = decide(
         &gateway,
