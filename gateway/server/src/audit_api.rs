@@ -67,8 +67,7 @@ struct CheckpointView {
     responses(
         (status = 200, description = "The checkpoint", body = CheckpointView),
         (status = 404, description = "No checkpoint yet", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -120,8 +119,7 @@ struct InclusionView {
     responses(
         (status = 200, description = "The proof", body = InclusionView),
         (status = 422, description = "Index or size out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -182,8 +180,7 @@ struct ConsistencyView {
     responses(
         (status = 200, description = "The proof", body = ConsistencyView),
         (status = 422, description = "Sizes out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -238,8 +235,7 @@ struct ErasureView {
     responses(
         (status = 200, description = "How many values were erased", body = ErasureView),
         (status = 422, description = "Neither or both of person and index", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]

@@ -68,6 +68,26 @@ impl Caller {
     }
 }
 
+/// The refusals every authenticated operation may answer with, for the OpenAPI description.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its description is used
+pub(crate) enum AuthRefusals {
+    /// No, a malformed, an unknown or a revoked token.
+    #[response(
+        status = 401,
+        description = "No, a malformed, an unknown or a revoked token",
+        content_type = "application/problem+json"
+    )]
+    Unauthorized(crate::problem::Problem),
+    /// The token's roles do not allow this.
+    #[response(
+        status = 403,
+        description = "The token's roles do not allow this",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(crate::problem::Problem),
+}
+
 /// Why a request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {

@@ -130,8 +130,7 @@ fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
     responses(
         (status = 200, description = "Matching drafts, oldest first", body = Vec<DraftSummary>),
         (status = 400, description = "An unknown state", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -231,8 +230,7 @@ fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftD
     responses(
         (status = 200, description = "The draft", body = DraftDetail),
         (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -394,8 +392,7 @@ fn decision_entry(
         (status = 409, description = "A stale version, a closed draft, an approval already given, or a paused plugin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed decision or a blocked draft", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The decision could not be logged or stored; it did not take effect", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]

@@ -251,8 +251,7 @@ fn median_s(sorted_ms: &[i64]) -> Option<f64> {
     params(InsightsQuery),
     responses(
         (status = 200, description = "Insights", body = Insights),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]

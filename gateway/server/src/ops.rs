@@ -143,8 +143,7 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
     summary = "Record counts",
     responses(
         (status = 200, description = "Counts", body = deskbridge_store::StoreStats),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -163,8 +162,7 @@ pub(crate) async fn status(
     summary = "Pipeline latency since the last reset",
     responses(
         (status = 200, description = "Percentiles", body = deskbridge_pipeline::MetricsSnapshot),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -183,8 +181,7 @@ pub(crate) async fn metrics(
     summary = "Start a new measurement window (admin)",
     responses(
         (status = 204, description = "Reset"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -203,8 +200,7 @@ pub(crate) async fn reset_metrics(
     summary = "Outbox items given up on, with reasons",
     responses(
         (status = 200, description = "Dead letters", body = Vec<DeadLetterView>),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -223,8 +219,7 @@ pub(crate) async fn dead_letters(
     summary = "Events given up on, with reasons",
     responses(
         (status = 200, description = "Failed events", body = Vec<FailedEventView>),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]

@@ -42,8 +42,7 @@ pub(crate) struct PauseRequest {
     summary = "The stop-switch pauses in force",
     responses(
         (status = 200, description = "Pauses in force", body = Vec<Pause>),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -120,8 +119,7 @@ async fn on_record(state: &AppState, entry: NewEntry) -> Result<(), HttpResponse
         (status = 200, description = "The pause now in force", body = Pause),
         (status = 400, description = "A malformed scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such helpdesk or plugin", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -180,8 +178,7 @@ pub(crate) async fn pause(
     responses(
         (status = 204, description = "Resumed"),
         (status = 404, description = "Not paused, or no such helpdesk or plugin", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]

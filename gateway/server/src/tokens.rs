@@ -106,8 +106,7 @@ async fn log(state: &AppState, entry: NewEntry) -> Result<(), String> {
     responses(
         (status = 201, description = "The new token", body = CreatedToken),
         (status = 422, description = "No person or no role", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -171,8 +170,7 @@ pub(crate) async fn create(
     summary = "List API tokens (admin); never secrets",
     responses(
         (status = 200, description = "Every token, oldest first", body = Vec<TokenRecord>),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -200,8 +198,7 @@ pub(crate) async fn list(
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No active token with this id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
@@ -251,8 +248,7 @@ pub(crate) async fn revoke(
     summary = "Who the token belongs to",
     responses(
         (status = 200, description = "The token's person, roles and id", body = Me),
-        (status = 401, description = "No, a malformed, an unknown or a revoked token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token's roles do not allow this", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))
 )]
