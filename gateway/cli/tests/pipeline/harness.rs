@@ -515,6 +515,16 @@ pub(crate) fn decide(gateway: &Process, token: &str, id: &str, body: Value) -> A
     )
 }
 
+/// Approves draft `id` as is, on `version`.
+pub(crate) fn approve(gateway: &Process, token: &str, id: &str, version: u64) -> Answer {
+    decide(
+        gateway,
+        token,
+        id,
+        json!({"version": version, "decision": "approve"}),
+    )
+}
+
 /// Waits for the first open draft of `ticket`; its id.
 pub(crate) fn first_draft(gateway: &Process, token: &str, ticket: u64) -> String {
     wait_for(30, "a draft for the ticket", || {

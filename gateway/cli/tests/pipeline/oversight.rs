@@ -65,12 +65,7 @@ fn the_stop_switch_pauses_drafting_until_an_admin_resumes_it() {
     assert_eq!(answer.json()["scope"], "plugin:suggest-reply");
 
     // Approving a draft of the paused plugin waits for the resume.
-    let refused = decide(
-        &gateway,
-        &agent,
-        &waiting,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let refused = approve(&gateway, &agent, &waiting, 0);
     assert_eq!(refused.status, 409, "{}", refused.body);
     assert!(refused.body.contains("paused"), "{}", refused.body);
 
@@ -116,12 +111,7 @@ fn the_stop_switch_pauses_drafting_until_an_admin_resumes_it() {
     assert_eq!(resume(&gateway, &admin, "all").status, 404, "not paused");
     customer_writes(&sim, untouched, "Hello? The invoice for May, please.");
     first_draft(&gateway, &agent, untouched);
-    let answer = decide(
-        &gateway,
-        &agent,
-        &waiting,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let answer = approve(&gateway, &agent, &waiting, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     wait_for(30, "the reply", || public_comments(&sim, before).len() == 2);
 
@@ -170,25 +160,15 @@ fn replies_carry_the_disclosure_line_and_its_presence_is_recorded() {
         "{read}"
     );
     assert!(text.ends_with(&format!("\n\n{DISCLOSURE}")), "{text}");
-    let answer = decide(
-        &gateway,
-        &agent,
-        &draft,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let answer = approve(&gateway, &agent, &draft, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     wait_for(30, "the reply", || public_comments(&sim, ticket).len() == 2);
     assert_eq!(public_comments(&sim, ticket)[1], text, "the approved text");
 
     // An agent who edits the line away sends without it; that is recorded too.
     customer_writes(&sim, ticket, "Thanks! And the one for April?");
-    wait_for(30, "a second draft", || {
-        !open_drafts(&gateway, &agent, ticket).is_empty()
-    });
-    let second = open_drafts(&gateway, &agent, ticket)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    // The first draft is no longer open: the next open one is the new one.
+    let second = first_draft(&gateway, &agent, ticket);
     let answer = decide(
         &gateway,
         &agent,
@@ -240,12 +220,7 @@ fn an_undecided_draft_expires_is_logged_and_is_never_sent() {
     wait_for(30, "the draft expired", || {
         draft_state(&gateway, &agent, &draft) == "expired"
     });
-    let late = decide(
-        &gateway,
-        &agent,
-        &draft,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let late = approve(&gateway, &agent, &draft, 0);
     assert_eq!(late.status, 409, "{}", late.body);
     let current = api_send(
         &gateway,
@@ -256,12 +231,7 @@ fn an_undecided_draft_expires_is_logged_and_is_never_sent() {
     )
     .json();
     let version = current["version"].as_u64().expect("version");
-    let late = decide(
-        &gateway,
-        &agent,
-        &draft,
-        json!({"version": version, "decision": "approve"}),
-    );
+    let late = approve(&gateway, &agent, &draft, version);
     assert_eq!(late.status, 409, "expired is final: {}", late.body);
     assert!(late.body.contains("expired"), "{}", late.body);
     wait_idle(&gateway, 30);

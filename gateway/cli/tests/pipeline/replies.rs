@@ -107,12 +107,7 @@ fn a_draft_altered_after_its_approval_is_stopped_by_the_gate() {
         &sim,
         json!({"method": "PUT", "kind": "status", "status": 503}),
     );
-    let answer = decide(
-        &gateway,
-        &agent,
-        &draft,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let answer = approve(&gateway, &agent, &draft, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     gateway.stop();
 
@@ -169,12 +164,7 @@ fn a_crash_between_approval_and_delivery_delivers_exactly_once() {
         &sim,
         json!({"method": "PUT", "kind": "status", "status": 503, "times": 1000}),
     );
-    let answer = decide(
-        &gateway,
-        &agent,
-        &draft,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let answer = approve(&gateway, &agent, &draft, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     gateway.kill();
     assert_eq!(public_comments(&sim, first).len(), 1, "nothing sent yet");
@@ -191,24 +181,14 @@ fn a_crash_between_approval_and_delivery_delivers_exactly_once() {
 
     // 2. Killed after the helpdesk applied the reply but before it answered.
     customer_writes(&sim, first, "Thanks! And the one for April?");
-    wait_for(30, "a second draft", || {
-        !open_drafts(&gateway, &agent, first).is_empty()
-    });
-    let second = open_drafts(&gateway, &agent, first)[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    // The first draft is no longer open: the next open one is the new one.
+    let second = first_draft(&gateway, &agent, first);
     wait_idle(&gateway, 30);
     inject_faults(
         &sim,
         json!({"method": "PUT", "kind": "apply_then_delay", "ms": 15000}),
     );
-    let answer = decide(
-        &gateway,
-        &agent,
-        &second,
-        json!({"version": 0, "decision": "approve"}),
-    );
+    let answer = approve(&gateway, &agent, &second, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     wait_for(10, "the helpdesk applying the reply", || {
         public_comments(&sim, first).len() == 4
