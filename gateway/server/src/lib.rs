@@ -1,10 +1,11 @@
 //! Deskbridge's HTTP edge, built on actix-web. Only this crate knows HTTP.
 //!
-//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), operator endpoints
-//! ([`ops`]: counts, latency, dead letters and failed events; no ticket text), and the webhook
-//! ingest `POST /webhooks/{zendesk|freshdesk|generic}[/{helpdesk}]` ([`webhooks`]). Unknown
-//! routes and every error answer with an RFC 9457 `application/problem+json` body. The
-//! approval API mounts here when it lands.
+//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), the webhook ingest
+//! `POST /webhooks/{zendesk|freshdesk|generic}[/{helpdesk}]` ([`webhooks`]), and the
+//! token-authenticated `/api/v1/` ([`auth`]): the approval queue (`drafts`), the stop switch
+//! (`pauses`), [`insights`], the approval log's checkpoints, proofs and erasures
+//! (`audit_api`), [`tokens`] and operator views (`ops`). [`openapi`] describes them all.
+//! Unknown routes and every error answer with an RFC 9457 `application/problem+json` body.
 
 mod audit_api;
 pub mod auth;
