@@ -81,7 +81,7 @@ impl Ingest {
             inserted
         };
         // A duplicate waits too: its first delivery may still be on its way to the disk.
-        self.store.durable().await?;
+        self.store.events_durable().await?;
         Ok(match inserted {
             Inserted::New(_) => Accepted::New { event_id: event.id },
             Inserted::Duplicate { first_event_id } => Accepted::Duplicate {

@@ -3,8 +3,7 @@
 //! Every step is idempotent and never moves a record backwards, so the same outcome can be
 //! applied again after a crash at any point: an outbox item or draft is written only if no
 //! record with its (deterministic) id exists in any state; a ticket's cursor only moves to a
-//! newer event; the processed summary is overwritten with the same content; the pending event
-//! is removed last.
+//! newer event; the processed summary, written last, is overwritten with the same content.
 
 use sled::Tree;
 
@@ -14,7 +13,6 @@ use crate::sled_store::{backend, encode, pair_key};
 
 /// The trees an outcome touches.
 pub(crate) struct CompletionTrees<'a> {
-    pub(crate) pending: &'a Tree,
     pub(crate) processed: &'a Tree,
     pub(crate) outbox: &'a Tree,
     pub(crate) delivered: &'a Tree,
@@ -38,11 +36,6 @@ pub(crate) fn apply(
     seq: u64,
     outcome: &EventOutcome,
 ) -> Result<(), StoreError> {
-    let key = seq.to_be_bytes();
-    trees
-        .processed
-        .insert(key, encode(&outcome.processed)?)
-        .map_err(backend)?;
     for item in &outcome.outbox {
         let id = item.id.as_bytes();
         let known = trees.delivered.contains_key(id).map_err(backend)?
@@ -72,7 +65,11 @@ pub(crate) fn apply(
                 .map_err(backend)?;
         }
     }
-    trees.pending.remove(key).map_err(backend)?;
+    // Last: a processed summary marks the event settled (see `sled_store.rs`).
+    trees
+        .processed
+        .insert(seq.to_be_bytes(), encode(&outcome.processed)?)
+        .map_err(backend)?;
     Ok(())
 }
 

@@ -31,6 +31,7 @@ impl GroupCommit {
     /// runs after each successful flush, once its waiters have been woken (housekeeping that
     /// must not delay acknowledgements).
     pub(crate) fn start(
+        thread_name: &str,
         flush: impl Fn() -> Result<(), String> + Send + 'static,
         settled: impl Fn() + Send + 'static,
         window: std::time::Duration,
@@ -39,7 +40,7 @@ impl GroupCommit {
         let flushes = Arc::new(AtomicU64::new(0));
         let counter = flushes.clone();
         let thread = std::thread::Builder::new()
-            .name("deskbridge-flush".into())
+            .name(thread_name.into())
             .spawn(move || {
                 while let Ok(first) = waiters.recv() {
                     let mut batch = vec![first];
@@ -84,6 +85,22 @@ impl GroupCommit {
         })
     }
 
+    /// [`GroupCommit::wait`] for a plain thread (outside any async runtime).
+    pub(crate) fn wait_blocking(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let queued = self
+            .queue
+            .as_ref()
+            .is_some_and(|queue| queue.send(tx).is_ok());
+        if !queued {
+            return Err(StoreError::Closed);
+        }
+        match rx.blocking_recv() {
+            Ok(result) => result.map_err(StoreError::Backend),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+
     /// Flushes made so far.
     pub(crate) fn flushes(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
@@ -111,6 +128,7 @@ mod tests {
         let seen = calls.clone();
         let commit = Arc::new(
             GroupCommit::start(
+                "test-flush",
                 move || {
                     seen.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(20));
@@ -140,6 +158,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_flush_reaches_every_waiter() {
         let commit = GroupCommit::start(
+            "test-flush",
             || Err("disk full".into()),
             || panic!("nothing settles after a failed flush"),
             Duration::from_millis(1),

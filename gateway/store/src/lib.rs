@@ -6,12 +6,14 @@
 //! default; a PostgreSQL backend implements the same trait.
 //!
 //! Durability is explicit: writes return once they are in the store's memory, and
-//! [`Store::durable`] resolves once everything written before the call is on disk. Concurrent
-//! callers share one flush (group commit), so waiting for durability does not serialize the
-//! webhooks that wait for it.
+//! [`Store::durable`] resolves once everything written before the call is on disk
+//! ([`Store::events_durable`]: every event inserted before the call). Concurrent callers share
+//! one flush (group commit), so waiting for durability does not serialize the webhooks that
+//! wait for it.
 
 mod completion;
 mod group_commit;
+mod inbound_log;
 mod kv;
 pub mod records;
 mod sled_store;
@@ -97,6 +99,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores an inbound event unless its dedupe key is known. Not yet durable.
     fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError>;
 
+    /// Resolves once every event inserted before this call is on disk: what an
+    /// acknowledgement waits for. A backend may make this cheaper than [`Store::durable`].
+    fn events_durable(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.durable()
+    }
+
     /// Resolves once everything written before this call is on disk.
     fn durable(&self) -> BoxFuture<'_, Result<(), StoreError>>;
 
@@ -154,6 +162,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Forgets dedupe keys first seen before `before_ms` (Unix milliseconds); returns how
     /// many. Helpdesks redeliver within hours, so keys older than the retention are dead weight.
+    /// The key of an event still pending stays until the event is completed or failed.
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
 
     /// How many records of each kind the store holds.

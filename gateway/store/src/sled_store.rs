@@ -1,19 +1,26 @@
-//! The embedded store on sled 0.34. One tree per record kind.
+//! The embedded store: sled 0.34 for everything that outlives an event's processing (one
+//! tree per record kind), and the inbound log (`inbound_log.rs`) for events between their
+//! acknowledgement and their outcome.
 //!
-//! The two calls on the hot path of every event avoid sled transactions, which measured at
-//! three quarters of the ingest cost (BENCHMARKS.md), and stay all-or-nothing by recovery:
+//! The calls on the hot path of every event avoid sled transactions and sled flushes, which
+//! measured at most of the ingest cost (BENCHMARKS.md), and stay all-or-nothing by recovery:
 //!
-//! - [`Store::insert_event`] writes the pending event, then its dedupe key, under one lock.
-//!   Opening the store restores the dedupe key of any pending event, and a dedupe key whose
-//!   event is nowhere to be found does not count as a duplicate.
-//! - [`Store::complete_event`] writes the whole outcome as one commit record, then applies it
-//!   (see `completion.rs`). Opening the store re-applies any commit record; each step is
-//!   idempotent and never moves a record backwards.
+//! - [`Store::insert_event`] appends the event to the inbound log's buffer and keeps it, with
+//!   its dedupe key, in memory; [`Store::events_durable`] waits for the log's group-commit
+//!   `fdatasync`. Opening the store replays the log: every event without an outcome in sled is
+//!   pending again, with its dedupe key.
+//! - [`Store::complete_event`] writes the dedupe key to sled, then the whole outcome as one
+//!   commit record, then applies it (see `completion.rs`). Opening the store re-applies any
+//!   commit record; each step is idempotent and never moves a record backwards. An event with
+//!   a commit record, a processed summary or a failure record is settled: the log's copy is
+//!   no longer needed, and its segment is deleted after a sled flush covers the outcome.
 //!
-//! Rarer calls (failing an event, outbox state changes) are one sled transaction each.
+//! Rarer calls (outbox state changes, tokens, pauses) are one sled write or transaction each.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,6 +29,7 @@ use sled::{Db, Tree};
 
 use crate::completion::{self, CompletionTrees};
 use crate::group_commit::GroupCommit;
+use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
 use crate::kv::SledKv;
 use crate::records::{
     DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
@@ -29,17 +37,48 @@ use crate::records::{
 };
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 
-/// How long the flusher waits for more writers to join a flush (see `group_commit.rs`): none
+/// How long a flusher waits for more writers to join a flush (see `group_commit.rs`): none
 /// by default. `DESKBRIDGE_COMMIT_WINDOW_US` sets it, for benchmark experiments.
-const COMMIT_WINDOW: std::time::Duration = std::time::Duration::ZERO;
+const COMMIT_WINDOW: Duration = Duration::ZERO;
 
 /// At most this many commit records are retired after one flush (see [`SledStore::open`]).
 const SETTLE_PER_FLUSH: usize = 512;
 
+/// How often the checkpointer flushes sled when completions or sealed log segments wait for
+/// a flush to be retired.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Events between acknowledgement and outcome, in memory; their durable copy is the log.
+#[derive(Default)]
+struct Inbox {
+    /// Pending events by sequence number.
+    pending: BTreeMap<u64, StoredEvent>,
+    /// The dedupe keys of the pending events (sled's dedupe tree gets them at completion).
+    keys: HashMap<Vec<u8>, DedupeEntry>,
+}
+
+impl Inbox {
+    /// The lowest sequence number still pending, or `u64::MAX` if none is: every event below
+    /// it has its outcome written to sled.
+    fn settled_below(&self) -> u64 {
+        self.pending.keys().next().copied().unwrap_or(u64::MAX)
+    }
+
+    fn add(&mut self, stored: StoredEvent) {
+        self.keys.insert(
+            SledStore::dedupe_key(&stored.event),
+            SledStore::dedupe_entry(&stored),
+        );
+        self.pending.insert(stored.seq, stored);
+    }
+}
+
+/// A settled event's dedupe key, and the event when asked for (`SledStore::settle_key`).
+type SettledKey = (Vec<u8>, Option<InboundEvent>);
+
 /// The sled-backed store.
 pub struct SledStore {
     db: Db,
-    pending: Tree,
     dedupe: Tree,
     processed: Tree,
     failed: Tree,
@@ -56,10 +95,17 @@ pub struct SledStore {
     tokens: Tree,
     /// Stop-switch pauses by scope (`all`, `helpdesk:NAME`, `plugin:ID`).
     pauses: Tree,
-    /// Serializes [`Store::insert_event`]'s check-then-write.
-    inserting: Mutex<()>,
+    /// Pending events and their dedupe keys; also serializes `insert_event`'s
+    /// check-then-write.
+    inbox: Arc<Mutex<Inbox>>,
+    log: Arc<InboundLog>,
     kv: Arc<SledKv>,
-    commit: GroupCommit,
+    /// Group commit of the inbound log: what acknowledgements wait for.
+    log_commit: GroupCommit,
+    /// Group commit of sled.
+    commit: Arc<GroupCommit>,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: mpsc::Sender<()>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -138,10 +184,14 @@ fn flatten(error: TransactionError<StoreError>) -> StoreError {
 impl SledStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with_segment_bytes(dir, SEGMENT_BYTES)
+    }
+
+    fn open_with_segment_bytes(dir: &Path, segment_bytes: u64) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            // Acknowledgements wait for an explicit group-commit flush; the periodic flush
-            // only bounds how much bookkeeping (delivery states, plugin kv) a crash can undo.
+            // The checkpointer flushes when something waits for it; the periodic flush only
+            // bounds how much bookkeeping (delivery states, plugin kv) a crash can undo.
             .flush_every_ms(Some(1000))
             .open()
             .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
@@ -149,24 +199,34 @@ impl SledStore {
         let window = std::env::var("DESKBRIDGE_COMMIT_WINDOW_US")
             .ok()
             .and_then(|v| v.parse().ok())
-            .map_or(COMMIT_WINDOW, std::time::Duration::from_micros);
+            .map_or(COMMIT_WINDOW, Duration::from_micros);
+        let (log, logged) = InboundLog::open(&dir.join("inbound"), segment_bytes)?;
+        let log = Arc::new(log);
+        let inbox: Arc<Mutex<Inbox>> = Arc::default();
         let completions = tree("event_completions")?;
         let applied: Arc<Mutex<Vec<u64>>> = Arc::default();
         let commit = {
             let flusher = db.clone();
             // Completions applied before a flush starts are covered by it; once it returned,
-            // their commit records are no longer needed.
+            // their commit records are no longer needed, and neither are the log segments
+            // holding only events settled before it started.
             let in_flush: Arc<Mutex<Vec<u64>>> = Arc::default();
+            let settled_before: Arc<Mutex<u64>> = Arc::new(Mutex::new(0));
             let (taken, settling) = (in_flush.clone(), in_flush);
+            let (noted, retiring) = (settled_before.clone(), settled_before);
             let (applied, completions) = (applied.clone(), completions.clone());
+            let (inbox, log) = (inbox.clone(), log.clone());
             GroupCommit::start(
+                "deskbridge-flush",
                 move || {
+                    *lock(&noted) = lock(&inbox).settled_below();
                     let mut batch = lock(&applied);
                     lock(&taken).append(&mut batch);
                     drop(batch);
                     flusher.flush().map(|_| ()).map_err(|e| e.to_string())
                 },
                 move || {
+                    log.retire(*lock(&retiring));
                     // A bounded share per flush: after a drained backlog tens of thousands
                     // may be waiting, and the next flush must not wait for all of them.
                     let share: Vec<u64> = {
@@ -185,8 +245,14 @@ impl SledStore {
             )
             .map_err(backend)?
         };
+        let commit = Arc::new(commit);
+        let log_commit = {
+            let log = log.clone();
+            GroupCommit::start("deskbridge-log", move || log.sync(), || {}, window)
+                .map_err(backend)?
+        };
+        let checkpointer = start_checkpointer(&commit, &applied, &log)?;
         let store = SledStore {
-            pending: tree("events_pending")?,
             dedupe: tree("dedupe")?,
             processed: tree("events_processed")?,
             failed: tree("events_failed")?,
@@ -199,18 +265,22 @@ impl SledStore {
             applied,
             tokens: tree("api_tokens")?,
             pauses: tree("drafting_pauses")?,
-            inserting: Mutex::new(()),
+            inbox,
+            log,
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
+            log_commit,
             commit,
+            _checkpointer: checkpointer,
             db,
         };
-        store.recover()?;
+        store.recover(logged)?;
         Ok(store)
     }
 
-    /// Finishes what a crash interrupted: re-applies every commit record left (oldest first)
-    /// and restores the dedupe key of every pending event.
-    fn recover(&self) -> Result<(), StoreError> {
+    /// Finishes what a crash interrupted: re-applies every commit record left (oldest first),
+    /// then makes every logged event without an outcome pending again. Events pending in
+    /// sled's `events_pending` tree (stores written before the inbound log) move to the log.
+    fn recover(&self, logged: Vec<StoredEvent>) -> Result<(), StoreError> {
         for entry in self.completions.iter() {
             let (key, bytes) = entry.map_err(backend)?;
             let seq = seq_of(&key)?;
@@ -218,22 +288,44 @@ impl SledStore {
             completion::apply(&self.completion_trees(), seq, &outcome)?;
             lock(&self.applied).push(seq);
         }
-        for entry in self.pending.iter() {
+        let legacy = self.db.open_tree("events_pending").map_err(backend)?;
+        let mut moved = 0;
+        for entry in legacy.iter() {
             let (key, bytes) = entry.map_err(backend)?;
             let stored: StoredEvent = decode(&key, &bytes)?;
-            let dedupe_key = Self::dedupe_key(&stored.event);
-            if self.dedupe.get(&dedupe_key).map_err(backend)?.is_none() {
-                self.dedupe
-                    .insert(dedupe_key, encode(&Self::dedupe_entry(&stored))?)
-                    .map_err(backend)?;
+            if !self.settled(stored.seq)? {
+                self.log.append(&stored)?;
+                lock(&self.inbox).add(stored);
+                moved += 1;
+            }
+        }
+        if !legacy.is_empty() {
+            self.log.sync().map_err(StoreError::Backend)?;
+            legacy.clear().map_err(backend)?;
+            self.db.flush().map_err(backend)?;
+            tracing::info!(moved, "moved pending events from sled to the inbound log");
+        }
+        for stored in logged {
+            if !self.settled(stored.seq)? {
+                lock(&self.inbox).add(stored);
             }
         }
         Ok(())
     }
 
+    /// Whether event `seq` has its outcome (or failure) in sled.
+    fn settled(&self, seq: u64) -> Result<bool, StoreError> {
+        let key = seq.to_be_bytes();
+        for tree in [&self.completions, &self.processed, &self.failed] {
+            if tree.contains_key(key).map_err(backend)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn completion_trees(&self) -> CompletionTrees<'_> {
         CompletionTrees {
-            pending: &self.pending,
             processed: &self.processed,
             outbox: &self.outbox,
             delivered: &self.outbox_done,
@@ -252,38 +344,97 @@ impl SledStore {
     }
 
     /// Whether the event a dedupe entry points at is still known in some state. An entry
-    /// without its event (possible only if a crash kept the later of `insert_event`'s two
-    /// writes but not the earlier) must not turn a redelivery away.
-    fn event_known(&self, entry: &DedupeEntry) -> Result<bool, StoreError> {
-        let Some(seq) = entry.seq else {
-            return Ok(true);
-        };
-        let key = seq.to_be_bytes();
-        for tree in [
-            &self.pending,
-            &self.completions,
-            &self.processed,
-            &self.failed,
-        ] {
-            if tree.contains_key(key).map_err(backend)? {
-                return Ok(true);
-            }
+    /// without its event (a damaged store, or one restored from a partial backup) must not
+    /// turn a redelivery away.
+    fn event_known(&self, entry: &DedupeEntry, inbox: &Inbox) -> Result<bool, StoreError> {
+        match entry.seq {
+            None => Ok(true),
+            Some(seq) => Ok(inbox.pending.contains_key(&seq) || self.settled(seq)?),
         }
-        Ok(false)
     }
 
     fn dedupe_key(event: &InboundEvent) -> Vec<u8> {
         pair_key(&event.helpdesk, &event.dedupe_key)
     }
+
+    /// Writes the dedupe key of pending event `seq` to sled and returns it, with the event if
+    /// asked for (`None` if the event is not pending: completed or failed before).
+    fn settle_key(
+        &self,
+        seq: u64,
+        with_event: bool,
+    ) -> Result<Option<SettledKey>, StoreError> {
+        let (key, entry, event) = {
+            let inbox = lock(&self.inbox);
+            let Some(stored) = inbox.pending.get(&seq) else {
+                return Ok(None);
+            };
+            (
+                Self::dedupe_key(&stored.event),
+                Self::dedupe_entry(stored),
+                with_event.then(|| stored.event.clone()),
+            )
+        };
+        self.dedupe
+            .insert(key.as_slice(), encode(&entry)?)
+            .map_err(backend)?;
+        Ok(Some((key, event)))
+    }
+
+    /// Forgets a pending event whose outcome is written to sled.
+    fn forget(&self, seq: u64, key: &[u8]) {
+        let mut inbox = lock(&self.inbox);
+        inbox.pending.remove(&seq);
+        inbox.keys.remove(key);
+    }
+}
+
+/// Flushes sled every [`CHECKPOINT_INTERVAL`] while applied completions or sealed log segments
+/// wait for a flush, so they are retired even when nothing else asks for durability.
+fn start_checkpointer(
+    commit: &Arc<GroupCommit>,
+    applied: &Arc<Mutex<Vec<u64>>>,
+    log: &Arc<InboundLog>,
+) -> Result<mpsc::Sender<()>, StoreError> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let (commit, applied, log) = (
+        Arc::downgrade(commit),
+        Arc::downgrade(applied),
+        Arc::downgrade(log),
+    );
+    std::thread::Builder::new()
+        .name("deskbridge-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_INTERVAL)
+            {
+                let (Some(commit), Some(applied), Some(log)) =
+                    (commit.upgrade(), applied.upgrade(), log.upgrade())
+                else {
+                    return;
+                };
+                let waiting = !lock(&applied).is_empty() || log.sealed_segments() > 0;
+                if waiting && let Err(e) = commit.wait_blocking() {
+                    tracing::warn!(error = %e, "checkpoint flush failed; retrying");
+                }
+            }
+        })
+        .map_err(backend)?;
+    Ok(stop)
 }
 
 impl Store for SledStore {
     fn insert_event(&self, event: &InboundEvent) -> Result<Inserted, StoreError> {
         let key = Self::dedupe_key(event);
-        let _one_at_a_time = lock(&self.inserting);
+        let mut inbox = lock(&self.inbox);
+        if let Some(first) = inbox.keys.get(&key) {
+            return Ok(Inserted::Duplicate {
+                first_event_id: first.event_id.clone(),
+            });
+        }
         if let Some(existing) = self.dedupe.get(&key).map_err(backend)? {
             let first: DedupeEntry = decode(&key, &existing)?;
-            if self.event_known(&first)? {
+            if self.event_known(&first, &inbox)? {
                 return Ok(Inserted::Duplicate {
                     first_event_id: first.event_id,
                 });
@@ -293,35 +444,49 @@ impl Store for SledStore {
             seq: self.db.generate_id().map_err(backend)?,
             event: event.clone(),
         };
-        // The event first, its dedupe key second: see the module docs for a crash in between.
-        self.pending
-            .insert(stored.seq.to_be_bytes(), encode(&stored)?)
-            .map_err(backend)?;
-        self.dedupe
-            .insert(key, encode(&Self::dedupe_entry(&stored))?)
-            .map_err(backend)?;
-        Ok(Inserted::New(stored.seq))
+        self.log.append(&stored)?;
+        let seq = stored.seq;
+        inbox.add(stored);
+        Ok(Inserted::New(seq))
+    }
+
+    fn events_durable(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.log_commit.wait()
     }
 
     fn durable(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.commit.wait()
+        // Both queued now, so both cover everything written before this call.
+        let (log, sled) = (self.log_commit.wait(), self.commit.wait());
+        Box::pin(async move {
+            log.await?;
+            sled.await
+        })
     }
 
     fn pending_events(&self) -> Result<Vec<StoredEvent>, StoreError> {
-        all(&self.pending)
+        Ok(lock(&self.inbox).pending.values().cloned().collect())
     }
 
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError> {
-        let key = seq.to_be_bytes();
-        if !self.pending.contains_key(key).map_err(backend)? {
+        // The dedupe key first: from here on a redelivery is refused by sled's record.
+        let Some((key, _)) = self.settle_key(seq, false)? else {
             return Ok(()); // completed (or failed) before
+        };
+        if outcome.outbox.is_empty() && outcome.drafts.is_empty() {
+            // Nothing that must appear all at once: `apply` writes the cursor, then the
+            // processed summary, which settles the event. A crash before that leaves it
+            // pending in the log, to be processed again (a commit record and its removal
+            // were two of the five sled writes of such an event; BENCHMARKS.md).
+            completion::apply(&self.completion_trees(), seq, outcome)?;
+        } else {
+            // The commit point: one atomic write holding the whole outcome.
+            self.completions
+                .insert(seq.to_be_bytes(), encode(outcome)?)
+                .map_err(backend)?;
+            completion::apply(&self.completion_trees(), seq, outcome)?;
+            lock(&self.applied).push(seq);
         }
-        // The commit point: one atomic write holding the whole outcome.
-        self.completions
-            .insert(key, encode(outcome)?)
-            .map_err(backend)?;
-        completion::apply(&self.completion_trees(), seq, outcome)?;
-        lock(&self.applied).push(seq);
+        self.forget(seq, &key);
         Ok(())
     }
 
@@ -338,23 +503,19 @@ impl Store for SledStore {
     }
 
     fn fail_event(&self, seq: u64, reason: &str, at_ms: i64) -> Result<(), StoreError> {
-        let key = seq.to_be_bytes();
-        (&self.pending, &self.failed)
-            .transaction(|(pending, failed)| {
-                let Some(bytes) = pending.remove(&key)? else {
-                    return Ok(());
-                };
-                let stored: StoredEvent = decode(&key, &bytes).map_err(abort)?;
-                let record = encode(&FailedEvent {
-                    event: stored.event,
-                    reason: reason.to_owned(),
-                    failed_at_ms: at_ms,
-                })
-                .map_err(abort)?;
-                failed.insert(&key, record)?;
-                Ok(())
-            })
-            .map_err(flatten)
+        let Some((key, Some(event))) = self.settle_key(seq, true)? else {
+            return Ok(());
+        };
+        let record = encode(&FailedEvent {
+            event,
+            reason: reason.to_owned(),
+            failed_at_ms: at_ms,
+        })?;
+        self.failed
+            .insert(seq.to_be_bytes(), record)
+            .map_err(backend)?;
+        self.forget(seq, &key);
+        Ok(())
     }
 
     fn outbox_pending(&self) -> Result<Vec<OutboxItem>, StoreError> {
@@ -485,19 +646,19 @@ impl Store for SledStore {
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         Ok(StoreStats {
-            pending_events: self.pending.len(),
+            pending_events: lock(&self.inbox).pending.len(),
             processed_events: self.processed.len(),
             failed_events: self.failed.len(),
             outbox_pending: self.outbox.len(),
             outbox_delivered: self.outbox_done.len(),
             outbox_dead_lettered: self.dead_letters.len(),
             pending_drafts: self.drafts.len(),
-            flushes: self.commit.flushes(),
+            flushes: self.flush_count(),
         })
     }
 
     fn flush_count(&self) -> u64 {
-        self.commit.flushes()
+        self.log_commit.flushes() + self.commit.flushes()
     }
 
     fn insert_token(&self, token_sha256: &str, record: &TokenRecord) -> Result<(), StoreError> {
@@ -655,6 +816,11 @@ mod tests {
             store.insert_event(&event("a")).expect("insert"),
             Inserted::Duplicate { .. }
         ));
+        // A pending event's key lives with it; once settled it is sled's, and prunable.
+        assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 0);
+        store
+            .complete_event(seq, &outcome("evt-a", &[]))
+            .expect("complete");
         assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 1);
         assert!(matches!(
             store.insert_event(&event("a")).expect("insert"),
@@ -832,47 +998,158 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_event_gets_its_dedupe_key_back_at_open() {
+    fn an_acknowledged_event_is_replayed_from_the_log_with_its_dedupe_key() {
         let dir = tempfile::tempdir().expect("tempdir");
-        {
+        let seq = {
             let store = SledStore::open(dir.path()).expect("open");
-            store.insert_event(&event("a")).expect("insert");
-            // A crash between the two writes of insert_event: the key never made it.
-            store
-                .dedupe
-                .remove(SledStore::dedupe_key(&event("a")))
-                .expect("remove");
-            store.db.flush().expect("flush");
-        }
+            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+                panic!("new");
+            };
+            store.log.sync().expect("the acknowledgement's sync");
+            // The process dies here: sled never saw the event.
+            drop(store);
+            seq
+        };
         let store = SledStore::open(dir.path()).expect("reopen");
+        let pending = store.pending_events().expect("pending");
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].seq, &pending[0].event), (seq, &event("a")));
         assert!(matches!(
             store.insert_event(&event("a")).expect("insert"),
             Inserted::Duplicate { .. }
         ));
-        assert_eq!(store.pending_events().expect("pending").len(), 1);
+        // Completed, it is not replayed again, and sled's dedupe record refuses redeliveries.
+        store
+            .complete_event(seq, &outcome("evt-a", &[]))
+            .expect("complete");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert!(store.pending_events().expect("pending").is_empty());
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
     }
 
     #[test]
     fn a_dedupe_key_without_its_event_does_not_turn_a_redelivery_away() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
+        // A record pointing at an event the store does not know (a damaged store).
+        let lost = StoredEvent {
+            seq: 999_999,
+            event: event("a"),
         };
         store
-            .pending
-            .remove(seq.to_be_bytes())
-            .expect("lose the event");
-        assert!(matches!(
-            store.insert_event(&event("a")).expect("insert"),
-            Inserted::New(_)
-        ));
+            .dedupe
+            .insert(
+                SledStore::dedupe_key(&lost.event),
+                encode(&SledStore::dedupe_entry(&lost)).expect("encode"),
+            )
+            .expect("insert");
+        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+            panic!("the key alone does not make a duplicate");
+        };
         assert_eq!(store.pending_events().expect("pending").len(), 1);
         // Once processed, the key does count.
-        let pending = store.pending_events().expect("pending");
         store
-            .complete_event(pending[0].seq, &outcome("evt-a", &[]))
+            .complete_event(seq, &outcome("evt-a", &[]))
             .expect("complete");
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
+    }
+
+    #[test]
+    fn a_failed_event_is_settled_and_not_replayed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
+                panic!("new");
+            };
+            store.log.sync().expect("sync");
+            store.fail_event(seq, "gone", 9).expect("fail");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert!(store.pending_events().expect("pending").is_empty());
+        assert_eq!(store.failed_events().expect("failed").len(), 1);
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
+    }
+
+    fn log_segments(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("inbound"))
+            .expect("list")
+            .count()
+    }
+
+    #[tokio::test]
+    async fn log_segments_are_deleted_once_their_events_are_settled_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open_with_segment_bytes(dir.path(), 1).expect("open");
+        let mut seqs = Vec::new();
+        for key in ["a", "b", "c"] {
+            let Inserted::New(seq) = store.insert_event(&event(key)).expect("insert") else {
+                panic!("new");
+            };
+            store.events_durable().await.expect("durable"); // one full segment each
+            seqs.push(seq);
+        }
+        assert_eq!(log_segments(dir.path()), 4);
+        store
+            .complete_event(seqs[0], &outcome("evt-a", &[]))
+            .expect("complete");
+        store
+            .complete_event(seqs[2], &outcome("evt-c", &[]))
+            .expect("complete");
+        // The retiring runs after the flush's waiters are woken: a second flush of the same
+        // thread is what guarantees it ran.
+        store.durable().await.expect("flush");
+        store.durable().await.expect("flush");
+        // `a` is settled; `b` is not, so its segment and every later one stay.
+        assert_eq!(log_segments(dir.path()), 3);
+        drop(store);
+        let store = SledStore::open_with_segment_bytes(dir.path(), 1).expect("reopen");
+        let pending: Vec<u64> = store
+            .pending_events()
+            .expect("pending")
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(pending, vec![seqs[1]]);
+    }
+
+    #[test]
+    fn events_pending_in_sled_move_to_the_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stored = StoredEvent {
+            seq: 7,
+            event: event("a"),
+        };
+        {
+            // A store written before the inbound log kept pending events in this tree.
+            let db = sled::open(dir.path()).expect("sled");
+            db.open_tree("events_pending")
+                .expect("tree")
+                .insert(7u64.to_be_bytes(), encode(&stored).expect("encode"))
+                .expect("insert");
+            db.flush().expect("flush");
+        }
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            assert_eq!(
+                store.pending_events().expect("pending"),
+                vec![stored.clone()]
+            );
+            let legacy = store.db.open_tree("events_pending").expect("tree");
+            assert!(legacy.is_empty());
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.pending_events().expect("pending"), vec![stored]);
         assert!(matches!(
             store.insert_event(&event("a")).expect("insert"),
             Inserted::Duplicate { .. }
