@@ -359,11 +359,7 @@ impl SledStore {
 
     /// Writes the dedupe key of pending event `seq` to sled and returns it, with the event if
     /// asked for (`None` if the event is not pending: completed or failed before).
-    fn settle_key(
-        &self,
-        seq: u64,
-        with_event: bool,
-    ) -> Result<Option<SettledKey>, StoreError> {
+    fn settle_key(&self, seq: u64, with_event: bool) -> Result<Option<SettledKey>, StoreError> {
         let (key, entry, event) = {
             let inbox = lock(&self.inbox);
             let Some(stored) = inbox.pending.get(&seq) else {
