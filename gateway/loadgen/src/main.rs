@@ -67,6 +67,9 @@ enum Cmd {
         /// start the driver itself under `taskset -c 0` to keep it off them.
         #[arg(long)]
         server_cpus: Option<String>,
+        /// The gateway's `pipeline.workers` (lanes); its default when not given.
+        #[arg(long)]
+        pipeline_workers: Option<usize>,
     },
 }
 
@@ -80,6 +83,7 @@ fn main() -> anyhow::Result<()> {
             rate,
             no_plugins,
             server_cpus,
+            pipeline_workers,
         } => run(
             &gateway_bin,
             concurrency,
@@ -87,6 +91,7 @@ fn main() -> anyhow::Result<()> {
             rate,
             no_plugins,
             server_cpus.as_deref(),
+            pipeline_workers,
         ),
     }
 }
@@ -127,6 +132,47 @@ fn server_command(program: &std::ffi::OsStr, cpus: Option<&str>) -> Command {
 /// A child process killed on drop.
 struct Proc(Child);
 
+/// CPU time (user + system) used so far by process `pid`, from `/proc/PID/stat`; `None` where
+/// there is no procfs.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ: 100 on every Linux configuration that matters here.
+    Some(ticks as f64 / 100.0)
+}
+
+/// CPU used by a server and by this driver over one phase.
+struct CpuUse {
+    server_s: Option<f64>,
+    driver_s: Option<f64>,
+}
+
+impl CpuUse {
+    fn start(server: u32) -> (Option<f64>, Option<f64>) {
+        (cpu_seconds(server), cpu_seconds(std::process::id()))
+    }
+
+    fn since(start: (Option<f64>, Option<f64>), server: u32) -> CpuUse {
+        let delta = |before: Option<f64>, now: Option<f64>| Some(now? - before?);
+        CpuUse {
+            server_s: delta(start.0, cpu_seconds(server)),
+            driver_s: delta(start.1, cpu_seconds(std::process::id())),
+        }
+    }
+
+    /// `server X µs + driver Y µs` per request.
+    fn per_request(&self, requests: usize) -> String {
+        let us = |s: Option<f64>| {
+            s.map_or("?".to_owned(), |s| {
+                format!("{:.0} µs", s * 1e6 / requests.max(1) as f64)
+            })
+        };
+        format!("server {}, driver {}", us(self.server_s), us(self.driver_s))
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -165,13 +211,17 @@ fn run(
     rate: u64,
     no_plugins: bool,
     server_cpus: Option<&str>,
+    pipeline_workers: Option<usize>,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let plugins = if no_plugins { "plugins = []\n" } else { "" };
+    let pipeline = pipeline_workers
+        .map(|n| format!("[pipeline]\nworkers = {n}\n"))
+        .unwrap_or_default();
     std::fs::write(
         dir.path().join("deskbridge.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n{plugins}"
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"data\"\n{pipeline}[helpdesks.bench]\nkind = \"generic\"\nwebhook_secret = \"{SECRET}\"\n{plugins}"
         ),
     )?;
     // An admin token for the gateway's operator API (status, metrics).
@@ -196,8 +246,8 @@ fn run(
     }
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
     let me = std::env::current_exe()?;
-    let (_hello, hello_addr) = spawn(server_command(me.as_os_str(), server_cpus).arg("hello"))?;
-    let (_gateway, gateway_addr) = spawn(
+    let (hello_proc, hello_addr) = spawn(server_command(me.as_os_str(), server_cpus).arg("hello"))?;
+    let (gateway_proc, gateway_addr) = spawn(
         server_command(gateway_bin.as_ref(), server_cpus)
             .arg("serve")
             .arg("--config")
@@ -205,6 +255,7 @@ fn run(
             .env("RUST_LOG", "warn,deskbridge::serve=info")
             .env("NO_COLOR", "1"),
     )?;
+    let (hello_pid, gateway_pid) = (hello_proc.0.id(), gateway_proc.0.id());
     deskbridge_connectors::install_tls_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -230,9 +281,13 @@ fn run(
         closed_loop(&client, &gateway_url, true, concurrency, Duration::from_secs(2), &counter).await?;
         drain(&api, &gateway_addr).await?;
 
+        let cpu = CpuUse::start(hello_pid);
         let hello = closed_loop(&client, &hello_url, false, concurrency, phase, &counter).await?;
+        let hello_cpu = CpuUse::since(cpu, hello_pid);
         let before = status(&api, &gateway_addr).await?;
+        let cpu = CpuUse::start(gateway_pid);
         let ingest = closed_loop(&client, &gateway_url, true, concurrency, phase, &counter).await?;
+        let ingest_cpu = CpuUse::since(cpu, gateway_pid);
         let after = status(&api, &gateway_addr).await?;
         let processed_during = after["processed_events"].as_u64().unwrap_or(0)
             .saturating_sub(before["processed_events"].as_u64().unwrap_or(0));
@@ -265,6 +320,11 @@ fn run(
             processed_during as f64 / phase.as_secs_f64()
         );
         println!("flushes so far: {flushes} for {} events", counter.load(Ordering::Relaxed));
+        println!(
+            "CPU per request, closed loop: hello world {}; gateway {} (its pipeline included)",
+            hello_cpu.per_request(hello.latencies_us.len()),
+            ingest_cpu.per_request(ingest.latencies_us.len())
+        );
         let overhead = &metrics["overhead_excluding_ai"];
         let since_ack = &metrics["since_ack"];
         println!(

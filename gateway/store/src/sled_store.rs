@@ -1178,7 +1178,11 @@ mod tests {
         tokio::time::sleep(CHECKPOINT_INTERVAL * 5).await;
         let flushes = store.flush_count();
         tokio::time::sleep(CHECKPOINT_INTERVAL * 10).await;
-        assert_eq!(store.flush_count(), flushes, "the checkpointer keeps flushing");
+        assert_eq!(
+            store.flush_count(),
+            flushes,
+            "the checkpointer keeps flushing"
+        );
         assert_eq!(log_segments(dir.path()), 2);
     }
 
