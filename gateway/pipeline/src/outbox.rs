@@ -7,7 +7,8 @@
 //! after a crash mid-send) first reads the ticket back and looks for the note's marker. A
 //! `429` pauses the helpdesk's rate gate for `Retry-After`; an exhausted quota does the same.
 //! Client errors other than 429 are dead-lettered at once; everything else is retried with
-//! backoff and jitter until the configured horizon, then dead-lettered with its last error.
+//! backoff and jitter until the configured horizon, then dead-lettered with its last error (an
+//! item that may have landed is read back one last time first).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -135,13 +136,23 @@ impl Deliverer {
         };
         let horizon =
             i64::try_from(self.settings.outbox_give_up_after.as_millis()).unwrap_or(i64::MAX);
-        if now_ms() - item.created_at_ms > horizon {
-            let reason = format!(
-                "gave up after {} attempts over {}s; last error: {}",
+        let past_horizon = now_ms() - item.created_at_ms > horizon;
+        let give_up = |item: &OutboxItem, read_back: &str| {
+            format!(
+                "gave up after {} attempts over {}s{read_back}; last error: {}",
                 item.attempts,
                 horizon / 1000,
                 item.last_error.as_deref().unwrap_or("none")
-            );
+            )
+        };
+        // An item that may have reached the helpdesk is read back first, even past the
+        // horizon: a write that did land is delivered, not a dead letter.
+        let is_note = matches!(
+            item.op,
+            OutboxOp::InternalNote { .. } | OutboxOp::PublicReply { .. }
+        );
+        if past_horizon && !(is_note && item.maybe_applied) {
+            let reason = give_up(&item, "");
             return self.dead_letter(item, reason).await;
         }
         // A reply goes out only as the gate's ApprovedReply, made here from what the store
@@ -154,10 +165,6 @@ impl Deliverer {
             _ => None,
         };
         let marker = marker_for(&item.id);
-        let is_note = matches!(
-            item.op,
-            OutboxOp::InternalNote { .. } | OutboxOp::PublicReply { .. }
-        );
         if is_note && item.maybe_applied {
             let found = match &approved {
                 Some(reply) => {
@@ -174,7 +181,15 @@ impl Deliverer {
                         .delivered(item, Some(receipt), true, approved.as_ref())
                         .await;
                 }
+                Ok(None) if past_horizon => {
+                    let reason = give_up(&item, "; a read-back found no earlier attempt delivered");
+                    return self.dead_letter(item, reason).await;
+                }
                 Ok(None) => {}
+                Err(error) if past_horizon => {
+                    let reason = give_up(&item, &format!("; the last read-back failed: {error}"));
+                    return self.dead_letter(item, reason).await;
+                }
                 Err(error) => return self.retry_or_dead_letter(item, error, true).await,
             }
         }

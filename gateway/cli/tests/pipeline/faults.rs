@@ -93,6 +93,68 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
 }
 
 #[test]
+fn a_note_that_landed_is_delivered_not_dead_lettered_when_its_retry_comes_past_the_horizon() {
+    let sim = start_sim("zendesk");
+    // The first attempt lands but times out (client 1 s, answer after 2.5 s); the retry comes
+    // 3-6 s later, past the 2 s horizon: only a last read-back tells it landed.
+    let files = GatewayFiles::with_retries(
+        "base_backoff_ms = 6000\nmax_backoff_ms = 6000\noutbox_give_up_after_s = 2",
+        &zendesk_helpdesk("acme", &sim, ""),
+    );
+    let mut gateway = files.start();
+    point_zendesk_webhooks(&sim, &gateway);
+    inject_faults(
+        &sim,
+        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
+    );
+    let ticket = create_ticket(
+        &sim,
+        "Address change",
+        "Please change my delivery address to 5 Long Road before you ship.",
+    );
+    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    let event_id = {
+        let fired = get_json(&sim.address, "/_sim/webhooks");
+        serde_json::from_str::<serde_json::Value>(fired[0]["response"].as_str().expect("response"))
+            .expect("ack json")["event_id"]
+            .as_str()
+            .expect("event id")
+            .to_owned()
+    };
+    let id = format!("{event_id}.summarize.0");
+    let dead = |gateway: &Process| {
+        api_get(gateway, "/api/v1/outbox/dead-letters")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for(30, "the note's retry", || {
+        gateway
+            .log()
+            .contains("read-back found an earlier attempt delivered")
+            || !dead(&gateway).is_empty()
+    });
+    assert!(dead(&gateway).is_empty(), "{:?}", dead(&gateway));
+    assert_eq!(internal_notes(&sim, ticket).len(), 1);
+    gateway.stop();
+    let store = open_store(&files.data_dir());
+    let item = store
+        .outbox_item(&id)
+        .expect("store")
+        .expect("the note's item");
+    assert!(
+        matches!(
+            item.state,
+            OutboxState::Delivered {
+                reconciled: true,
+                ..
+            }
+        ),
+        "{item:?}"
+    );
+}
+
+#[test]
 fn an_event_acknowledged_just_before_sigkill_is_processed_after_restart() {
     let sim = start_sim("zendesk");
     let ticket = create_ticket(

@@ -144,6 +144,12 @@ pub(crate) struct GatewayFiles {
 impl GatewayFiles {
     /// Writes a config with `helpdesks` (TOML tables) and test-friendly retry settings.
     pub(crate) fn new(helpdesks: &str) -> GatewayFiles {
+        GatewayFiles::with_retries("base_backoff_ms = 100\nmax_backoff_ms = 1000", helpdesks)
+    }
+
+    /// Like [`GatewayFiles::new`], with `retries` (lines of the `[pipeline]` table) instead of
+    /// the test-friendly retry settings.
+    pub(crate) fn with_retries(retries: &str, helpdesks: &str) -> GatewayFiles {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
             r#"listen = "127.0.0.1:0"
@@ -154,8 +160,7 @@ max_body_bytes = 8192
 
 [pipeline]
 workers = 2
-base_backoff_ms = 100
-max_backoff_ms = 1000
+{retries}
 
 {helpdesks}
 "#
