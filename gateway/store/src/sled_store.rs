@@ -107,8 +107,8 @@ pub struct SledStore {
     log_commit: GroupCommit,
     /// Group commit of sled.
     commit: Arc<GroupCommit>,
-    /// Dropping it stops the checkpointer thread.
-    _checkpointer: mpsc::Sender<()>,
+    /// Dropping it stops the checkpointer thread (started once recovery is done).
+    checkpointer: Option<mpsc::Sender<()>>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -255,7 +255,31 @@ impl SledStore {
             GroupCommit::start("deskbridge-log", move || log.sync(), || {}, window)
                 .map_err(backend)?
         };
-        let checkpointer = {
+        let mut store = SledStore {
+            dedupe: tree("dedupe")?,
+            processed: tree("events_processed")?,
+            failed: tree("events_failed")?,
+            outbox: tree("outbox")?,
+            outbox_done: tree("outbox_delivered")?,
+            dead_letters: tree("outbox_dead")?,
+            drafts: tree("drafts_pending")?,
+            cursors: tree("ticket_cursors")?,
+            completions,
+            applied: applied.clone(),
+            tokens: tree("api_tokens")?,
+            pauses: tree("drafting_pauses")?,
+            inbox: inbox.clone(),
+            log: log.clone(),
+            kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
+            log_commit,
+            commit: commit.clone(),
+            checkpointer: None,
+            db,
+        };
+        store.recover(logged)?;
+        // Only now: a flush during recovery would see pending events not yet back in memory
+        // and retire the log segments that hold them.
+        store.checkpointer = Some({
             let (applied, in_flush) = (Arc::downgrade(&applied), Arc::downgrade(&in_flush));
             let (inbox, log) = (Arc::downgrade(&inbox), Arc::downgrade(&log));
             let mut settled_at_last_flush = None;
@@ -278,29 +302,7 @@ impl SledStore {
                 }
                 waiting
             })?
-        };
-        let store = SledStore {
-            dedupe: tree("dedupe")?,
-            processed: tree("events_processed")?,
-            failed: tree("events_failed")?,
-            outbox: tree("outbox")?,
-            outbox_done: tree("outbox_delivered")?,
-            dead_letters: tree("outbox_dead")?,
-            drafts: tree("drafts_pending")?,
-            cursors: tree("ticket_cursors")?,
-            completions,
-            applied,
-            tokens: tree("api_tokens")?,
-            pauses: tree("drafting_pauses")?,
-            inbox,
-            log,
-            kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
-            log_commit,
-            commit,
-            _checkpointer: checkpointer,
-            db,
-        };
-        store.recover(logged)?;
+        });
         Ok(store)
     }
 
