@@ -58,16 +58,20 @@ struct Inbox {
     keys: HashMap<Vec<u8>, DedupeEntry>,
     /// Events settled (completed or failed) since the store opened.
     settled: u64,
+    /// One more than the highest sequence number seen.
+    next_seq: u64,
 }
 
 impl Inbox {
-    /// The lowest sequence number still pending, or `u64::MAX` if none is: every event below
-    /// it has its outcome written to sled.
+    /// Every event below this sequence number has its outcome written to sled: the lowest one
+    /// still pending, or, with none pending, the next one to come (an event inserted while a
+    /// flush runs may already sit in a sealed segment, which must not be retired).
     fn settled_below(&self) -> u64 {
-        self.pending.keys().next().copied().unwrap_or(u64::MAX)
+        self.pending.keys().next().copied().unwrap_or(self.next_seq)
     }
 
     fn add(&mut self, stored: StoredEvent) {
+        self.next_seq = self.next_seq.max(stored.seq.saturating_add(1));
         self.keys.insert(
             SledStore::dedupe_key(&stored.event),
             SledStore::dedupe_entry(&stored),
@@ -335,7 +339,11 @@ impl SledStore {
             tracing::info!(moved, "moved pending events from sled to the inbound log");
         }
         for stored in logged {
-            if !self.settled(stored.seq)? {
+            if self.settled(stored.seq)? {
+                // Settled: its segment can go once nothing older is pending.
+                let mut inbox = lock(&self.inbox);
+                inbox.next_seq = inbox.next_seq.max(stored.seq.saturating_add(1));
+            } else {
                 lock(&self.inbox).add(stored);
             }
         }
@@ -1186,6 +1194,20 @@ mod tests {
             "the checkpointer keeps flushing"
         );
         assert_eq!(log_segments(dir.path()), 2);
+    }
+
+    #[test]
+    fn with_nothing_pending_only_events_seen_so_far_count_as_settled() {
+        let mut inbox = Inbox::default();
+        inbox.add(StoredEvent {
+            seq: 41,
+            event: event("a"),
+        });
+        assert_eq!(inbox.settled_below(), 41);
+        inbox.pending.remove(&41);
+        // Not "everything": event 42 may be inserted, and its segment sealed, while the flush
+        // that took this mark runs.
+        assert_eq!(inbox.settled_below(), 42);
     }
 
     #[test]
