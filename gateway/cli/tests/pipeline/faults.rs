@@ -67,13 +67,7 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
         "the read-back found the note; no second write"
     );
 
-    let fired = get_json(&sim.address, "/_sim/webhooks");
-    let event_id =
-        serde_json::from_str::<serde_json::Value>(fired[0]["response"].as_str().expect("response"))
-            .expect("ack json")["event_id"]
-            .as_str()
-            .expect("event id")
-            .to_owned();
+    let event_id = first_acked_event_id(&sim);
     gateway.stop();
     let store = open_store(&files.data_dir());
     let item = store
@@ -113,15 +107,7 @@ fn a_note_that_landed_is_delivered_not_dead_lettered_when_its_retry_comes_past_t
         "Please change my delivery address to 5 Long Road before you ship.",
     );
     wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
-    let event_id = {
-        let fired = get_json(&sim.address, "/_sim/webhooks");
-        serde_json::from_str::<serde_json::Value>(fired[0]["response"].as_str().expect("response"))
-            .expect("ack json")["event_id"]
-            .as_str()
-            .expect("event id")
-            .to_owned()
-    };
-    let id = format!("{event_id}.summarize.0");
+    let id = format!("{}.summarize.0", first_acked_event_id(&sim));
     let dead = |gateway: &Process| {
         api_get(gateway, "/api/v1/outbox/dead-letters")
             .as_array()

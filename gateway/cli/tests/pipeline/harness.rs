@@ -360,6 +360,14 @@ pub(crate) fn point_zendesk_webhooks(sim: &Process, gateway: &Process) {
     assert_eq!(answer.status, 204, "{}", answer.body);
 }
 
+/// The event id the gateway acknowledged for the simulator's first fired webhook.
+pub(crate) fn first_acked_event_id(sim: &Process) -> String {
+    let fired = get_json(&sim.address, "/_sim/webhooks");
+    let ack: Value =
+        serde_json::from_str(fired[0]["response"].as_str().expect("response")).expect("ack json");
+    ack["event_id"].as_str().expect("event id").to_owned()
+}
+
 /// Adds simulator faults (`POST /_sim/faults`).
 pub(crate) fn inject_faults(sim: &Process, faults: Value) {
     let answer = post_json(&sim.address, "POST", "/_sim/faults", &faults);
