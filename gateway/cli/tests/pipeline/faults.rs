@@ -16,6 +16,23 @@ fn note_writes(sim: &Process) -> Vec<u64> {
         .collect()
 }
 
+/// Points the simulator at `gateway`, makes every note write land but answer only after 2.5 s
+/// (past the test client's 1 s timeout), opens a ticket and waits for its note; the ticket.
+fn note_that_lands_then_times_out(sim: &Process, gateway: &Process) -> u64 {
+    point_zendesk_webhooks(sim, gateway);
+    inject_faults(
+        sim,
+        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
+    );
+    let ticket = create_ticket(
+        sim,
+        "Address change",
+        "Please change my delivery address to 5 Long Road before you ship.",
+    );
+    wait_for(30, "the note", || !internal_notes(sim, ticket).is_empty());
+    ticket
+}
+
 #[test]
 fn rate_limited_then_failing_then_healthy_posts_exactly_one_note() {
     let sim = start_sim("zendesk");
@@ -46,17 +63,7 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
     // The client gives up after 1 s; the simulator applies the write and answers after 2.5 s.
     let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
     let mut gateway = files.start();
-    point_zendesk_webhooks(&sim, &gateway);
-    inject_faults(
-        &sim,
-        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
-    );
-    let ticket = create_ticket(
-        &sim,
-        "Address change",
-        "Please change my delivery address to 5 Long Road before you ship.",
-    );
-    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    let ticket = note_that_lands_then_times_out(&sim, &gateway);
     wait_idle(&gateway, 30);
     // Give a (wrong) resend every chance to show up.
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -96,17 +103,7 @@ fn a_note_that_landed_is_delivered_not_dead_lettered_when_its_retry_comes_past_t
         &zendesk_helpdesk("acme", &sim, ""),
     );
     let mut gateway = files.start();
-    point_zendesk_webhooks(&sim, &gateway);
-    inject_faults(
-        &sim,
-        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "apply_then_delay", "ms": 2500}),
-    );
-    let ticket = create_ticket(
-        &sim,
-        "Address change",
-        "Please change my delivery address to 5 Long Road before you ship.",
-    );
-    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    let ticket = note_that_lands_then_times_out(&sim, &gateway);
     let id = format!("{}.summarize.0", first_acked_event_id(&sim));
     let dead = |gateway: &Process| {
         api_get(gateway, "/api/v1/outbox/dead-letters")
