@@ -111,8 +111,18 @@ pub struct SledStore {
     log_commit: GroupCommit,
     /// Group commit of sled.
     commit: Arc<GroupCommit>,
-    /// Dropping it stops the checkpointer thread (started once recovery is done).
-    checkpointer: Option<mpsc::Sender<()>>,
+    /// The checkpointer thread (started once recovery is done); the store stops and joins it
+    /// when dropped.
+    checkpointer: Option<Checkpointer>,
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // First: mid-flush the checkpointer holds the sled group commit (and with it the
+        // database and its directory lock); joining it means that once the store is gone, the
+        // directory can be opened again.
+        drop(self.checkpointer.take());
+    }
 }
 
 impl std::fmt::Debug for SledStore {
@@ -423,16 +433,32 @@ impl SledStore {
     }
 }
 
+/// The thread that flushes sled every [`CHECKPOINT_INTERVAL`] while something waits for a
+/// flush; dropping it stops the thread and waits for it.
+struct Checkpointer {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Flushes sled every [`CHECKPOINT_INTERVAL`] while `needs_flush` says applied completions or
 /// settled events' log segments wait for one, so they are retired even when nothing else asks
 /// for durability.
 fn start_checkpointer(
     commit: &Arc<GroupCommit>,
     mut needs_flush: impl FnMut() -> bool + Send + 'static,
-) -> Result<mpsc::Sender<()>, StoreError> {
+) -> Result<Checkpointer, StoreError> {
     let (stop, stopped) = mpsc::channel::<()>();
     let commit = Arc::downgrade(commit);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("deskbridge-checkpoint".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) =
@@ -449,7 +475,10 @@ fn start_checkpointer(
             }
         })
         .map_err(backend)?;
-    Ok(stop)
+    Ok(Checkpointer {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
 }
 
 impl Store for SledStore {
@@ -1108,6 +1137,25 @@ mod tests {
             store.insert_event(&event("a")).expect("insert"),
             Inserted::Duplicate { .. }
         ));
+    }
+
+    #[test]
+    fn a_dropped_store_can_be_opened_again_at_once_even_mid_checkpoint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for round in 0..40 {
+            let store = SledStore::open(dir.path()).expect("open");
+            let key = format!("round-{round}");
+            let Inserted::New(seq) = store.insert_event(&event(&key)).expect("insert") else {
+                panic!("new");
+            };
+            store
+                .complete_event(seq, &outcome(&key, &["note"]))
+                .expect("complete");
+            // The checkpointer wakes every CHECKPOINT_INTERVAL to flush the completion; drop
+            // the store at varying points of that cycle, some of them mid-flush.
+            std::thread::sleep(CHECKPOINT_INTERVAL + Duration::from_millis(round % 7));
+        }
+        SledStore::open(dir.path()).expect("open after the last drop");
     }
 
     fn log_segments(dir: &Path) -> usize {
