@@ -229,6 +229,60 @@ pub(crate) async fn receive_default(
     }
 }
 
+/// The routes [`dispatch`] serves, as `(method, path pattern)` (the OpenAPI test checks that
+/// the description covers them).
+pub const ROUTES: [(&str, &str); 2] = [
+    ("POST", "/webhooks/{kind}/{helpdesk}"),
+    ("POST", "/webhooks/{kind}"),
+];
+
+/// Routes `/webhooks/...` by hand, under a static `/webhooks` scope: actix-router matches
+/// `{param}` patterns with a regex search per request, which showed in ingest profiles.
+/// `POST /webhooks/{kind}/{helpdesk}` and `POST /webhooks/{kind}` go to their handlers; other
+/// methods get `405`, other shapes `404`. Segments are taken as sent (helpdesk names and kinds
+/// are lowercase ASCII, never percent-encoded).
+pub(crate) async fn dispatch(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let segments: Vec<&str> = request
+        .path()
+        .strip_prefix("/webhooks/")
+        .unwrap_or_default()
+        .split('/')
+        .collect();
+    let (kind, name) = match segments.as_slice() {
+        [kind] if !kind.is_empty() => ((*kind).to_owned(), None),
+        [kind, name] if !kind.is_empty() && !name.is_empty() => {
+            ((*kind).to_owned(), Some((*name).to_owned()))
+        }
+        _ => {
+            return Problem::response(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                format!("no route for {} {}", request.method(), request.path()),
+            );
+        }
+    };
+    if request.method() != actix_web::http::Method::POST {
+        let mut response = Problem::response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+            format!("webhooks are received with POST, not {}", request.method()),
+        );
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static("POST"),
+        );
+        return response;
+    }
+    match name {
+        Some(name) => receive_named(request, web::Path::from((kind, name)), payload, state).await,
+        None => receive_default(request, web::Path::from(kind), payload, state).await,
+    }
+}
+
 /// `POST /webhooks/{kind}/{helpdesk}`.
 #[utoipa::path(
     post,

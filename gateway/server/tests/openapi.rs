@@ -42,7 +42,8 @@ fn described_operations() -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// `(method, path)` of every `.route("path", web::method()…)` in `configure`.
+/// `(method, path)` of every `.route("path", web::method()…)` in `configure`, and of the
+/// webhook routes split by hand under the `/webhooks` scope.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
         .expect("src/lib.rs");
@@ -61,6 +62,9 @@ fn registered_routes() -> BTreeSet<(String, String)> {
             continue;
         };
         routes.insert((method.to_uppercase(), path.to_owned()));
+    }
+    for (method, path) in deskbridge_server::webhooks::ROUTES {
+        routes.insert((method.to_owned(), path.to_owned()));
     }
     routes
 }

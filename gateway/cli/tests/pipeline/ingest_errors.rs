@@ -119,6 +119,11 @@ fn bad_webhooks_get_specific_errors_and_store_nothing() {
         None,
     );
     assert_problem(&answer, 404, "is a zendesk helpdesk");
+    // The webhook paths are split by hand (webhooks.rs `dispatch`): other methods and shapes.
+    let answer = http(gw, "GET", path, &[], b"");
+    assert_problem(&answer, 405, "with POST, not GET");
+    let answer = http(gw, "POST", &format!("{path}/extra"), &[], &body);
+    assert_problem(&answer, 404, "no route for POST");
 
     assert_eq!(
         stored_events(&gateway),
