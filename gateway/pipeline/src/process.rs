@@ -53,7 +53,9 @@ impl Worker {
     pub(crate) async fn process(&self, queued: Queued) {
         let StoredEvent { seq, event } = queued.event;
         let started = std::time::Instant::now();
-        let outcome = match self.outcome(seq, &event).await {
+        // Acknowledged by this process: a generic event's body was validated at ingest.
+        let validated_at_ingest = queued.acknowledged.is_some();
+        let outcome = match self.outcome(seq, &event, validated_at_ingest).await {
             Ok(outcome) => outcome,
             Err(Stop::Skip(reason)) => EventOutcome {
                 processed: ProcessedEvent {
@@ -134,6 +136,7 @@ impl Worker {
         &self,
         seq: u64,
         event: &deskbridge_store::InboundEvent,
+        validated_at_ingest: bool,
     ) -> Result<EventOutcome, Stop> {
         let helpdesk = self.helpdesks.get(&event.helpdesk).ok_or_else(|| {
             Stop::Fail(format!(
@@ -145,14 +148,19 @@ impl Worker {
         if let Some(scope) = self.settings.switch.helpdesk_paused(&helpdesk.name) {
             return Err(Stop::Skip(format!("AI drafting is paused ({scope})")));
         }
-        let (ticket, kind_hint) = match &event.source {
-            EventSource::Normalized(normalized) => {
-                (normalized.ticket.clone(), Some(normalized.kind))
-            }
+        // Whether the ticket is known valid: a fetched one never is (the helpdesk's API is
+        // input), nor an event replayed from disk after a restart.
+        let (ticket, kind_hint, ticket_validated) = match &event.source {
+            EventSource::Normalized(normalized) => (
+                normalized.ticket.clone(),
+                Some(normalized.kind),
+                validated_at_ingest,
+            ),
             EventSource::Fetch { kind_hint, .. } => (
                 self.fetch(helpdesk, &event.ticket_id, event.received_at_ms)
                     .await?,
                 *kind_hint,
+                false,
             ),
         };
         let newest = ticket
@@ -175,12 +183,17 @@ impl Worker {
         let kind = kind_hint.unwrap_or_else(|| derive_kind(&ticket));
         let last_message_id = Some(newest.id.clone());
         let occurred_at = newest.created_at.clone();
-        let validated = ValidatedEvent::validate(TicketEvent {
+        let envelope = TicketEvent {
             id: event.id.clone(),
             kind,
             occurred_at,
             ticket,
-        })
+        };
+        let validated = if ticket_validated {
+            ValidatedEvent::with_envelope_of_validated_ticket(envelope)
+        } else {
+            ValidatedEvent::validate(envelope)
+        }
         .map_err(|e| Stop::Fail(format!("the ticket does not form a valid event: {e}")))?;
 
         let mut runs = Vec::new();

@@ -106,3 +106,40 @@ fn a_signed_normalized_event_is_processed_and_mistakes_are_refused() {
     assert!(reason.contains("no API to deliver to"), "{reason}");
     assert_eq!(store.pending_drafts().expect("drafts")[0].ticket_id, "T-1");
 }
+
+/// A generic event's body is validated at ingest and not again while the same process
+/// processes it; one read back from disk after a restart is validated again, so a record that
+/// does not (or no longer) match the schema fails instead of reaching the plugins.
+#[test]
+fn an_event_replayed_from_disk_is_validated_again() {
+    let files = GatewayFiles::new(&format!(
+        "[helpdesks.forms]\nkind = \"generic\"\nwebhook_secret = \"{GENERIC_SECRET}\"\n"
+    ));
+    let mut body: serde_json::Value = serde_json::from_slice(&event("forms", "e-1")).expect("json");
+    body["ticket"]["id"] = json!(""); // `$defs/id` needs at least one character
+    body["type"] = json!("normalized");
+    let stored: deskbridge_store::InboundEvent = serde_json::from_value(json!({
+        "id": "evt_replayed",
+        "dedupe_key": "msg_replayed",
+        "helpdesk": "forms",
+        "helpdesk_kind": "generic",
+        "ticket_id": "",
+        "received_at_ms": 1_764_000_000_000_i64,
+        "source": body,
+    }))
+    .expect("an inbound event");
+    {
+        let store = open_store(&files.data_dir());
+        store.insert_event(&stored).expect("insert");
+    } // dropping the store writes its log to disk
+
+    let mut gateway = files.start();
+    wait_for(30, "the replayed event to fail", || {
+        status(&gateway)["failed_events"] == 1
+    });
+    let failed = api_get(&gateway, "/api/v1/events/failed");
+    let reason = failed[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("does not form a valid event"), "{failed}");
+    assert_eq!(status(&gateway)["pending_drafts"], 0);
+    gateway.stop();
+}
