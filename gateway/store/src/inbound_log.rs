@@ -13,13 +13,22 @@
 //! A sealed segment is deleted once every event in it has its outcome on disk elsewhere
 //! ([`InboundLog::retire`], called by the store after its own flushes).
 //!
+//! Segments are written full of zeros before they take records, and records then overwrite
+//! the zeros: an `fdatasync` that does not change the file's size writes the data alone,
+//! without a second, dependent write of the inode, which halved its time and CPU on this
+//! project's machine (BENCHMARKS.md). Reading stops at a zero length: the unused rest of a
+//! segment. Filling 8 MiB takes tens of milliseconds, so the next segment (the spare) is
+//! prepared ahead, once the newest is half full, by the store's checkpointer thread
+//! ([`InboundLog::prepare_spare`]); the segment begun at open, and one begun when no spare is
+//! ready, are small (256 KiB).
+//!
 //! A crash can leave a torn record at the end of a segment. It was never acknowledged
 //! (acknowledgements follow the `fdatasync`), so reading stops there with a warning. A failed
 //! write puts its bytes back in front of the buffer and seals the segment, so the retry lands
 //! in a fresh file and never behind a torn record.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +38,13 @@ use crate::{StoreError, sled_store::backend};
 /// Size past which the newest segment is sealed and a new one begun.
 pub(crate) const SEGMENT_BYTES: u64 = 8 << 20;
 
+/// Size of a segment begun without a spare ready (at open, or when the spare is late): small,
+/// so filling it with zeros does not hold up acknowledgements for long.
+const SMALL_SEGMENT_BYTES: u64 = 256 << 10;
+
+/// Zeros written at a time when filling a segment.
+const FILL_CHUNK: usize = 256 << 10;
+
 /// `length` and `CRC-32` in front of every record.
 const HEADER: usize = 8;
 
@@ -37,6 +53,9 @@ pub(crate) struct InboundLog {
     dir: PathBuf,
     segment_bytes: u64,
     state: Mutex<State>,
+    /// Held while a segment file is created and filled, so the flusher (sealing) and the
+    /// checkpointer (preparing the spare) never create the same generation.
+    creating: Mutex<()>,
 }
 
 struct State {
@@ -50,12 +69,17 @@ struct State {
     sealed: Vec<Sealed>,
     /// Seal `current` before the next write (the last write to it failed).
     seal_next: bool,
+    /// The next segment, created and filled ahead (generation `current.generation + 1`).
+    spare: Option<Segment>,
 }
 
 struct Segment {
     generation: u64,
     file: Arc<File>,
+    /// Bytes of records written.
     bytes: u64,
+    /// Bytes filled with zeros at creation: sealed once `bytes` reaches it.
+    capacity: u64,
     last_seq: Option<u64>,
 }
 
@@ -87,18 +111,32 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 impl Segment {
-    fn create(dir: &Path, generation: u64) -> Result<Segment, StoreError> {
+    /// Creates segment `generation` filled with `capacity` zero bytes, durable, its write
+    /// position at the start.
+    fn create(dir: &Path, generation: u64, capacity: u64) -> Result<Segment, StoreError> {
         let path = segment_path(dir, generation);
-        let file = OpenOptions::new()
+        let fail = |e| io_error("cannot create", &path, e);
+        let mut file = OpenOptions::new()
             .create_new(true)
-            .append(true)
+            .write(true)
             .open(&path)
-            .map_err(|e| io_error("cannot create", &path, e))?;
+            .map_err(fail)?;
+        let zeros = vec![0u8; FILL_CHUNK];
+        let mut filled = 0u64;
+        while filled < capacity {
+            let chunk =
+                usize::try_from(capacity - filled).map_or(FILL_CHUNK, |n| n.min(FILL_CHUNK));
+            file.write_all(&zeros[..chunk]).map_err(fail)?;
+            filled += chunk as u64;
+        }
+        file.sync_data().map_err(fail)?;
+        file.seek(SeekFrom::Start(0)).map_err(fail)?;
         sync_dir(dir).map_err(|e| io_error("cannot sync", dir, e))?;
         Ok(Segment {
             generation,
             file: Arc::new(file),
             bytes: 0,
+            capacity,
             last_seq: None,
         })
     }
@@ -124,7 +162,8 @@ pub(crate) struct SegmentContents {
     pub(crate) torn_at: Option<usize>,
 }
 
-/// Reads the records of one segment, stopping at the first torn or damaged one. A record
+/// Reads the records of one segment, stopping at the first torn or damaged one or at the
+/// zero-filled rest. A record
 /// whose checksum matches but which does not decode is a bug, reported as corruption.
 pub(crate) fn decode_segment(bytes: &[u8], name: &str) -> Result<SegmentContents, StoreError> {
     let mut records = Vec::new();
@@ -144,6 +183,15 @@ pub(crate) fn decode_segment(bytes: &[u8], name: &str) -> Result<SegmentContents
                 .unwrap_or_default()
         };
         let (length, checksum) = (word(0..4) as usize, word(4..8));
+        if length == 0 {
+            // The unused, zero-filled rest of the segment; anything else after the last record
+            // is a write a crash interrupted.
+            let clean = bytes[at..].iter().all(|&b| b == 0);
+            return Ok(SegmentContents {
+                records,
+                torn_at: (!clean).then_some(at),
+            });
+        }
         let Some(payload) = bytes.get(at + HEADER..at + HEADER + length) else {
             return Ok(SegmentContents {
                 records,
@@ -220,10 +268,12 @@ impl InboundLog {
             state: Mutex::new(State {
                 buffer: Vec::new(),
                 buffered_last: None,
-                current: Segment::create(dir, next)?,
+                current: Segment::create(dir, next, segment_bytes.clamp(1, SMALL_SEGMENT_BYTES))?,
                 sealed,
                 seal_next: false,
+                spare: None,
             }),
+            creating: Mutex::new(()),
         };
         Ok((log, events))
     }
@@ -272,7 +322,7 @@ impl InboundLog {
         }
         state.current.bytes += buffer.len() as u64;
         state.current.last_seq = last.or(state.current.last_seq);
-        let full = state.current.bytes >= self.segment_bytes;
+        let full = state.current.bytes >= state.current.capacity;
         drop(state);
         if full {
             self.seal().map_err(|e| e.to_string())?;
@@ -280,11 +330,42 @@ impl InboundLog {
         Ok(())
     }
 
-    /// Seals the newest segment and begins the next.
+    /// Creates and fills the next segment ahead of need, once the newest one is half full and
+    /// if the spare is not there yet (an idle gateway never makes one). Called periodically
+    /// from a thread other than the flusher.
+    pub(crate) fn prepare_spare(&self) -> Result<(), StoreError> {
+        let _creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = {
+            let state = self.lock();
+            if state.spare.is_some() || state.current.bytes < state.current.capacity / 2 {
+                return Ok(());
+            }
+            state.current.generation + 1
+        };
+        // Filled outside the state lock: appends and acknowledgements go on meanwhile.
+        let spare = Segment::create(&self.dir, generation, self.segment_bytes)?;
+        self.lock().spare = Some(spare);
+        Ok(())
+    }
+
+    /// Seals the newest segment and begins the next: the spare if one is ready, else a small
+    /// new one. Only the flusher thread seals.
     fn seal(&self) -> Result<(), StoreError> {
-        let generation = self.lock().current.generation + 1;
-        // Created outside the lock (it syncs the directory); only the flusher thread seals.
-        let next = Segment::create(&self.dir, generation)?;
+        let next = {
+            let _creating = self.creating.lock().unwrap_or_else(|e| e.into_inner());
+            let (spare, generation) = {
+                let mut state = self.lock();
+                (state.spare.take(), state.current.generation + 1)
+            };
+            match spare {
+                Some(spare) => spare,
+                None => Segment::create(
+                    &self.dir,
+                    generation,
+                    self.segment_bytes.clamp(1, SMALL_SEGMENT_BYTES),
+                )?,
+            }
+        };
         let mut state = self.lock();
         let old = std::mem::replace(&mut state.current, next);
         state.sealed.push(Sealed {
@@ -319,6 +400,12 @@ impl InboundLog {
         if let Err(e) = sync_dir(&self.dir) {
             tracing::warn!(dir = %self.dir.display(), error = %e, "cannot sync the inbound log directory");
         }
+    }
+
+    /// The generation of the segment taking writes.
+    #[cfg(test)]
+    pub(crate) fn current_generation(&self) -> u64 {
+        self.lock().current.generation
     }
 
     /// Sealed segments waiting to be retired.
@@ -374,13 +461,20 @@ mod tests {
             log.append(&stored(2)).expect("append");
             log.sync().expect("sync");
         }
-        // A crash in the middle of the next write: half a record at the end.
+        // A crash in the middle of the next write: half a record right after the two.
         let path = segment_path(dir.path(), 0);
+        let mut written = Vec::new();
+        encode_record(&stored(1), &mut written).expect("encode");
+        encode_record(&stored(2), &mut written).expect("encode");
         let mut torn = Vec::new();
         encode_record(&stored(3), &mut torn).expect("encode");
-        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+        let mut file = OpenOptions::new().write(true).open(&path).expect("open");
+        file.seek(SeekFrom::Start(written.len() as u64))
+            .expect("seek");
         file.write_all(&torn[..torn.len() / 2]).expect("write");
         drop(file);
+        let contents = decode_segment(&fs::read(&path).expect("read"), "seg").expect("decode");
+        assert_eq!(contents.torn_at, Some(written.len()));
 
         let (log, events) = InboundLog::open(dir.path(), SEGMENT_BYTES).expect("reopen");
         assert_eq!(events, vec![stored(1), stored(2)]);
@@ -412,6 +506,81 @@ mod tests {
         bogus.extend_from_slice(b"null");
         let err = decode_segment(&bogus, "seg").expect_err("corrupt");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_zero_filled_rest_of_a_segment_ends_it_cleanly() {
+        let mut bytes = Vec::new();
+        encode_record(&stored(1), &mut bytes).expect("encode");
+        bytes.extend_from_slice(&[0; 64]);
+        let contents = decode_segment(&bytes, "seg").expect("decode");
+        assert_eq!(contents.records, vec![stored(1)]);
+        assert_eq!(contents.torn_at, None, "unused space is not a torn write");
+        // Bytes after a zero length: something was written there and never completed.
+        let at = bytes.len() - 64;
+        bytes[at + 20] = 7;
+        let contents = decode_segment(&bytes, "seg").expect("decode");
+        assert_eq!(contents.records, vec![stored(1)]);
+        assert_eq!(contents.torn_at, Some(at));
+    }
+
+    #[test]
+    fn records_overwrite_the_zeros_so_syncing_never_grows_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (log, _) = InboundLog::open(dir.path(), SEGMENT_BYTES).expect("open");
+        let path = segment_path(dir.path(), 0);
+        let size = || fs::metadata(&path).expect("metadata").len();
+        assert_eq!(size(), SMALL_SEGMENT_BYTES, "filled at creation");
+        for seq in 1..=3 {
+            log.append(&stored(seq)).expect("append");
+            log.sync().expect("sync");
+            // An unchanged size is what lets `fdatasync` skip writing the inode.
+            assert_eq!(size(), SMALL_SEGMENT_BYTES);
+        }
+        drop(log);
+        let (_log, events) = InboundLog::open(dir.path(), SEGMENT_BYTES).expect("reopen");
+        assert_eq!(events, vec![stored(1), stored(2), stored(3)]);
+    }
+
+    #[test]
+    fn the_spare_is_prepared_once_half_full_and_taken_at_the_seal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Segments of 2 KiB: the first (small) one is as large, and a record is ~250 bytes.
+        let (log, _) = InboundLog::open(dir.path(), 2048).expect("open");
+        log.prepare_spare().expect("prepare");
+        assert_eq!(
+            segments(dir.path()),
+            1,
+            "no spare while the segment is nearly empty"
+        );
+        let mut seq = 0;
+        while log.lock().current.bytes < 1024 {
+            seq += 1;
+            log.append(&stored(seq)).expect("append");
+            log.sync().expect("sync");
+        }
+        log.prepare_spare().expect("prepare");
+        assert_eq!(segments(dir.path()), 2, "the spare, filled ahead");
+        assert_eq!(
+            fs::metadata(segment_path(dir.path(), 1))
+                .expect("spare")
+                .len(),
+            2048
+        );
+        while log.current_generation() == 0 {
+            seq += 1;
+            log.append(&stored(seq)).expect("append");
+            log.sync().expect("sync");
+        }
+        assert!(log.lock().spare.is_none(), "the seal took the spare");
+        assert_eq!(segments(dir.path()), 2);
+        drop(log);
+        let (_log, events) = InboundLog::open(dir.path(), 2048).expect("reopen");
+        assert_eq!(
+            events.len() as u64,
+            seq,
+            "every record, across both segments"
+        );
     }
 
     #[test]
