@@ -148,6 +148,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every draft (whatever its review state), oldest first.
     fn pending_drafts(&self) -> Result<Vec<PendingDraft>, StoreError>;
 
+    /// Ids of the drafts still open for decisions (pending or escalated) that were created
+    /// before `cutoff_ms`: what an expiry sweep must look at. Backends should answer without
+    /// decoding whole drafts (each holds its ticket); this default does not.
+    fn open_drafts_created_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .pending_drafts()?
+            .into_iter()
+            .filter(|d| d.review.state.is_open() && d.created_at_ms < cutoff_ms)
+            .map(|d| d.id)
+            .collect())
+    }
+
     /// One draft by id.
     fn draft(&self, id: &str) -> Result<Option<PendingDraft>, StoreError>;
 
