@@ -115,23 +115,18 @@ impl Segment {
     /// position at the start.
     fn create(dir: &Path, generation: u64, capacity: u64) -> Result<Segment, StoreError> {
         let path = segment_path(dir, generation);
-        let fail = |e| io_error("cannot create", &path, e);
         let mut file = OpenOptions::new()
             .create_new(true)
             .write(true)
             .open(&path)
-            .map_err(fail)?;
-        let zeros = vec![0u8; FILL_CHUNK];
-        let mut filled = 0u64;
-        while filled < capacity {
-            let chunk =
-                usize::try_from(capacity - filled).map_or(FILL_CHUNK, |n| n.min(FILL_CHUNK));
-            file.write_all(&zeros[..chunk]).map_err(fail)?;
-            filled += chunk as u64;
+            .map_err(|e| io_error("cannot create", &path, e))?;
+        let filled = Segment::fill(&mut file, capacity).and_then(|()| sync_dir(dir));
+        if let Err(e) = filled {
+            // Gone again, so that a later attempt (a full disk freed) can create it afresh.
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Err(io_error("cannot fill", &path, e));
         }
-        file.sync_data().map_err(fail)?;
-        file.seek(SeekFrom::Start(0)).map_err(fail)?;
-        sync_dir(dir).map_err(|e| io_error("cannot sync", dir, e))?;
         Ok(Segment {
             generation,
             file: Arc::new(file),
@@ -139,6 +134,20 @@ impl Segment {
             capacity,
             last_seq: None,
         })
+    }
+
+    /// Writes `capacity` zero bytes, makes them durable and rewinds to the start.
+    fn fill(file: &mut File, capacity: u64) -> std::io::Result<()> {
+        let zeros = vec![0u8; FILL_CHUNK];
+        let mut filled = 0u64;
+        while filled < capacity {
+            let chunk =
+                usize::try_from(capacity - filled).map_or(FILL_CHUNK, |n| n.min(FILL_CHUNK));
+            file.write_all(&zeros[..chunk])?;
+            filled += chunk as u64;
+        }
+        file.sync_data()?;
+        file.seek(SeekFrom::Start(0)).map(drop)
     }
 }
 
@@ -163,8 +172,8 @@ pub(crate) struct SegmentContents {
 }
 
 /// Reads the records of one segment, stopping at the first torn or damaged one or at the
-/// zero-filled rest. A record
-/// whose checksum matches but which does not decode is a bug, reported as corruption.
+/// zero-filled rest. A record whose checksum matches but which does not decode is a bug,
+/// reported as corruption.
 pub(crate) fn decode_segment(bytes: &[u8], name: &str) -> Result<SegmentContents, StoreError> {
     let mut records = Vec::new();
     let mut at = 0;
