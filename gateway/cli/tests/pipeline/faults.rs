@@ -76,9 +76,13 @@ fn a_timeout_after_the_write_was_applied_posts_exactly_one_note() {
 
     let event_id = first_acked_event_id(&sim);
     gateway.stop();
-    let store = open_store(&files.data_dir());
-    let item = store
-        .outbox_item(&format!("{event_id}.summarize.0"))
+    assert_delivered_by_read_back(&files, &format!("{event_id}.summarize.0"));
+}
+
+/// The stopped gateway's outbox holds item `id` as delivered, found by a read-back.
+fn assert_delivered_by_read_back(files: &GatewayFiles, id: &str) {
+    let item = open_store(&files.data_dir())
+        .outbox_item(id)
         .expect("store")
         .expect("the note's outbox item");
     assert!(
@@ -120,21 +124,7 @@ fn a_note_that_landed_is_delivered_not_dead_lettered_when_its_retry_comes_past_t
     assert!(dead(&gateway).is_empty(), "{:?}", dead(&gateway));
     assert_eq!(internal_notes(&sim, ticket).len(), 1);
     gateway.stop();
-    let store = open_store(&files.data_dir());
-    let item = store
-        .outbox_item(&id)
-        .expect("store")
-        .expect("the note's item");
-    assert!(
-        matches!(
-            item.state,
-            OutboxState::Delivered {
-                reconciled: true,
-                ..
-            }
-        ),
-        "{item:?}"
-    );
+    assert_delivered_by_read_back(&files, &id);
 }
 
 #[test]
