@@ -856,6 +856,15 @@ mod tests {
         }
     }
 
+    /// Opens the store in `dir` and inserts `event(key)`, which must be new; returns its seq.
+    fn open_with_event(dir: &Path, key: &str) -> (SledStore, u64) {
+        let store = SledStore::open(dir).expect("open");
+        let Inserted::New(seq) = store.insert_event(&event(key)).expect("insert") else {
+            panic!("new");
+        };
+        (store, seq)
+    }
+
     fn outcome(event_id: &str, notes: &[&str]) -> EventOutcome {
         EventOutcome {
             processed: ProcessedEvent {
@@ -922,10 +931,7 @@ mod tests {
     fn the_expiry_listing_reads_only_draft_heads_and_agrees_with_full_drafts() {
         use deskbridge_core::review::DraftState;
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
-        };
+        let (store, seq) = open_with_event(dir.path(), "a");
         let mut done = outcome("evt-a", &[]);
         done.drafts = vec![
             draft("old-pending", 10, DraftState::Pending),
@@ -998,10 +1004,7 @@ mod tests {
     #[test]
     fn completing_is_atomic_and_idempotent() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
-        };
+        let (store, seq) = open_with_event(dir.path(), "a");
         store
             .complete_event(seq, &outcome("evt-a", &["n1", "n2"]))
             .expect("complete");
@@ -1040,10 +1043,7 @@ mod tests {
     #[test]
     fn dead_letters_leave_the_pending_outbox_and_updates_need_a_pending_item() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
-        };
+        let (store, seq) = open_with_event(dir.path(), "a");
         store
             .complete_event(seq, &outcome("evt-a", &["n1"]))
             .expect("complete");
@@ -1062,10 +1062,7 @@ mod tests {
     #[test]
     fn failed_events_are_kept_with_their_reason() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
-        };
+        let (store, seq) = open_with_event(dir.path(), "a");
         store
             .fail_event(seq, "ticket 42 not found", 9)
             .expect("fail");
@@ -1078,10 +1075,7 @@ mod tests {
     async fn a_commit_record_left_by_a_crash_is_applied_at_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let seq = {
-            let store = SledStore::open(dir.path()).expect("open");
-            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-                panic!("new");
-            };
+            let (store, seq) = open_with_event(dir.path(), "a");
             // A crash right after the commit point: the record is there, nothing applied.
             store
                 .completions
@@ -1123,10 +1117,7 @@ mod tests {
     #[test]
     fn reapplying_never_moves_records_backwards() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-            panic!("new");
-        };
+        let (store, seq) = open_with_event(dir.path(), "a");
         let first = outcome("evt-a", &["n1", "n2"]);
         store.complete_event(seq, &first).expect("complete");
         // n1 is on its way (write-ahead flag set), n2 was delivered.
@@ -1168,10 +1159,7 @@ mod tests {
     fn an_acknowledged_event_is_replayed_from_the_log_with_its_dedupe_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let seq = {
-            let store = SledStore::open(dir.path()).expect("open");
-            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-                panic!("new");
-            };
+            let (store, seq) = open_with_event(dir.path(), "a");
             store.log.sync().expect("the acknowledgement's sync");
             // The process dies here: sled never saw the event.
             drop(store);
@@ -1232,10 +1220,7 @@ mod tests {
     fn a_failed_event_is_settled_and_not_replayed() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let store = SledStore::open(dir.path()).expect("open");
-            let Inserted::New(seq) = store.insert_event(&event("a")).expect("insert") else {
-                panic!("new");
-            };
+            let (store, seq) = open_with_event(dir.path(), "a");
             store.log.sync().expect("sync");
             store.fail_event(seq, "gone", 9).expect("fail");
         }
