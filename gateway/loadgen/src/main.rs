@@ -11,7 +11,12 @@
 //!    event is flushed to disk);
 //! 2. open loop at `--rate` events/s: ack latency, and the gateway's own per-event pipeline
 //!    time from ack to recorded outcome, minus AI time (`GET /api/v1/metrics`).
+//!
+//! In each closed-loop phase it also reads CPU time from `/proc`: per request for each server
+//! and for itself, and for the gateway per thread group (HTTP workers, pipeline, inbound log,
+//! sled), which shows where an event's cost goes.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -27,6 +32,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// [`SECRET`] decoded, once: base64 work per request would be driver cost that the hello-world
+/// phase does not pay.
+fn signing_key() -> anyhow::Result<&'static [u8]> {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(key) = KEY.get() {
+        return Ok(key);
+    }
+    let key = deskbridge_webhook_auth::standard::decode_secret(SECRET)?;
+    Ok(KEY.get_or_init(|| key))
+}
 
 #[derive(Parser)]
 #[command(
@@ -143,23 +159,98 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
-/// CPU used by a server and by this driver over one phase.
+/// CPU seconds used so far by each group of a process's threads, grouped by thread name (the
+/// gateway names its threads: `actix-rt|…` HTTP workers, `deskbridge-pipeline`,
+/// `deskbridge-log`, …). Threads that ended before the call are not counted.
+fn thread_cpu_seconds(pid: u32) -> BTreeMap<String, f64> {
+    let mut by_group = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_group;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let name = head.split_once('(').map_or("", |(_, name)| name);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        *by_group.entry(thread_group(name).to_owned()).or_default() +=
+            (ticks(11) + ticks(12)) as f64 / 100.0;
+    }
+    by_group
+}
+
+/// The group a gateway thread is reported under.
+fn thread_group(name: &str) -> &'static str {
+    if name.starts_with("actix-rt") {
+        "http"
+    } else if name.starts_with("deskbridge-pipe") {
+        "pipeline"
+    } else if name.starts_with("deskbridge-log") {
+        "inbound log"
+    } else if name.starts_with("deskbridge-flus") || name.starts_with("sled") {
+        "sled"
+    } else {
+        "other"
+    }
+}
+
+/// CPU used by a server (in total and by thread group) and by this driver over one phase.
 struct CpuUse {
     server_s: Option<f64>,
     driver_s: Option<f64>,
+    threads_s: BTreeMap<String, f64>,
+}
+
+/// Where a measurement of [`CpuUse`] starts.
+struct CpuStart {
+    server_s: Option<f64>,
+    driver_s: Option<f64>,
+    threads_s: BTreeMap<String, f64>,
 }
 
 impl CpuUse {
-    fn start(server: u32) -> (Option<f64>, Option<f64>) {
-        (cpu_seconds(server), cpu_seconds(std::process::id()))
+    fn start(server: u32) -> CpuStart {
+        CpuStart {
+            server_s: cpu_seconds(server),
+            driver_s: cpu_seconds(std::process::id()),
+            threads_s: thread_cpu_seconds(server),
+        }
     }
 
-    fn since(start: (Option<f64>, Option<f64>), server: u32) -> CpuUse {
+    fn since(start: CpuStart, server: u32) -> CpuUse {
         let delta = |before: Option<f64>, now: Option<f64>| Some(now? - before?);
+        let threads_s = thread_cpu_seconds(server)
+            .into_iter()
+            .map(|(group, now)| {
+                let before = start.threads_s.get(&group).copied().unwrap_or(0.0);
+                (group, now - before)
+            })
+            .collect();
         CpuUse {
-            server_s: delta(start.0, cpu_seconds(server)),
-            driver_s: delta(start.1, cpu_seconds(std::process::id())),
+            server_s: delta(start.server_s, cpu_seconds(server)),
+            driver_s: delta(start.driver_s, cpu_seconds(std::process::id())),
+            threads_s,
         }
+    }
+
+    /// `http X µs, pipeline Y µs, …` per request, largest first.
+    fn per_request_by_thread(&self, requests: usize) -> String {
+        let mut groups: Vec<(&String, &f64)> = self.threads_s.iter().collect();
+        groups.sort_by(|a, b| b.1.total_cmp(a.1));
+        groups
+            .iter()
+            .map(|(group, s)| format!("{group} {:.0} µs", *s * 1e6 / requests.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// `server X µs + driver Y µs` per request.
@@ -325,6 +416,10 @@ fn run(
             hello_cpu.per_request(hello.latencies_us.len()),
             ingest_cpu.per_request(ingest.latencies_us.len())
         );
+        println!(
+            "gateway CPU per request by thread: {}",
+            ingest_cpu.per_request_by_thread(ingest.latencies_us.len())
+        );
         let overhead = &metrics["overhead_excluding_ai"];
         let since_ack = &metrics["since_ack"];
         println!(
@@ -410,10 +505,10 @@ async fn post(
     }))?;
     let mut request = client.post(url).header("content-type", "application/json");
     if signed {
-        let key = deskbridge_webhook_auth::standard::decode_secret(SECRET)?;
+        let key = signing_key()?;
         let id = format!("msg_{n}_{}", std::process::id());
         let timestamp = now_s().to_string();
-        let signature = deskbridge_webhook_auth::standard::sign(&key, &id, &timestamp, &body);
+        let signature = deskbridge_webhook_auth::standard::sign(key, &id, &timestamp, &body);
         request = request
             .header("webhook-id", id)
             .header("webhook-timestamp", timestamp)
