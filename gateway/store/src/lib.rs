@@ -78,6 +78,9 @@ pub struct StoreStats {
     pub pending_drafts: usize,
     /// Flushes to disk so far.
     pub flushes: u64,
+    /// Records found damaged (not decodable) since the store opened. Listings leave them out
+    /// and log each once with its key; anything above zero needs an operator.
+    pub damaged_records: usize,
 }
 
 /// What [`Store::insert_event`] did.

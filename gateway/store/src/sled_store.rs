@@ -17,7 +17,7 @@
 //!
 //! Rarer calls (outbox state changes, tokens, pauses) are one sled write or transaction each.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -102,6 +102,8 @@ pub struct SledStore {
     tokens: Tree,
     /// Stop-switch pauses by scope (`all`, `helpdesk:NAME`, `plugin:ID`).
     pauses: Tree,
+    /// Records listings found damaged and left out.
+    damaged: DamagedRecords,
     /// Pending events and their dedupe keys; also serializes `insert_event`'s
     /// check-then-write.
     inbox: Arc<Mutex<Inbox>>,
@@ -155,6 +157,8 @@ pub(crate) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T,
     })
 }
 
+/// Every record of `tree`, failing on the first damaged one. Only for the stop switch's
+/// pauses, which must fail closed: a pause left out would let drafting resume.
 fn all<T: DeserializeOwned>(tree: &Tree) -> Result<Vec<T>, StoreError> {
     tree.iter()
         .map(|entry| {
@@ -162,6 +166,47 @@ fn all<T: DeserializeOwned>(tree: &Tree) -> Result<Vec<T>, StoreError> {
             decode(&key, &value)
         })
         .collect()
+}
+
+/// The records found damaged since the store opened, as `tree/key`.
+#[derive(Default)]
+struct DamagedRecords(Mutex<BTreeSet<String>>);
+
+impl DamagedRecords {
+    /// Decodes a record of `tree`; a damaged one is recorded (and logged the first time it is
+    /// seen) and comes back as `None`.
+    fn decode<T: DeserializeOwned>(&self, tree: &Tree, key: &[u8], bytes: &[u8]) -> Option<T> {
+        match decode(key, bytes) {
+            Ok(record) => Some(record),
+            Err(error) => {
+                let name = format!(
+                    "{}/{}",
+                    String::from_utf8_lossy(&tree.name()),
+                    String::from_utf8_lossy(key)
+                );
+                let first = lock(&self.0).insert(name.clone());
+                if first {
+                    tracing::error!(record = %name, %error, "a stored record is damaged; listings leave it out");
+                }
+                None
+            }
+        }
+    }
+
+    /// Every readable record of `tree`: one damaged record must not hide every draft from the
+    /// reviewers or stop every delivery. Read errors still fail the listing.
+    fn readable<T: DeserializeOwned>(&self, tree: &Tree) -> Result<Vec<T>, StoreError> {
+        let mut records = Vec::new();
+        for entry in tree.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            records.extend(self.decode(tree, &key, &value));
+        }
+        Ok(records)
+    }
+
+    fn count(&self) -> usize {
+        lock(&self.0).len()
+    }
 }
 
 /// `a \0 b`: helpdesk names never contain NUL (the config forbids it).
@@ -282,6 +327,7 @@ impl SledStore {
             applied: applied.clone(),
             tokens: tree("api_tokens")?,
             pauses: tree("drafting_pauses")?,
+            damaged: DamagedRecords::default(),
             inbox: inbox.clone(),
             log: log.clone(),
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
@@ -582,7 +628,7 @@ impl Store for SledStore {
     }
 
     fn outbox_pending(&self) -> Result<Vec<OutboxItem>, StoreError> {
-        all(&self.outbox)
+        self.damaged.readable(&self.outbox)
     }
 
     fn outbox_update(&self, item: &OutboxItem) -> Result<(), StoreError> {
@@ -624,21 +670,21 @@ impl Store for SledStore {
     }
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        let mut items: Vec<OutboxItem> = all(&self.dead_letters)?;
+        let mut items: Vec<OutboxItem> = self.damaged.readable(&self.dead_letters)?;
         items.sort_by_key(|item| item.created_at_ms);
         Ok(items.into_iter().map(|item| DeadLetter { item }).collect())
     }
 
     fn processed_events(&self) -> Result<Vec<ProcessedEvent>, StoreError> {
-        all(&self.processed)
+        self.damaged.readable(&self.processed)
     }
 
     fn failed_events(&self) -> Result<Vec<FailedEvent>, StoreError> {
-        all(&self.failed)
+        self.damaged.readable(&self.failed)
     }
 
     fn pending_drafts(&self) -> Result<Vec<PendingDraft>, StoreError> {
-        let mut drafts: Vec<PendingDraft> = all(&self.drafts)?;
+        let mut drafts: Vec<PendingDraft> = self.damaged.readable(&self.drafts)?;
         drafts.sort_by_key(|draft| draft.created_at_ms);
         Ok(drafts)
     }
@@ -659,7 +705,9 @@ impl Store for SledStore {
         let mut due = Vec::new();
         for entry in self.drafts.iter() {
             let (key, value) = entry.map_err(backend)?;
-            let head: DraftHead = decode(&key, &value)?;
+            let Some(head) = self.damaged.decode::<DraftHead>(&self.drafts, &key, &value) else {
+                continue;
+            };
             let open = head
                 .review
                 .map_or_else(
@@ -748,6 +796,7 @@ impl Store for SledStore {
             outbox_dead_lettered: self.dead_letters.len(),
             pending_drafts: self.drafts.len(),
             flushes: self.flush_count(),
+            damaged_records: self.damaged.count(),
         })
     }
 
@@ -772,7 +821,7 @@ impl Store for SledStore {
     }
 
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let mut tokens: Vec<TokenRecord> = all(&self.tokens)?;
+        let mut tokens: Vec<TokenRecord> = self.damaged.readable(&self.tokens)?;
         tokens.sort_by_key(|t| t.created_at_ms);
         Ok(tokens)
     }
@@ -780,7 +829,12 @@ impl Store for SledStore {
     fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
         for entry in self.tokens.iter() {
             let (key, bytes) = entry.map_err(backend)?;
-            let mut record: TokenRecord = decode(&key, &bytes)?;
+            let Some(mut record) = self
+                .damaged
+                .decode::<TokenRecord>(&self.tokens, &key, &bytes)
+            else {
+                continue;
+            };
             if record.id == id {
                 record.revoked_at_ms.get_or_insert(at_ms);
                 self.tokens.insert(key, encode(&record)?).map_err(backend)?;
@@ -1395,5 +1449,68 @@ mod tests {
             store.insert_event(&event("a")).expect("insert"),
             Inserted::Duplicate { .. }
         ));
+    }
+
+    #[test]
+    fn a_damaged_record_is_left_out_of_listings_and_counted_once() {
+        use deskbridge_core::review::DraftState;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let garbage: &[u8] = b"{\"id\": \"half a rec";
+        let good = draft("good", 10, DraftState::Pending);
+        store
+            .drafts
+            .insert("good", encode(&good).expect("encode"))
+            .expect("insert");
+        store.drafts.insert("broken", garbage).expect("insert");
+        store
+            .outbox
+            .insert("n-good", encode(&note("n-good")).expect("encode"))
+            .expect("insert");
+        store.outbox.insert("n-broken", garbage).expect("insert");
+        let token = |id: &str| TokenRecord {
+            id: id.into(),
+            person: "Ann".into(),
+            roles: Vec::new(),
+            created_at_ms: 1,
+            revoked_at_ms: None,
+        };
+        // Keys sort the damaged token first, so revoking walks past it.
+        store.tokens.insert("a-broken", garbage).expect("insert");
+        store
+            .tokens
+            .insert("b-good", encode(&token("tok-good")).expect("encode"))
+            .expect("insert");
+
+        assert_eq!(store.pending_drafts().expect("drafts"), vec![good]);
+        assert_eq!(
+            store.open_drafts_created_before(100).expect("due"),
+            vec!["good".to_owned()]
+        );
+        let pending: Vec<String> = store
+            .outbox_pending()
+            .expect("outbox")
+            .into_iter()
+            .map(|item| item.id)
+            .collect();
+        assert_eq!(pending, vec!["n-good".to_owned()]);
+        assert_eq!(store.tokens().expect("tokens").len(), 1);
+        assert!(store.revoke_token("tok-good", 5).expect("revoke"));
+        // Three damaged records, each counted once however often listings meet them.
+        assert_eq!(store.stats().expect("stats").damaged_records, 3);
+        store.pending_drafts().expect("drafts again");
+        assert_eq!(store.stats().expect("stats").damaged_records, 3);
+    }
+
+    #[test]
+    fn a_damaged_pause_fails_the_listing_so_the_stop_switch_fails_closed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store
+            .pauses
+            .insert("all", b"{\"scope\": ".as_slice())
+            .expect("insert");
+        let err = store.pauses().expect_err("a damaged pause is an error");
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     }
 }
