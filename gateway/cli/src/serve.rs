@@ -129,6 +129,7 @@ fn pipeline_settings(config: &Config) -> PipelineSettings {
         event_give_up_after: Duration::from_secs(p.event_give_up_after_s),
         draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
         expiry_sweep_interval: Duration::from_secs(config.review.expiry_sweep_interval_s),
+        max_pending_events: config.ingest.max_pending_events,
         ..PipelineSettings::default()
     }
 }

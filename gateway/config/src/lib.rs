@@ -98,6 +98,8 @@ pub struct IngestConfig {
     pub max_body_bytes: usize,
     /// Accepted distance between a signed webhook's timestamp and the clock, seconds.
     pub timestamp_tolerance_s: u64,
+    /// Acknowledged events waiting for the pipeline beyond which webhooks get `503`.
+    pub max_pending_events: usize,
 }
 
 impl Default for IngestConfig {
@@ -105,6 +107,7 @@ impl Default for IngestConfig {
         IngestConfig {
             max_body_bytes: 256 * 1024,
             timestamp_tolerance_s: 300,
+            max_pending_events: 100_000,
         }
     }
 }

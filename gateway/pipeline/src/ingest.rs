@@ -1,5 +1,9 @@
 //! Durable ingest: store, queue for the workers, wait for the disk. The HTTP layer answers
 //! `2xx` only after [`Ingest::accept`] returns `Ok` (invariant 3).
+//!
+//! Acknowledged events wait in memory until processed, so their number is bounded: past
+//! `max_pending_events` new deliveries are refused ([`IngestError::Backlogged`], a `503` with
+//! `Retry-After` at the HTTP layer) and the helpdesk delivers them again later.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,6 +28,22 @@ pub enum Accepted {
     },
 }
 
+/// Why [`Ingest::accept`] did not take an event.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Too many acknowledged events wait for processing; nothing was stored.
+    #[error("{pending} acknowledged events wait for processing (the limit is {limit})")]
+    Backlogged {
+        /// Events waiting.
+        pending: usize,
+        /// `max_pending_events`.
+        limit: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// The ingest handle, cheap to clone.
 #[derive(Clone)]
 pub struct Ingest {
@@ -31,6 +51,7 @@ pub struct Ingest {
     lanes: Lanes,
     metrics: Arc<PipelineMetrics>,
     order: Arc<std::sync::Mutex<()>>,
+    max_pending: usize,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -44,12 +65,14 @@ impl Ingest {
         store: Arc<dyn Store>,
         lanes: Lanes,
         metrics: Arc<PipelineMetrics>,
+        max_pending: usize,
     ) -> Ingest {
         Ingest {
             store,
             lanes,
             metrics,
             order: Arc::default(),
+            max_pending,
         }
     }
 
@@ -65,9 +88,20 @@ impl Ingest {
     /// if the caller goes away or the flush fails, so a stored event is never left behind
     /// until a restart. Processing it early is safe: nothing reaches a helpdesk before the
     /// outbox's own flush, which makes this insert durable first.
-    pub async fn accept(&self, event: InboundEvent) -> Result<Accepted, StoreError> {
+    ///
+    /// With `max_pending_events` or more events waiting, nothing is stored and the answer is
+    /// [`IngestError::Backlogged`] — for a redelivery too, which is answered once the backlog
+    /// is below the limit.
+    pub async fn accept(&self, event: InboundEvent) -> Result<Accepted, IngestError> {
         let inserted = {
             let _in_order = self.order.lock().unwrap_or_else(|e| e.into_inner());
+            let pending = self.store.pending_count()?;
+            if pending >= self.max_pending {
+                return Err(IngestError::Backlogged {
+                    pending,
+                    limit: self.max_pending,
+                });
+            }
             let inserted = self.store.insert_event(&event)?;
             if let Inserted::New(seq) = inserted {
                 self.lanes.submit_acknowledged(

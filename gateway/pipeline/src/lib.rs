@@ -37,7 +37,7 @@ use deskbridge_store::{OutboxItem, Store, StoreError};
 use tokio::sync::Notify;
 
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
-pub use ingest::{Accepted, Ingest};
+pub use ingest::{Accepted, Ingest, IngestError};
 pub use metrics::{MetricsSnapshot, Percentiles, PipelineMetrics};
 
 /// Tunables of the pipeline and the outbox.
@@ -63,6 +63,9 @@ pub struct PipelineSettings {
     pub draft_expiry: Duration,
     /// How often expired drafts are looked for.
     pub expiry_sweep_interval: Duration,
+    /// Acknowledged events waiting for processing beyond which ingest refuses new ones
+    /// ([`IngestError::Backlogged`]): they are held in memory until processed.
+    pub max_pending_events: usize,
 }
 
 impl Default for PipelineSettings {
@@ -78,6 +81,7 @@ impl Default for PipelineSettings {
             switch: DraftingSwitch::default(),
             draft_expiry: Duration::from_secs(3 * 24 * 3600),
             expiry_sweep_interval: Duration::from_secs(60),
+            max_pending_events: 100_000,
         }
     }
 }
@@ -142,7 +146,7 @@ impl Pipeline {
         expiry::start(store.clone(), settings.clone());
         spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);
         Ok(Pipeline {
-            ingest: Ingest::new(store, lanes, metrics),
+            ingest: Ingest::new(store, lanes, metrics, settings.max_pending_events),
         })
     }
 

@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use actix_web::http::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use deskbridge_connectors::{Notice, Parsed, WebhookError, freshdesk_webhook, zendesk_webhook};
 use deskbridge_core::HelpdeskKind;
-use deskbridge_pipeline::{Accepted, Ingest, event_id, now_ms};
+use deskbridge_pipeline::{Accepted, Ingest, IngestError, event_id, now_ms};
 use deskbridge_schema::{EventError, ValidatedEvent};
 use deskbridge_store::{EventSource, InboundEvent};
 use deskbridge_webhook_auth::{secrets_equal, standard, zendesk};
@@ -104,7 +106,12 @@ pub(crate) struct Rejection {
     detail: String,
     /// Ask for basic credentials (`WWW-Authenticate`).
     basic_challenge: bool,
+    /// Seconds to send in `Retry-After`.
+    retry_after_s: Option<u64>,
 }
+
+/// How long a helpdesk is asked to wait before delivering again while the pipeline is behind.
+const BACKLOG_RETRY_AFTER_S: u64 = 30;
 
 impl Rejection {
     fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Rejection {
@@ -113,6 +120,7 @@ impl Rejection {
             title,
             detail: detail.into(),
             basic_challenge: false,
+            retry_after_s: None,
         }
     }
 
@@ -122,6 +130,11 @@ impl Rejection {
             && let Ok(value) = "Basic realm=\"deskbridge\"".parse()
         {
             response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -181,7 +194,7 @@ fn kind_name(kind: HelpdeskKind) -> &'static str {
         (status = 401, description = "A missing or bad signature or credentials, or a stale timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such helpdesk of this kind", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than ingest.max_body_bytes", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The event could not be stored; the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The event could not be stored, or too many acknowledged events wait for processing (`Retry-After` then says when to deliver again); nothing was stored and the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn receive_default(
@@ -297,7 +310,7 @@ pub(crate) async fn dispatch(
         (status = 401, description = "A missing or bad signature or credentials, or a stale timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such helpdesk of this kind", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is larger than ingest.max_body_bytes", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The event could not be stored; the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The event could not be stored, or too many acknowledged events wait for processing (`Retry-After` then says when to deliver again); nothing was stored and the helpdesk should retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn receive_named(
@@ -399,13 +412,28 @@ async fn handle(
             }));
         }
     };
-    let accepted = webhooks.ingest.accept(event).await.map_err(|e| {
-        tracing::error!(helpdesk = name, error = %e, "could not store an event; answering 503 so the helpdesk retries");
-        Rejection::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            "the event could not be stored; retry later",
-        )
+    let accepted = webhooks.ingest.accept(event).await.map_err(|e| match e {
+        IngestError::Backlogged { pending, limit } => {
+            tracing::warn!(helpdesk = name, pending, limit, "the pipeline is behind; answering 503 so the helpdesk delivers again later");
+            Rejection {
+                retry_after_s: Some(BACKLOG_RETRY_AFTER_S),
+                ..Rejection::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable",
+                    format!(
+                        "the gateway is behind: {pending} acknowledged events wait for processing (the limit is {limit}); nothing was stored, deliver again later"
+                    ),
+                )
+            }
+        }
+        IngestError::Store(e) => {
+            tracing::error!(helpdesk = name, error = %e, "could not store an event; answering 503 so the helpdesk retries");
+            Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                "the event could not be stored; retry later",
+            )
+        }
     })?;
     let (status, event_id) = match accepted {
         Accepted::New { event_id } => ("accepted", event_id),

@@ -114,6 +114,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Events acknowledged but not yet completed, oldest first.
     fn pending_events(&self) -> Result<Vec<StoredEvent>, StoreError>;
 
+    /// How many events are acknowledged but not yet completed; asked on every webhook, so a
+    /// backend should answer without reading the events.
+    fn pending_count(&self) -> Result<usize, StoreError> {
+        Ok(self.pending_events()?.len())
+    }
+
     /// Atomically records what processing an event produced (outbox items, drafts) and removes
     /// it from the pending events. Completing an event twice is a no-op the second time.
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError>;

@@ -576,6 +576,10 @@ impl Store for SledStore {
         Ok(lock(&self.inbox).pending.values().cloned().collect())
     }
 
+    fn pending_count(&self) -> Result<usize, StoreError> {
+        Ok(lock(&self.inbox).pending.len())
+    }
+
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError> {
         // The dedupe key first: from here on a redelivery is refused by sled's record.
         let Some((key, _)) = self.settle_key(seq, false)? else {

@@ -220,9 +220,16 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) content_type: String,
     pub(crate) body: String,
+    /// The status line and headers.
+    pub(crate) head: String,
 }
 
 impl Answer {
+    /// The value of header `name`, if the answer has it.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        header_value(&self.head, name)
+    }
+
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
@@ -260,19 +267,20 @@ pub(crate) fn http(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-type")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
     Answer {
         status,
-        content_type,
+        content_type: header_value(head, "content-type").unwrap_or_default(),
         body: body.to_owned(),
+        head: head.to_owned(),
     }
+}
+
+fn header_value(head: &str, wanted: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case(wanted)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// `deskbridge token create` on the gateway of `config`; returns the token.

@@ -154,3 +154,59 @@ fn bad_webhooks_get_specific_errors_and_store_nothing() {
         "one note for one event"
     );
 }
+
+#[test]
+fn past_the_backlog_limit_a_webhook_gets_503_with_retry_after_and_nothing_is_stored() {
+    let sim = start_sim("zendesk");
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    // At most one acknowledged event may wait for processing.
+    let config = std::fs::read_to_string(files.config()).expect("read config");
+    let limited = config.replace(
+        "max_body_bytes = 8192",
+        "max_body_bytes = 8192\nmax_pending_events = 1",
+    );
+    assert_ne!(config, limited, "the [ingest] table moved");
+    std::fs::write(files.config(), limited).expect("write config");
+    let gateway = files.start();
+    let first = create_ticket(&sim, "Hello", "Where is my parcel? It was due on Monday.");
+    let second = create_ticket(&sim, "Refund", "I returned the shoes two weeks ago.");
+    // Fetching the first ticket takes 3 s, so its event stays pending meanwhile.
+    inject_faults(
+        &sim,
+        json!({"method": "GET", "path_prefix": "/api/v2/tickets/", "kind": "delay", "ms": 3000}),
+    );
+    let (gw, path) = (gateway.address.as_str(), "/webhooks/zendesk/acme");
+    let now = now_s().to_string();
+    let answer = post_zendesk(
+        gw,
+        path,
+        &event_body(first, "01EVT-1"),
+        ZENDESK_SECRET,
+        &now,
+        None,
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+
+    let refused = event_body(second, "01EVT-2");
+    let answer = post_zendesk(gw, path, &refused, ZENDESK_SECRET, &now, None);
+    assert_problem(&answer, 503, "1 acknowledged events wait for processing");
+    assert_eq!(
+        answer.header("retry-after").as_deref(),
+        Some("30"),
+        "{}",
+        answer.head
+    );
+    assert_eq!(
+        stored_events(&gateway),
+        1,
+        "nothing of the refused event is stored"
+    );
+
+    // Once the backlog is processed, the helpdesk's next delivery is taken.
+    wait_idle(&gateway, 30);
+    let answer = post_zendesk(gw, path, &refused, ZENDESK_SECRET, &now, None);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "accepted", "{}", answer.body);
+    wait_idle(&gateway, 30);
+    assert_eq!(stored_events(&gateway), 2);
+}
