@@ -6,6 +6,7 @@
 //! `Retry-After` at the HTTP layer) and the helpdesk delivers them again later.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use deskbridge_store::{InboundEvent, Inserted, Store, StoreError, StoredEvent};
@@ -52,6 +53,9 @@ pub struct Ingest {
     metrics: Arc<PipelineMetrics>,
     order: Arc<std::sync::Mutex<()>>,
     max_pending: usize,
+    /// Whether the last delivery was refused for the backlog: the log says so once when
+    /// refusing starts and once when it ends, not for every refused webhook.
+    refusing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -73,6 +77,7 @@ impl Ingest {
             metrics,
             order: Arc::default(),
             max_pending,
+            refusing: Arc::default(),
         }
     }
 
@@ -97,10 +102,23 @@ impl Ingest {
             let _in_order = self.order.lock().unwrap_or_else(|e| e.into_inner());
             let pending = self.store.pending_count()?;
             if pending >= self.max_pending {
+                if !self.refusing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        pending,
+                        limit = self.max_pending,
+                        "the pipeline is behind: refusing webhooks (503) until fewer events wait"
+                    );
+                }
                 return Err(IngestError::Backlogged {
                     pending,
                     limit: self.max_pending,
                 });
+            }
+            if self.refusing.swap(false, Ordering::Relaxed) {
+                tracing::info!(
+                    pending,
+                    "the backlog is below the limit: taking webhooks again"
+                );
             }
             let inserted = self.store.insert_event(&event)?;
             if let Inserted::New(seq) = inserted {

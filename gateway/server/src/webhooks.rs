@@ -414,7 +414,8 @@ async fn handle(
     };
     let accepted = webhooks.ingest.accept(event).await.map_err(|e| match e {
         IngestError::Backlogged { pending, limit } => {
-            tracing::warn!(helpdesk = name, pending, limit, "the pipeline is behind; answering 503 so the helpdesk delivers again later");
+            // The pipeline logs when refusing starts and ends; one line per webhook is noise.
+            tracing::debug!(helpdesk = name, pending, limit, "refused for the backlog");
             Rejection {
                 retry_after_s: Some(BACKLOG_RETRY_AFTER_S),
                 ..Rejection::new(

@@ -209,4 +209,8 @@ fn past_the_backlog_limit_a_webhook_gets_503_with_retry_after_and_nothing_is_sto
     assert_eq!(answer.json()["status"], "accepted", "{}", answer.body);
     wait_idle(&gateway, 30);
     assert_eq!(stored_events(&gateway), 2);
+    // Operators see when refusing started and when it ended.
+    let log = gateway.log();
+    assert!(log.contains("refusing webhooks (503)"), "{log}");
+    assert!(log.contains("taking webhooks again"), "{log}");
 }
