@@ -54,6 +54,11 @@ pub enum StoreError {
         /// Its id.
         id: String,
     },
+    /// Another process holds the data directory's lock.
+    #[error(
+        "the data directory {0} is in use by another process (is another deskbridge running on it?)"
+    )]
+    InUse(String),
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,

@@ -49,6 +49,42 @@ const SETTLE_PER_FLUSH: usize = 512;
 /// 50 times a second (the acknowledgements' group commit used to flush it ~700 times).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(20);
 
+/// How long opening waits for sled's directory lock. sled 0.34 releases it only when the
+/// background tasks of a dropped database have finished (spacejam/sled#1289), which can take
+/// a moment after a restart in the same process; a lock another process holds stays held far
+/// longer, and opening then fails with [`StoreError::InUse`].
+const LOCK_WAIT: Duration = Duration::from_secs(3);
+
+/// Opens sled in `dir`, waiting up to `lock_wait` for its directory lock.
+fn open_sled(dir: &Path, lock_wait: Duration) -> Result<Db, StoreError> {
+    let config = sled::Config::new()
+        .path(dir)
+        // The checkpointer flushes when something waits for it; the periodic flush only
+        // bounds how much bookkeeping (delivery states, plugin kv) a crash can undo.
+        .flush_every_ms(Some(1000));
+    let deadline = std::time::Instant::now() + lock_wait;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            // sled reports the lock as an `Other` I/O error; its message is all there is.
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(StoreError::InUse(dir.display().to_string()));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot open {}: {e}",
+                    dir.display()
+                )));
+            }
+        }
+    }
+}
+
 /// Events between acknowledgement and outcome, in memory; their durable copy is the log.
 #[derive(Default)]
 struct Inbox {
@@ -250,13 +286,7 @@ impl SledStore {
     }
 
     fn open_with_segment_bytes(dir: &Path, segment_bytes: u64) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            // The checkpointer flushes when something waits for it; the periodic flush only
-            // bounds how much bookkeeping (delivery states, plugin kv) a crash can undo.
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
+        let db = open_sled(dir, LOCK_WAIT)?;
         let tree = |name: &str| db.open_tree(name).map_err(backend);
         let window = std::env::var("DESKBRIDGE_COMMIT_WINDOW_US")
             .ok()
@@ -1308,6 +1338,23 @@ mod tests {
             std::thread::sleep(CHECKPOINT_INTERVAL + Duration::from_millis(round % 7));
         }
         SledStore::open(dir.path()).expect("open after the last drop");
+    }
+
+    #[test]
+    fn opening_waits_for_a_lock_released_soon_and_names_a_lock_that_stays_held() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let held = open_sled(dir.path(), Duration::ZERO).expect("first open");
+        let refused = open_sled(dir.path(), Duration::from_millis(50));
+        assert!(
+            matches!(&refused, Err(StoreError::InUse(d)) if d == &dir.path().display().to_string()),
+            "{refused:?}"
+        );
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(held);
+        });
+        open_sled(dir.path(), LOCK_WAIT).expect("opened once the first one let go");
+        release.join().expect("joined");
     }
 
     /// Log segments on disk up to the one taking writes (the spare the checkpointer prepares
