@@ -189,7 +189,9 @@ impl FreshdeskClient {
                 json!({ "body": note_html(body, marker), "private": true }),
             ),
             Write::AddTags { tags: new_tags } => {
-                // `tags` replaces the list: merge with what the ticket has.
+                // `tags` replaces the list and Freshdesk has no "add tags" call: merge with
+                // what the ticket has now. A tag an agent adds between this read and the
+                // `PUT` is lost (documented in the README).
                 let current = self.get(&ticket_path, &[]).await?;
                 let mut merged = tags(&current);
                 for tag in new_tags {
