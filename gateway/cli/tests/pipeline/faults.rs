@@ -230,3 +230,33 @@ fn refusals_are_dead_lettered_and_missing_tickets_are_reported() {
         "{failed}"
     );
 }
+
+/// One process per data directory: `deskbridge token list` on a running gateway's directory
+/// waits for sled's lock, then says that another process holds it; once the gateway stopped,
+/// the same command works.
+#[test]
+fn a_second_process_on_a_running_gateways_data_directory_is_told_who_holds_it() {
+    let sim = start_sim("zendesk");
+    let files = GatewayFiles::new(&zendesk_helpdesk("acme", &sim, ""));
+    let mut gateway = files.start();
+    let token_list = || {
+        deskbridge()
+            .args(["token", "list", "--config"])
+            .arg(files.config())
+            .output()
+            .expect("deskbridge token list")
+    };
+    let refused = token_list();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    gateway.stop();
+    let listed = token_list();
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(stdout.contains("e2e admin"), "{stdout}");
+}

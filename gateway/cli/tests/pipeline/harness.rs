@@ -115,7 +115,7 @@ impl Drop for Process {
     }
 }
 
-fn deskbridge() -> Command {
+pub(crate) fn deskbridge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_deskbridge"))
 }
 
