@@ -4,6 +4,8 @@
 //! applied again after a crash at any point: an outbox item or draft is written only if no
 //! record with its (deterministic) id exists in any state; a ticket's cursor only moves to a
 //! newer event; the processed summary, written last, is overwritten with the same content.
+//! (An outcome with nothing for the outbox or the approval queue has no commit record: the
+//! store moves its cursor, then settles it with one dedupe record; see `dedupe.rs`.)
 
 use sled::Tree;
 
@@ -52,24 +54,34 @@ pub(crate) fn apply(
     for draft in &outcome.drafts {
         insert_if_absent(trees.drafts, draft.id.as_bytes(), encode(draft)?)?;
     }
-    if let Some(message_id) = &outcome.last_message_id {
-        let cursor_key = pair_key(&outcome.processed.helpdesk, &outcome.processed.ticket_id);
-        let newer = match trees.cursors.get(&cursor_key).map_err(backend)? {
-            Some(existing) => cursor_seq(&existing).is_none_or(|at| at <= seq),
-            None => true,
-        };
-        if newer {
-            trees
-                .cursors
-                .insert(cursor_key, cursor_value(seq, message_id))
-                .map_err(backend)?;
-        }
-    }
+    move_cursor(trees.cursors, seq, outcome)?;
     // Last: a processed summary marks the event settled (see `sled_store.rs`).
     trees
         .processed
         .insert(seq.to_be_bytes(), encode(&outcome.processed)?)
         .map_err(backend)?;
+    Ok(())
+}
+
+/// Moves the ticket's cursor to the outcome's newest message, unless a newer event moved it.
+pub(crate) fn move_cursor(
+    cursors: &Tree,
+    seq: u64,
+    outcome: &EventOutcome,
+) -> Result<(), StoreError> {
+    let Some(message_id) = &outcome.last_message_id else {
+        return Ok(());
+    };
+    let cursor_key = pair_key(&outcome.processed.helpdesk, &outcome.processed.ticket_id);
+    let newer = match cursors.get(&cursor_key).map_err(backend)? {
+        Some(existing) => cursor_seq(&existing).is_none_or(|at| at <= seq),
+        None => true,
+    };
+    if newer {
+        cursors
+            .insert(cursor_key, cursor_value(seq, message_id))
+            .map_err(backend)?;
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@
 //! wait for it.
 
 mod completion;
+mod dedupe;
 mod group_commit;
 mod inbound_log;
 mod kv;
@@ -188,7 +189,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Forgets dedupe keys first seen before `before_ms` (Unix milliseconds); returns how
     /// many. Helpdesks redeliver within hours, so keys older than the retention are dead weight.
-    /// The key of an event still pending stays until the event is completed or failed.
+    /// The key of an event still pending stays until the event is completed or failed; an
+    /// event's processed summary stays whether or not its key does.
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
 
     /// How many records of each kind the store holds.

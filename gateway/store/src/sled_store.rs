@@ -11,9 +11,12 @@
 //!   pending again, with its dedupe key.
 //! - [`Store::complete_event`] writes the dedupe key to sled, then the whole outcome as one
 //!   commit record, then applies it (see `completion.rs`). Opening the store re-applies any
-//!   commit record; each step is idempotent and never moves a record backwards. An event with
-//!   a commit record, a processed summary or a failure record is settled: the log's copy is
-//!   no longer needed, and its segment is deleted after a sled flush covers the outcome.
+//!   commit record; each step is idempotent and never moves a record backwards. An outcome
+//!   with nothing for the outbox or the approval queue needs no commit record: its cursor, then
+//!   one dedupe record carrying its summary (`dedupe.rs`). An event with a commit record, a
+//!   processed summary (in the processed tree or its dedupe record) or a failure record is
+//!   settled: the log's copy is no longer needed, and its segment is deleted after a sled
+//!   flush covers the outcome.
 //!
 //! Rarer calls (outbox state changes, tokens, pauses) are one sled write or transaction each.
 
@@ -28,6 +31,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Db, Tree};
 
 use crate::completion::{self, CompletionTrees};
+use crate::dedupe::{self, DedupeEntry};
 use crate::group_commit::GroupCommit;
 use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
 use crate::kv::SledKv;
@@ -119,6 +123,9 @@ impl Inbox {
 /// A settled event's dedupe key, and the event when asked for (`SledStore::settle_key`).
 type SettledKey = (Vec<u8>, Option<InboundEvent>);
 
+/// A pending event's dedupe key and entry, and the event when asked for.
+type PendingKey = (Vec<u8>, DedupeEntry, Option<InboundEvent>);
+
 /// The sled-backed store.
 pub struct SledStore {
     db: Db,
@@ -167,15 +174,6 @@ impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore").finish_non_exhaustive()
     }
-}
-
-#[derive(serde::Deserialize, Serialize)]
-struct DedupeEntry {
-    event_id: String,
-    at_ms: i64,
-    /// The first event's sequence number (absent in records written before 0.1.0 shipped).
-    #[serde(default)]
-    seq: Option<u64>,
 }
 
 pub(crate) fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -429,7 +427,7 @@ impl SledStore {
             tracing::info!(moved, "moved pending events from sled to the inbound log");
         }
         for stored in logged {
-            if self.settled(stored.seq)? {
+            if self.settled(stored.seq)? || self.settled_by_dedupe(&stored)? {
                 // Settled: its segment can go once nothing older is pending.
                 let mut inbox = lock(&self.inbox);
                 inbox.next_seq = inbox.next_seq.max(stored.seq.saturating_add(1));
@@ -449,6 +447,15 @@ impl SledStore {
             }
         }
         Ok(false)
+    }
+
+    /// Dedupe records that carry a processed summary (a scan, like `Tree::len`).
+    fn settled_in_dedupe(&self) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for entry in self.dedupe.iter().values() {
+            count += usize::from(dedupe::is_settled(&entry.map_err(backend)?));
+        }
+        Ok(count)
     }
 
     fn completion_trees(&self) -> CompletionTrees<'_> {
@@ -484,24 +491,38 @@ impl SledStore {
         pair_key(&event.helpdesk, &event.dedupe_key)
     }
 
+    /// The dedupe key and entry of pending event `seq`, with the event if asked for (`None`
+    /// if the event is not pending: completed or failed before).
+    fn pending_key(&self, seq: u64, with_event: bool) -> Option<PendingKey> {
+        let inbox = lock(&self.inbox);
+        let stored = inbox.pending.get(&seq)?;
+        Some((
+            Self::dedupe_key(&stored.event),
+            Self::dedupe_entry(stored),
+            with_event.then(|| stored.event.clone()),
+        ))
+    }
+
     /// Writes the dedupe key of pending event `seq` to sled and returns it, with the event if
     /// asked for (`None` if the event is not pending: completed or failed before).
     fn settle_key(&self, seq: u64, with_event: bool) -> Result<Option<SettledKey>, StoreError> {
-        let (key, entry, event) = {
-            let inbox = lock(&self.inbox);
-            let Some(stored) = inbox.pending.get(&seq) else {
-                return Ok(None);
-            };
-            (
-                Self::dedupe_key(&stored.event),
-                Self::dedupe_entry(stored),
-                with_event.then(|| stored.event.clone()),
-            )
+        let Some((key, entry, event)) = self.pending_key(seq, with_event) else {
+            return Ok(None);
         };
         self.dedupe
             .insert(key.as_slice(), encode(&entry)?)
             .map_err(backend)?;
         Ok(Some((key, event)))
+    }
+
+    /// Whether a logged event was settled by a dedupe record carrying its summary.
+    fn settled_by_dedupe(&self, stored: &StoredEvent) -> Result<bool, StoreError> {
+        let key = Self::dedupe_key(&stored.event);
+        let Some(bytes) = self.dedupe.get(&key).map_err(backend)? else {
+            return Ok(false);
+        };
+        Ok(dedupe::is_settled(&bytes)
+            && dedupe::decode_entry(&key, &bytes)?.seq == Some(stored.seq))
     }
 
     /// Forgets a pending event whose outcome is written to sled.
@@ -572,8 +593,8 @@ impl Store for SledStore {
             });
         }
         if let Some(existing) = self.dedupe.get(&key).map_err(backend)? {
-            let first: DedupeEntry = decode(&key, &existing)?;
-            if self.event_known(&first, &inbox)? {
+            let first = dedupe::decode_entry(&key, &existing)?;
+            if dedupe::is_settled(&existing) || self.event_known(&first, &inbox)? {
                 return Ok(Inserted::Duplicate {
                     first_event_id: first.event_id,
                 });
@@ -611,24 +632,35 @@ impl Store for SledStore {
     }
 
     fn complete_event(&self, seq: u64, outcome: &EventOutcome) -> Result<(), StoreError> {
+        if outcome.outbox.is_empty() && outcome.drafts.is_empty() {
+            // Nothing that must appear all at once: the cursor, then one dedupe record that
+            // carries the processed summary and settles the event (`dedupe.rs`). A crash
+            // before that leaves it pending in the log, to be processed again; until then the
+            // inbox's copy of the key refuses redeliveries. (A commit record and its removal
+            // were two of the five sled writes of such an event; BENCHMARKS.md.)
+            let Some((key, entry, _)) = self.pending_key(seq, false) else {
+                return Ok(()); // completed (or failed) before
+            };
+            completion::move_cursor(&self.cursors, seq, outcome)?;
+            self.dedupe
+                .insert(
+                    key.as_slice(),
+                    dedupe::encode_settled(&entry, &outcome.processed)?,
+                )
+                .map_err(backend)?;
+            self.forget(seq, &key);
+            return Ok(());
+        }
         // The dedupe key first: from here on a redelivery is refused by sled's record.
         let Some((key, _)) = self.settle_key(seq, false)? else {
             return Ok(()); // completed (or failed) before
         };
-        if outcome.outbox.is_empty() && outcome.drafts.is_empty() {
-            // Nothing that must appear all at once: `apply` writes the cursor, then the
-            // processed summary, which settles the event. A crash before that leaves it
-            // pending in the log, to be processed again (a commit record and its removal
-            // were two of the five sled writes of such an event; BENCHMARKS.md).
-            completion::apply(&self.completion_trees(), seq, outcome)?;
-        } else {
-            // The commit point: one atomic write holding the whole outcome.
-            self.completions
-                .insert(seq.to_be_bytes(), encode(outcome)?)
-                .map_err(backend)?;
-            completion::apply(&self.completion_trees(), seq, outcome)?;
-            lock(&self.applied).push(seq);
-        }
+        // The commit point: one atomic write holding the whole outcome.
+        self.completions
+            .insert(seq.to_be_bytes(), encode(outcome)?)
+            .map_err(backend)?;
+        completion::apply(&self.completion_trees(), seq, outcome)?;
+        lock(&self.applied).push(seq);
         self.forget(seq, &key);
         Ok(())
     }
@@ -710,7 +742,35 @@ impl Store for SledStore {
     }
 
     fn processed_events(&self) -> Result<Vec<ProcessedEvent>, StoreError> {
-        self.damaged.readable(&self.processed)
+        // Oldest first: the processed tree by sequence number, and the summaries still in
+        // dedupe records (`dedupe.rs`) merged in by theirs.
+        let mut by_seq = BTreeMap::new();
+        for entry in self.processed.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            if let (Ok(seq), Some(summary)) = (
+                seq_of(&key),
+                self.damaged
+                    .decode::<ProcessedEvent>(&self.processed, &key, &value),
+            ) {
+                by_seq.insert(seq, summary);
+            }
+        }
+        for entry in self.dedupe.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            if !dedupe::is_settled(&value) {
+                continue;
+            }
+            if let Some(dedupe::Settled {
+                seq: Some(seq),
+                processed,
+            }) = self
+                .damaged
+                .decode(&self.dedupe, &key, dedupe::json(&value))
+            {
+                by_seq.insert(seq, processed);
+            }
+        }
+        Ok(by_seq.into_values().collect())
     }
 
     fn failed_events(&self) -> Result<Vec<FailedEvent>, StoreError> {
@@ -811,11 +871,24 @@ impl Store for SledStore {
         let mut removed = 0;
         for entry in self.dedupe.iter() {
             let (key, value) = entry.map_err(backend)?;
-            let record: DedupeEntry = decode(&key, &value)?;
-            if record.at_ms < before_ms {
-                self.dedupe.remove(&key).map_err(backend)?;
-                removed += 1;
+            let record = dedupe::decode_entry(&key, &value)?;
+            if record.at_ms >= before_ms {
+                continue;
             }
+            if dedupe::is_settled(&value) {
+                // The summary outlives the key: into the processed tree first (a crash between
+                // the two writes leaves it in both, which the listing merges).
+                let settled: dedupe::Settled = decode(&key, dedupe::json(&value))?;
+                let seq = settled.seq.ok_or_else(|| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "a settled dedupe record without its sequence number".into(),
+                })?;
+                self.processed
+                    .insert(seq.to_be_bytes(), encode(&settled.processed)?)
+                    .map_err(backend)?;
+            }
+            self.dedupe.remove(&key).map_err(backend)?;
+            removed += 1;
         }
         Ok(removed)
     }
@@ -823,7 +896,7 @@ impl Store for SledStore {
     fn stats(&self) -> Result<StoreStats, StoreError> {
         Ok(StoreStats {
             pending_events: lock(&self.inbox).pending.len(),
-            processed_events: self.processed.len(),
+            processed_events: self.processed.len() + self.settled_in_dedupe()?,
             failed_events: self.failed.len(),
             outbox_pending: self.outbox.len(),
             outbox_delivered: self.outbox_done.len(),
@@ -1338,6 +1411,81 @@ mod tests {
             std::thread::sleep(CHECKPOINT_INTERVAL + Duration::from_millis(round % 7));
         }
         SledStore::open(dir.path()).expect("open after the last drop");
+    }
+
+    #[test]
+    fn an_outcome_with_nothing_to_send_settles_with_one_dedupe_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let summary = outcome("evt-a", &[]).processed;
+        {
+            let (store, seq) = open_with_event(dir.path(), "a");
+            store.log.sync().expect("sync");
+            store
+                .complete_event(seq, &outcome("evt-a", &[]))
+                .expect("complete");
+            assert_eq!(store.processed.len(), 0, "no processed-tree write");
+            assert_eq!(
+                store.processed_events().expect("list"),
+                vec![summary.clone()]
+            );
+            assert_eq!(store.stats().expect("stats").processed_events, 1);
+            assert_eq!(
+                store
+                    .last_message_id("acme", "42")
+                    .expect("cursor")
+                    .as_deref(),
+                Some("m7")
+            );
+        }
+        // The log still holds the event: the dedupe record is what says it is settled.
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert!(store.pending_events().expect("pending").is_empty());
+        assert_eq!(store.processed_events().expect("list"), vec![summary]);
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::Duplicate { first_event_id } if first_event_id == "evt-a"
+        ));
+    }
+
+    #[test]
+    fn a_crash_after_the_cursor_and_before_the_dedupe_record_leaves_the_event_pending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let (store, seq) = open_with_event(dir.path(), "a");
+            store.log.sync().expect("sync");
+            completion::move_cursor(&store.cursors, seq, &outcome("evt-a", &[])).expect("cursor");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let pending = store.pending_events().expect("pending");
+        assert_eq!(pending.len(), 1);
+        store
+            .complete_event(pending[0].seq, &outcome("evt-a", &[]))
+            .expect("complete again");
+        assert_eq!(store.processed_events().expect("list").len(), 1);
+    }
+
+    #[test]
+    fn pruning_a_settled_dedupe_record_keeps_its_summary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, seq) = open_with_event(dir.path(), "a");
+        store
+            .complete_event(seq, &outcome("evt-a", &[]))
+            .expect("complete");
+        // Not old enough: nothing moves.
+        assert_eq!(store.prune_dedupe_keys(1_000).expect("prune"), 0);
+        assert_eq!(store.processed.len(), 0);
+        assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 1);
+        assert_eq!(store.processed.len(), 1);
+        assert_eq!(
+            store.processed_events().expect("list"),
+            vec![outcome("evt-a", &[]).processed]
+        );
+        assert_eq!(store.stats().expect("stats").processed_events, 1);
+        // The key is gone, so a (very late) redelivery is new again, as before the change.
+        assert!(matches!(
+            store.insert_event(&event("a")).expect("insert"),
+            Inserted::New(_)
+        ));
     }
 
     #[test]
