@@ -15,6 +15,7 @@ mod completion;
 mod dedupe;
 mod group_commit;
 mod inbound_log;
+mod key_filter;
 mod kv;
 pub mod records;
 mod sled_store;

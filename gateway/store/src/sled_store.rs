@@ -34,6 +34,7 @@ use crate::completion::{self, CompletionTrees};
 use crate::dedupe::{self, DedupeEntry};
 use crate::group_commit::GroupCommit;
 use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
+use crate::key_filter::KeyFilter;
 use crate::kv::SledKv;
 use crate::records::{
     DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
@@ -47,6 +48,9 @@ const COMMIT_WINDOW: Duration = Duration::ZERO;
 
 /// At most this many commit records are retired after one flush (see [`SledStore::open`]).
 const SETTLE_PER_FLUSH: usize = 512;
+
+/// Keys a dedupe prune adds to the rebuilt filter per hold of the inbox lock.
+const KEPT_PER_LOCK: usize = 1024;
 
 /// How often the checkpointer looks for completions or settled log segments waiting for a
 /// sled flush to be retired. Short, so each flush stays small: under load sled flushes at most
@@ -96,6 +100,12 @@ struct Inbox {
     pending: BTreeMap<u64, StoredEvent>,
     /// The dedupe keys of the pending events (sled's dedupe tree gets them at completion).
     keys: HashMap<Vec<u8>, DedupeEntry>,
+    /// Every key in sled's dedupe tree is here or in `keys`: a key in neither is new, and
+    /// ingest need not read sled for it (`key_filter.rs`).
+    settled_keys: KeyFilter,
+    /// The filter a prune is building from the keys it keeps; keys settled meanwhile go into
+    /// both, and it replaces `settled_keys` when the prune ends.
+    rebuilding: Option<KeyFilter>,
     /// Events settled (completed or failed) since the store opened.
     settled: u64,
     /// One more than the highest sequence number seen.
@@ -108,6 +118,14 @@ impl Inbox {
     /// flush runs may already sit in a sealed segment, which must not be retired).
     fn settled_below(&self) -> u64 {
         self.pending.keys().next().copied().unwrap_or(self.next_seq)
+    }
+
+    /// Notes that `key` is now in sled's dedupe tree.
+    fn note_settled_key(&mut self, key: &[u8]) {
+        self.settled_keys.insert(key);
+        if let Some(next) = &mut self.rebuilding {
+            next.insert(key);
+        }
     }
 
     fn add(&mut self, stored: StoredEvent) {
@@ -159,6 +177,8 @@ pub struct SledStore {
     /// The checkpointer thread (started once recovery is done); the store stops and joins it
     /// when dropped.
     checkpointer: Option<Checkpointer>,
+    /// Held by a dedupe prune (`Store::prune_dedupe_keys`): one pass at a time.
+    pruning: Mutex<()>,
 }
 
 impl Drop for SledStore {
@@ -362,9 +382,11 @@ impl SledStore {
             log_commit,
             commit: commit.clone(),
             checkpointer: None,
+            pruning: Mutex::default(),
             db,
         };
         store.recover(logged)?;
+        store.load_settled_keys()?;
         // Only now: a flush during recovery would see pending events not yet back in memory
         // and retire the log segments that hold them.
         store.checkpointer = Some({
@@ -436,6 +458,85 @@ impl SledStore {
             }
         }
         Ok(())
+    }
+
+    /// Fills the inbox's filter with every key in sled's dedupe tree (at open: a scan of the
+    /// keys, sized for twice as many so a day's growth fits the first stage).
+    fn load_settled_keys(&self) -> Result<(), StoreError> {
+        let keys = self
+            .dedupe
+            .iter()
+            .keys()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let mut filter = KeyFilter::with_capacity(keys.len() * 2);
+        for key in &keys {
+            filter.insert(key);
+        }
+        lock(&self.inbox).settled_keys = filter;
+        Ok(())
+    }
+
+    /// Removes the dedupe keys of deliveries received before `before_ms` (moving the summaries
+    /// they carry to the processed tree) and adds the keys it keeps to the filter being
+    /// rebuilt, a thousand at a time.
+    fn prune_dedupe_pass(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut kept = Vec::with_capacity(KEPT_PER_LOCK);
+        for entry in self.dedupe.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            let record = dedupe::decode_entry(&key, &value)?;
+            if record.at_ms >= before_ms {
+                kept.push(key);
+                if kept.len() == KEPT_PER_LOCK {
+                    self.note_kept_keys(&mut kept);
+                }
+                continue;
+            }
+            if dedupe::is_settled(&value) {
+                // The summary outlives the key: into the processed tree first (a crash between
+                // the two writes leaves it in both, which the listing merges).
+                let settled: dedupe::Settled = decode(&key, dedupe::json(&value))?;
+                let seq = settled.seq.ok_or_else(|| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "a settled dedupe record without its sequence number".into(),
+                })?;
+                self.processed
+                    .insert(seq.to_be_bytes(), encode(&settled.processed)?)
+                    .map_err(backend)?;
+            }
+            self.dedupe.remove(&key).map_err(backend)?;
+            removed += 1;
+        }
+        self.note_kept_keys(&mut kept);
+        Ok(removed)
+    }
+
+    /// From now on keys settled go into a new filter too (see `prune_dedupe_keys`).
+    fn start_rebuilding_filter(&self) {
+        let mut inbox = lock(&self.inbox);
+        let expected = inbox.settled_keys.len();
+        inbox.rebuilding = Some(KeyFilter::with_capacity(expected));
+    }
+
+    /// The new filter replaces the old one if the pass that filled it `completed`.
+    fn finish_rebuilding_filter(&self, completed: bool) {
+        let mut inbox = lock(&self.inbox);
+        if let Some(rebuilt) = inbox.rebuilding.take()
+            && completed
+        {
+            inbox.settled_keys = rebuilt;
+        }
+    }
+
+    fn note_kept_keys(&self, kept: &mut Vec<sled::IVec>) {
+        let mut inbox = lock(&self.inbox);
+        if let Some(next) = &mut inbox.rebuilding {
+            for key in kept.iter() {
+                next.insert(key);
+            }
+        }
+        kept.clear();
     }
 
     /// Whether event `seq` has its outcome (or failure) in sled.
@@ -529,6 +630,8 @@ impl SledStore {
     fn forget(&self, seq: u64, key: &[u8]) {
         let mut inbox = lock(&self.inbox);
         inbox.pending.remove(&seq);
+        // Into the filter before out of `keys`, under one lock: ingest always finds it in one.
+        inbox.note_settled_key(key);
         inbox.keys.remove(key);
         inbox.settled += 1;
     }
@@ -592,7 +695,13 @@ impl Store for SledStore {
                 first_event_id: first.event_id.clone(),
             });
         }
-        if let Some(existing) = self.dedupe.get(&key).map_err(backend)? {
+        // Read sled only for a key the filter cannot rule out: almost every delivery is new.
+        let existing = if inbox.settled_keys.may_contain(&key) {
+            self.dedupe.get(&key).map_err(backend)?
+        } else {
+            None
+        };
+        if let Some(existing) = existing {
             let first = dedupe::decode_entry(&key, &existing)?;
             if dedupe::is_settled(&existing) || self.event_known(&first, &inbox)? {
                 return Ok(Inserted::Duplicate {
@@ -868,29 +977,14 @@ impl Store for SledStore {
     }
 
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.dedupe.iter() {
-            let (key, value) = entry.map_err(backend)?;
-            let record = dedupe::decode_entry(&key, &value)?;
-            if record.at_ms >= before_ms {
-                continue;
-            }
-            if dedupe::is_settled(&value) {
-                // The summary outlives the key: into the processed tree first (a crash between
-                // the two writes leaves it in both, which the listing merges).
-                let settled: dedupe::Settled = decode(&key, dedupe::json(&value))?;
-                let seq = settled.seq.ok_or_else(|| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: "a settled dedupe record without its sequence number".into(),
-                })?;
-                self.processed
-                    .insert(seq.to_be_bytes(), encode(&settled.processed)?)
-                    .map_err(backend)?;
-            }
-            self.dedupe.remove(&key).map_err(backend)?;
-            removed += 1;
-        }
-        Ok(removed)
+        // The filter cannot forget keys: a fresh one is built from the keys kept (and those
+        // settled meanwhile, `Inbox::note_settled_key`), and replaces it if the pass ends. One
+        // pass at a time, or one could install the other's half-built filter.
+        let _one_pass = lock(&self.pruning);
+        self.start_rebuilding_filter();
+        let pruned = self.prune_dedupe_pass(before_ms);
+        self.finish_rebuilding_filter(pruned.is_ok());
+        pruned
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -1483,6 +1577,51 @@ mod tests {
         assert_eq!(store.stats().expect("stats").processed_events, 1);
         // (That the freed key lets a very late redelivery in again is
         // `events_survive_reopen_and_duplicates_are_refused`.)
+    }
+
+    #[test]
+    fn a_settled_key_refuses_redeliveries_in_the_same_process_and_through_a_prune() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let insert = |key: &str, at_ms: i64| {
+            let mut delivery = event(key);
+            delivery.received_at_ms = at_ms;
+            store.insert_event(&delivery).expect("insert")
+        };
+        let new_seq = |inserted: Inserted| match inserted {
+            Inserted::New(seq) => seq,
+            other => panic!("expected a new event, got {other:?}"),
+        };
+        let is_duplicate = |inserted: Inserted| matches!(inserted, Inserted::Duplicate { .. });
+        // Each way an event settles: nothing to send, notes to send, failure.
+        let quiet = new_seq(insert("quiet", 1_000));
+        let noisy = new_seq(insert("noisy", 5_000));
+        let failed = new_seq(insert("failed", 5_000));
+        store
+            .complete_event(quiet, &outcome("evt-quiet", &[]))
+            .expect("complete");
+        store
+            .complete_event(noisy, &outcome("evt-noisy", &["n1"]))
+            .expect("complete");
+        store.fail_event(failed, "broken", 3).expect("fail");
+        for key in ["quiet", "noisy", "failed"] {
+            assert!(is_duplicate(insert(key, 6_000)), "{key} is refused at once");
+        }
+        // The prune drops the old key and rebuilds the filter from the ones it keeps.
+        assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 1);
+        assert!(is_duplicate(insert("noisy", 6_000)));
+        assert!(is_duplicate(insert("failed", 6_000)));
+        assert!(!is_duplicate(insert("quiet", 6_000)), "its key was pruned");
+
+        // A key settled while a prune's scan runs (after the scan passed it) goes into the
+        // filter being built as well as the old one.
+        let late = new_seq(insert("late", 7_000));
+        store.start_rebuilding_filter();
+        store
+            .complete_event(late, &outcome("evt-late", &[]))
+            .expect("complete");
+        store.finish_rebuilding_filter(true);
+        assert!(is_duplicate(insert("late", 8_000)));
     }
 
     #[test]
