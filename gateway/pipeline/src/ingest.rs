@@ -98,6 +98,7 @@ impl Ingest {
     /// [`IngestError::Backlogged`] — for a redelivery too, which is answered once the backlog
     /// is below the limit.
     pub async fn accept(&self, event: InboundEvent) -> Result<Accepted, IngestError> {
+        let event_id = event.id.clone();
         let inserted = {
             let _in_order = self.order.lock().unwrap_or_else(|e| e.into_inner());
             let pending = self.store.pending_count()?;
@@ -122,20 +123,16 @@ impl Ingest {
             }
             let inserted = self.store.insert_event(&event)?;
             if let Inserted::New(seq) = inserted {
-                self.lanes.submit_acknowledged(
-                    StoredEvent {
-                        seq,
-                        event: event.clone(),
-                    },
-                    Instant::now(),
-                );
+                // The lane takes this copy; the store keeps its own.
+                self.lanes
+                    .submit_acknowledged(StoredEvent { seq, event }, Instant::now());
             }
             inserted
         };
         // A duplicate waits too: its first delivery may still be on its way to the disk.
         self.store.events_durable().await?;
         Ok(match inserted {
-            Inserted::New(_) => Accepted::New { event_id: event.id },
+            Inserted::New(_) => Accepted::New { event_id },
             Inserted::Duplicate { first_event_id } => Accepted::Duplicate {
                 event_id: first_event_id,
             },
