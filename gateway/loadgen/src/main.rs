@@ -5,10 +5,12 @@
 //! machine) and a gateway with one generic helpdesk and every first-party plugin, then
 //! measures, in one run:
 //!
-//! 1. closed loop, `--concurrency` connections for `--seconds`: acknowledged requests/s and
-//!    p50/p99 latency against the hello-world endpoint, then against
-//!    `POST /webhooks/generic/bench` with Standard Webhooks signatures (every `2xx` means the
-//!    event is flushed to disk);
+//! 1. closed loop, for each of the `--concurrency` connection counts (default 32 and 64), for
+//!    `--seconds`: acknowledged requests/s and p50/p99 latency against the hello-world
+//!    endpoint, then against `POST /webhooks/generic/bench` with Standard Webhooks signatures
+//!    (every `2xx` means the event is flushed to disk). The ratio it reports compares the best
+//!    rate of each server over the counts (the ceiling is the hello world at its best), and
+//!    it prints the ratio at each count too;
 //! 2. open loop at `--rate` events/s: ack latency, and the gateway's own per-event pipeline
 //!    time from ack to recorded outcome, minus AI time (`GET /api/v1/metrics`).
 //!
@@ -63,52 +65,45 @@ enum Cmd {
         listen: String,
     },
     /// Run the whole benchmark.
-    Run {
-        /// The gateway binary (build it with --release).
-        #[arg(long)]
-        gateway_bin: String,
-        /// Concurrent connections in the closed-loop phases.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// Seconds per phase.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Events per second in the open-loop phase.
-        #[arg(long, default_value_t = 1000)]
-        rate: u64,
-        /// Run the helpdesk without plugins (measures ingest and pipeline bookkeeping alone).
-        #[arg(long)]
-        no_plugins: bool,
-        /// Pin the hello world and the gateway to these CPUs (`taskset -c` list, e.g. `1`);
-        /// start the driver itself under `taskset -c 0` to keep it off them.
-        #[arg(long)]
-        server_cpus: Option<String>,
-        /// The gateway's `pipeline.workers` (lanes); its default when not given.
-        #[arg(long)]
-        pipeline_workers: Option<usize>,
-    },
+    Run(RunArgs),
+}
+
+/// `deskbridge-load run`'s options.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The gateway binary (build it with --release).
+    #[arg(long)]
+    gateway_bin: String,
+    /// Concurrent connections in the closed-loop phases: a comma-separated list runs both
+    /// phases at each, and the ratio compares the best rate of each server.
+    #[arg(long, value_delimiter = ',', default_value = "32,64")]
+    concurrency: Vec<usize>,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Alternating slices a closed-loop phase is cut into (hello world, gateway, hello
+    /// world, …), so the two servers meet the same host conditions.
+    #[arg(long, default_value_t = 10)]
+    slices: u32,
+    /// Events per second in the open-loop phase.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    /// Run the helpdesk without plugins (measures ingest and pipeline bookkeeping alone).
+    #[arg(long)]
+    no_plugins: bool,
+    /// Pin the hello world and the gateway to these CPUs (`taskset -c` list, e.g. `1`);
+    /// start the driver itself under `taskset -c 0` to keep it off them.
+    #[arg(long)]
+    server_cpus: Option<String>,
+    /// The gateway's `pipeline.workers` (lanes); its default when not given.
+    #[arg(long)]
+    pipeline_workers: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Hello { listen } => hello(&listen),
-        Cmd::Run {
-            gateway_bin,
-            concurrency,
-            seconds,
-            rate,
-            no_plugins,
-            server_cpus,
-            pipeline_workers,
-        } => run(
-            &gateway_bin,
-            concurrency,
-            Duration::from_secs(seconds),
-            rate,
-            no_plugins,
-            server_cpus.as_deref(),
-            pipeline_workers,
-        ),
+        Cmd::Run(args) => run(&args),
     }
 }
 
@@ -204,10 +199,13 @@ fn thread_group(name: &str) -> &'static str {
 }
 
 /// CPU used by a server (in total and by thread group) and by this driver over one phase.
+#[derive(Default)]
 struct CpuUse {
     server_s: Option<f64>,
     driver_s: Option<f64>,
     threads_s: BTreeMap<String, f64>,
+    /// Slices summed in (see [`CpuUse::add`]).
+    slices: u32,
 }
 
 /// Where a measurement of [`CpuUse`] starts.
@@ -239,6 +237,21 @@ impl CpuUse {
             server_s: delta(start.server_s, cpu_seconds(server)),
             driver_s: delta(start.driver_s, cpu_seconds(std::process::id())),
             threads_s,
+            slices: 1,
+        }
+    }
+
+    /// Adds the CPU of another slice of the same phase (unknown stays unknown).
+    fn add(&mut self, slice: CpuUse) {
+        let first = self.slices == 0;
+        let sum = |total: Option<f64>, more: Option<f64>| {
+            if first { more } else { Some(total? + more?) }
+        };
+        self.server_s = sum(self.server_s, slice.server_s);
+        self.driver_s = sum(self.driver_s, slice.driver_s);
+        self.slices += 1;
+        for (group, seconds) in slice.threads_s {
+            *self.threads_s.entry(group).or_default() += seconds;
         }
     }
 
@@ -295,15 +308,25 @@ fn spawn(command: &mut Command) -> anyhow::Result<(Proc, String)> {
     Ok((Proc(child), address))
 }
 
-fn run(
-    gateway_bin: &str,
-    concurrency: usize,
-    phase: Duration,
-    rate: u64,
-    no_plugins: bool,
-    server_cpus: Option<&str>,
-    pipeline_workers: Option<usize>,
-) -> anyhow::Result<()> {
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let (gateway_bin, concurrencies, rate, no_plugins, slices) = (
+        args.gateway_bin.as_str(),
+        args.concurrency.as_slice(),
+        args.rate,
+        args.no_plugins,
+        args.slices,
+    );
+    let (phase, server_cpus, pipeline_workers) = (
+        Duration::from_secs(args.seconds),
+        args.server_cpus.as_deref(),
+        args.pipeline_workers,
+    );
+    if concurrencies.is_empty() || concurrencies.contains(&0) {
+        bail!("--concurrency takes one or more connection counts above zero, e.g. 32,64");
+    }
+    if slices == 0 {
+        bail!("--slices must be at least 1");
+    }
     let dir = tempfile::tempdir()?;
     let plugins = if no_plugins { "plugins = []\n" } else { "" };
     let pipeline = pipeline_workers
@@ -354,7 +377,7 @@ fn run(
         .build()?;
     runtime.block_on(async move {
         let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrency)
+            .pool_max_idle_per_host(concurrencies.iter().copied().max().unwrap_or(1))
             .timeout(Duration::from_secs(30))
             .build()?;
         let mut headers = reqwest::header::HeaderMap::new();
@@ -366,23 +389,36 @@ fn run(
         let hello_url = format!("http://{hello_addr}/hello");
         let gateway_url = format!("http://{gateway_addr}/webhooks/generic/bench");
         let counter = Arc::new(AtomicU64::new(0));
+        let widest = concurrencies.iter().copied().max().unwrap_or(1);
 
         println!("warming up…");
-        closed_loop(&client, &hello_url, concurrency, Duration::from_secs(2), &counter).await?;
-        closed_loop(&client, &gateway_url, concurrency, Duration::from_secs(2), &counter).await?;
+        closed_loop(&client, &hello_url, widest, Duration::from_secs(2), &counter).await?;
+        closed_loop(&client, &gateway_url, widest, Duration::from_secs(2), &counter).await?;
         drain(&api, &gateway_addr).await?;
 
-        let cpu = CpuUse::start(hello_pid);
-        let hello = closed_loop(&client, &hello_url, concurrency, phase, &counter).await?;
-        let hello_cpu = CpuUse::since(cpu, hello_pid);
-        let before = status(&api, &gateway_addr).await?;
-        let cpu = CpuUse::start(gateway_pid);
-        let ingest = closed_loop(&client, &gateway_url, concurrency, phase, &counter).await?;
-        let ingest_cpu = CpuUse::since(cpu, gateway_pid);
-        let after = status(&api, &gateway_addr).await?;
-        let processed_during = after["processed_events"].as_u64().unwrap_or(0)
-            .saturating_sub(before["processed_events"].as_u64().unwrap_or(0));
-        drain(&api, &gateway_addr).await?;
+        // Each concurrency in turn, in `slices` alternating slices (hello world, gateway, then
+        // wait for the gateway's pipeline to drain): a slowdown of the shared host lasting
+        // seconds then hits both servers alike instead of one whole phase. Each slice counts
+        // the CPU its server and the driver used.
+        let slice = phase / slices;
+        let mut sweep = Vec::new();
+        for &concurrency in concurrencies {
+            let mut point = SweepPoint::new(concurrency);
+            for _ in 0..slices {
+                let cpu = CpuUse::start(hello_pid);
+                let hello = closed_loop(&client, &hello_url, concurrency, slice, &counter).await?;
+                point.hello_cpu.add(CpuUse::since(cpu, hello_pid));
+                point.hello.absorb(hello);
+                let cpu = CpuUse::start(gateway_pid);
+                let ingest = closed_loop(&client, &gateway_url, concurrency, slice, &counter).await?;
+                point.ingest_cpu.add(CpuUse::since(cpu, gateway_pid));
+                point.ingest.absorb(ingest);
+                let backlog = status(&api, &gateway_addr).await?["pending_events"].as_u64().unwrap_or(0);
+                point.most_pending = point.most_pending.max(backlog);
+                drain(&api, &gateway_addr).await?;
+            }
+            sweep.push(point);
+        }
 
         api.delete(format!("http://{gateway_addr}/api/v1/metrics")).send().await?;
         let open = open_loop(&client, &gateway_url, rate, phase, &counter).await?;
@@ -396,30 +432,45 @@ fn run(
         let flushes = status(&api, &gateway_addr).await?["flushes"].as_u64().unwrap_or(0);
 
         println!();
-        println!("| phase | requests | acked/s | p50 ack | p99 ack |");
-        println!("|---|---|---|---|---|");
-        println!("{}", hello.row("actix-web hello world (closed loop)"));
-        println!("{}", ingest.row("signed webhook, durable ack (closed loop)"));
-        println!("{}", open.row(&format!("signed webhook at {rate}/s (open loop)")));
+        println!("| phase | connections | requests | acked/s | p50 ack | p99 ack |");
+        println!("|---|---|---|---|---|---|");
+        for point in &sweep {
+            let c = point.concurrency;
+            println!("{}", point.hello.row(&format!("actix-web hello world (closed loop) | {c}")));
+            println!("{}", point.ingest.row(&format!("signed webhook, durable ack (closed loop) | {c}")));
+        }
+        println!("{}", open.row(&format!("signed webhook at {rate}/s (open loop) | as needed")));
         println!();
+        let best = |rate: fn(&SweepPoint) -> f64| {
+            sweep
+                .iter()
+                .map(|point| (rate(point), point.concurrency))
+                .fold((0.0, 0), |best, next| if next.0 > best.0 { next } else { best })
+        };
+        let (hello_best, hello_at) = best(|point| point.hello.per_second());
+        let (ingest_best, ingest_at) = best(|point| point.ingest.per_second());
         println!(
-            "ingest / hello-world ceiling: {:.0}%",
-            100.0 * ingest.per_second() / hello.per_second()
+            "ingest / hello-world ceiling: {:.0}% (best of each: {ingest_best:.0}/s with {ingest_at} connections, hello world {hello_best:.0}/s with {hello_at})",
+            100.0 * ingest_best / hello_best
         );
-        println!(
-            "events processed during the closed-loop ingest phase: {processed_during} ({:.0}/s)",
-            processed_during as f64 / phase.as_secs_f64()
-        );
+        for point in &sweep {
+            println!(
+                "with {} connections: {:.0}% of the hello world; at most {} acknowledged events waited for the pipeline at the end of a slice",
+                point.concurrency,
+                100.0 * point.ingest.per_second() / point.hello.per_second(),
+                point.most_pending,
+            );
+            println!(
+                "  CPU per request: hello world {}; gateway {} (its pipeline included)",
+                point.hello_cpu.per_request(point.hello.latencies_us.len()),
+                point.ingest_cpu.per_request(point.ingest.latencies_us.len())
+            );
+            println!(
+                "  gateway CPU per request by thread: {}",
+                point.ingest_cpu.per_request_by_thread(point.ingest.latencies_us.len())
+            );
+        }
         println!("flushes so far: {flushes} for {} events", counter.load(Ordering::Relaxed));
-        println!(
-            "CPU per request, closed loop: hello world {}; gateway {} (its pipeline included)",
-            hello_cpu.per_request(hello.latencies_us.len()),
-            ingest_cpu.per_request(ingest.latencies_us.len())
-        );
-        println!(
-            "gateway CPU per request by thread: {}",
-            ingest_cpu.per_request_by_thread(ingest.latencies_us.len())
-        );
         let overhead = &metrics["overhead_excluding_ai"];
         let since_ack = &metrics["since_ack"];
         println!(
@@ -430,6 +481,31 @@ fn run(
     })
 }
 
+/// The closed-loop phases at one concurrency, summed over their slices.
+struct SweepPoint {
+    concurrency: usize,
+    hello: Phase,
+    hello_cpu: CpuUse,
+    ingest: Phase,
+    ingest_cpu: CpuUse,
+    /// The most acknowledged events still waiting for the pipeline at the end of a slice.
+    most_pending: u64,
+}
+
+impl SweepPoint {
+    fn new(concurrency: usize) -> SweepPoint {
+        SweepPoint {
+            concurrency,
+            hello: Phase::default(),
+            hello_cpu: CpuUse::default(),
+            ingest: Phase::default(),
+            ingest_cpu: CpuUse::default(),
+            most_pending: 0,
+        }
+    }
+}
+
+#[derive(Default)]
 struct Phase {
     latencies_us: Vec<u64>,
     elapsed: Duration,
@@ -437,6 +513,13 @@ struct Phase {
 }
 
 impl Phase {
+    /// Adds a slice of the same phase.
+    fn absorb(&mut self, slice: Phase) {
+        self.latencies_us.extend(slice.latencies_us);
+        self.elapsed += slice.elapsed;
+        self.errors += slice.errors;
+    }
+
     fn per_second(&self) -> f64 {
         self.latencies_us.len() as f64 / self.elapsed.as_secs_f64()
     }
