@@ -58,6 +58,15 @@ pub struct Ingest {
     refusing: Arc<AtomicBool>,
 }
 
+/// Wakes the lanes when dropped (see `lanes.rs`).
+struct WakeOnDrop<'a>(&'a Lanes);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.wake();
+    }
+}
+
 impl std::fmt::Debug for Ingest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ingest").finish_non_exhaustive()
@@ -89,10 +98,11 @@ impl Ingest {
     /// Stores `event` durably (unless it is a redelivery) and queues it for processing.
     ///
     /// The event is queued as soon as it is stored, before the flush: in insert order (one
-    /// lock around insert and enqueue, so two deliveries for one ticket cannot swap), and even
-    /// if the caller goes away or the flush fails, so a stored event is never left behind
-    /// until a restart. Processing it early is safe: nothing reaches a helpdesk before the
-    /// outbox's own flush, which makes this insert durable first.
+    /// lock around insert and enqueue, so two deliveries for one ticket cannot swap). Its lane
+    /// is woken when the flush returns, or when it fails or the caller goes away (the wake is
+    /// in a drop guard), so a stored event is never left behind until a restart. Processing
+    /// it before the flush would be safe too: nothing reaches a helpdesk before the outbox's
+    /// own flush, which makes this insert durable first.
     ///
     /// With `max_pending_events` or more events waiting, nothing is stored and the answer is
     /// [`IngestError::Backlogged`] — for a redelivery too, which is answered once the backlog
@@ -129,6 +139,8 @@ impl Ingest {
             }
             inserted
         };
+        // Its lane is woken once the event is on disk, or if this request goes away first.
+        let _wake = WakeOnDrop(&self.lanes);
         // A duplicate waits too: its first delivery may still be on its way to the disk.
         self.store.events_durable().await?;
         Ok(match inserted {
@@ -142,5 +154,58 @@ impl Ingest {
     /// The store behind the pipeline.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use deskbridge_core::HelpdeskKind;
+    use deskbridge_store::{EventSource, SledStore};
+    use futures_util::FutureExt as _;
+
+    use super::*;
+    use crate::{Helpdesks, Pipeline, PipelineSettings};
+
+    fn delivery() -> InboundEvent {
+        InboundEvent {
+            id: "evt-1".into(),
+            dedupe_key: "delivery-1".into(),
+            helpdesk: "gone".into(),
+            helpdesk_kind: HelpdeskKind::Zendesk,
+            ticket_id: "42".into(),
+            received_at_ms: 1,
+            source: EventSource::Fetch {
+                kind_hint: None,
+                origin: "test".into(),
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_event_whose_request_goes_away_while_it_waits_for_the_disk_is_still_processed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let pipeline =
+            Pipeline::start(store.clone(), Helpdesks::new(), PipelineSettings::default())
+                .expect("start");
+        // One poll stores and queues the event; the request is then dropped while it waits for
+        // the flush, before it could wake the lane the usual way.
+        let polled_once = pipeline.ingest().accept(delivery()).now_or_never();
+        assert!(
+            polled_once.is_none(),
+            "the request was dropped before the flush returned: {polled_once:?}"
+        );
+        // Its helpdesk is not configured, so processing records it as failed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while store.pending_count().expect("count") > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the event was left waiting in its lane"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.failed_events().expect("failed").len(), 1);
     }
 }
