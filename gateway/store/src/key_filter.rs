@@ -10,7 +10,7 @@
 //! Layout: split-block Bloom filter. A key's 64-bit hash picks one 512-bit block (one cache
 //! line) and sets one bit in each of its eight words, so a lookup touches one cache line.
 //! The filter never fills up: when the newest stage holds as many keys as it was sized for, a
-//! new stage of twice the size takes further keys, and a lookup asks every stage (a handful
+//! new stage of four times the size takes further keys, and a lookup asks every stage (a handful
 //! at most). Keys cannot be removed from a Bloom filter; the store builds a fresh one from
 //! the keys it keeps when it prunes old dedupe keys (`SledStore::prune_dedupe_keys`).
 
@@ -22,8 +22,13 @@ const BITS_PER_KEY: usize = 10;
 /// Words per block: 8 × 64 bits, one cache line.
 const BLOCK_WORDS: usize = 8;
 
-/// The smallest stage, in keys.
-const MIN_CAPACITY: usize = 4096;
+/// The smallest first stage, in keys (1.25 MiB): a lookup asks every stage, so a filter
+/// that starts this large rarely needs a second.
+const MIN_CAPACITY: usize = 1 << 20;
+
+/// Each new stage holds this many times the keys of the one before, which keeps the number
+/// of stages (cache lines per lookup) to a handful even for tens of millions of keys.
+const GROWTH: usize = 4;
 
 /// A set of byte strings that answers "certainly not a member" or "maybe a member".
 #[derive(Debug)]
@@ -46,7 +51,7 @@ struct Stage {
 
 impl Stage {
     fn with_capacity(capacity: usize) -> Stage {
-        let capacity = capacity.max(MIN_CAPACITY);
+        let capacity = capacity.max(1);
         let blocks = (capacity * BITS_PER_KEY).div_ceil(BLOCK_WORDS * 64);
         Stage {
             blocks: vec![[0; BLOCK_WORDS]; blocks],
@@ -100,10 +105,15 @@ const SALTS: [u32; BLOCK_WORDS] = [
 ];
 
 impl KeyFilter {
-    /// An empty filter sized for about `expected` keys (it grows past that).
+    /// An empty filter sized for about `expected` keys, and at least [`MIN_CAPACITY`] (it
+    /// grows past that).
     pub(crate) fn with_capacity(expected: usize) -> KeyFilter {
+        KeyFilter::with_first_stage(expected.max(MIN_CAPACITY))
+    }
+
+    fn with_first_stage(capacity: usize) -> KeyFilter {
         KeyFilter {
-            stages: vec![Stage::with_capacity(expected)],
+            stages: vec![Stage::with_capacity(capacity)],
         }
     }
 
@@ -115,7 +125,10 @@ impl KeyFilter {
             .last()
             .is_none_or(|stage| stage.keys >= stage.capacity);
         if full {
-            let capacity = self.stages.last().map_or(0, |stage| stage.capacity * 2);
+            let capacity = self
+                .stages
+                .last()
+                .map_or(MIN_CAPACITY, |stage| stage.capacity.saturating_mul(GROWTH));
             self.stages.push(Stage::with_capacity(capacity));
         }
         if let Some(stage) = self.stages.last_mut() {
@@ -151,7 +164,7 @@ mod tests {
 
     #[test]
     fn every_inserted_key_is_reported_even_after_growing_past_the_first_size() {
-        let mut filter = KeyFilter::with_capacity(0);
+        let mut filter = KeyFilter::with_first_stage(1_000);
         for n in 0..100_000 {
             filter.insert(&key(n));
         }
@@ -165,7 +178,7 @@ mod tests {
 
     #[test]
     fn keys_never_inserted_are_mostly_ruled_out() {
-        let mut filter = KeyFilter::with_capacity(50_000);
+        let mut filter = KeyFilter::with_first_stage(50_000);
         for n in 0..50_000 {
             filter.insert(&key(n));
         }
@@ -178,6 +191,13 @@ mod tests {
             maybe * 100 < strangers * 3,
             "{maybe} of {strangers} keys never inserted were reported as maybe present"
         );
+    }
+
+    #[test]
+    fn the_smallest_stage_still_holds_its_keys() {
+        let mut filter = KeyFilter::with_first_stage(0);
+        filter.insert(b"only");
+        assert!(filter.may_contain(b"only"));
     }
 
     #[test]
