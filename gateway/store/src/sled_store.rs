@@ -460,18 +460,13 @@ impl SledStore {
         Ok(())
     }
 
-    /// Fills the inbox's filter with every key in sled's dedupe tree (at open: a scan of the
-    /// keys, sized for twice as many so a day's growth fits the first stage).
+    /// Fills the inbox's filter with every key in sled's dedupe tree, at open: one scan to
+    /// count them (the filter is sized for twice as many, so growth fits its first stage),
+    /// one to add them, without holding them all in memory.
     fn load_settled_keys(&self) -> Result<(), StoreError> {
-        let keys = self
-            .dedupe
-            .iter()
-            .keys()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(backend)?;
-        let mut filter = KeyFilter::with_capacity(keys.len() * 2);
-        for key in &keys {
-            filter.insert(key);
+        let mut filter = KeyFilter::with_capacity(self.dedupe.len().saturating_mul(2));
+        for key in self.dedupe.iter().keys() {
+            filter.insert(&key.map_err(backend)?);
         }
         lock(&self.inbox).settled_keys = filter;
         Ok(())
