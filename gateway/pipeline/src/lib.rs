@@ -162,10 +162,13 @@ fn spawn_dedupe_pruner(store: Arc<dyn Store>, retention: Duration) {
         loop {
             every.tick().await;
             let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-            match store.prune_dedupe_keys(before) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(keys = n, "pruned old dedupe keys"),
-                Err(e) => tracing::warn!(error = %e, "pruning dedupe keys failed"),
+            // A scan of every dedupe key: off the runtime's worker threads, which run the lanes.
+            let pruning = store.clone();
+            match tokio::task::spawn_blocking(move || pruning.prune_dedupe_keys(before)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(keys = n, "pruned old dedupe keys"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "pruning dedupe keys failed"),
+                Err(e) => tracing::warn!(error = %e, "the dedupe prune stopped unexpectedly"),
             }
         }
     });
