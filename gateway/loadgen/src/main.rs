@@ -309,19 +309,15 @@ fn spawn(command: &mut Command) -> anyhow::Result<(Proc, String)> {
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {
-    let (gateway_bin, concurrencies, rate, no_plugins, slices) = (
-        args.gateway_bin.as_str(),
-        args.concurrency.as_slice(),
-        args.rate,
-        args.no_plugins,
-        args.slices,
-    );
-    let (phase, server_cpus, pipeline_workers) = (
-        Duration::from_secs(args.seconds),
-        args.server_cpus.as_deref(),
-        args.pipeline_workers,
-    );
-    if concurrencies.is_empty() || concurrencies.contains(&0) {
+    let gateway_bin = args.gateway_bin.as_str();
+    let concurrencies = args.concurrency.as_slice();
+    let (rate, no_plugins, slices) = (args.rate, args.no_plugins, args.slices);
+    let (server_cpus, pipeline_workers) = (args.server_cpus.as_deref(), args.pipeline_workers);
+    let phase = Duration::from_secs(args.seconds);
+    let Some(widest) = concurrencies.iter().copied().max() else {
+        bail!("--concurrency takes one or more connection counts above zero, e.g. 32,64");
+    };
+    if concurrencies.contains(&0) {
         bail!("--concurrency takes one or more connection counts above zero, e.g. 32,64");
     }
     if slices == 0 {
@@ -377,7 +373,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(concurrencies.iter().copied().max().unwrap_or(1))
+            .pool_max_idle_per_host(widest)
             .timeout(Duration::from_secs(30))
             .build()?;
         let mut headers = reqwest::header::HeaderMap::new();
@@ -389,7 +385,6 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         let hello_url = format!("http://{hello_addr}/hello");
         let gateway_url = format!("http://{gateway_addr}/webhooks/generic/bench");
         let counter = Arc::new(AtomicU64::new(0));
-        let widest = concurrencies.iter().copied().max().unwrap_or(1);
 
         println!("warming up…");
         closed_loop(&client, &hello_url, widest, Duration::from_secs(2), &counter).await?;

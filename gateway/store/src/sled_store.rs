@@ -460,11 +460,11 @@ impl SledStore {
         Ok(())
     }
 
-    /// Fills the inbox's filter with every key in sled's dedupe tree, at open: one scan to
-    /// count them (the filter is sized for twice as many, so growth fits its first stage),
-    /// one to add them, without holding them all in memory.
+    /// Fills the inbox's filter with every key in sled's dedupe tree, at open, streaming them
+    /// (the filter grows by stages as needed; the pipeline's first dedupe prune, right after
+    /// start, rebuilds it as one stage sized for the keys it keeps).
     fn load_settled_keys(&self) -> Result<(), StoreError> {
-        let mut filter = KeyFilter::with_capacity(self.dedupe.len().saturating_mul(2));
+        let mut filter = KeyFilter::default();
         for key in self.dedupe.iter().keys() {
             filter.insert(&key.map_err(backend)?);
         }
