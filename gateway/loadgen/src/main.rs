@@ -314,10 +314,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let (rate, no_plugins, slices) = (args.rate, args.no_plugins, args.slices);
     let (server_cpus, pipeline_workers) = (args.server_cpus.as_deref(), args.pipeline_workers);
     let phase = Duration::from_secs(args.seconds);
-    let Some(widest) = concurrencies.iter().copied().max() else {
-        bail!("--concurrency takes one or more connection counts above zero, e.g. 32,64");
-    };
-    if concurrencies.contains(&0) {
+    let widest = concurrencies.iter().copied().max().unwrap_or(0);
+    if widest == 0 || concurrencies.contains(&0) {
         bail!("--concurrency takes one or more connection counts above zero, e.g. 32,64");
     }
     if slices == 0 {
