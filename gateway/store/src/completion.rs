@@ -10,6 +10,7 @@
 use sled::Tree;
 
 use crate::StoreError;
+use crate::counts::{Counted, RecordCounts};
 use crate::records::{EventOutcome, OutboxState};
 use crate::sled_store::{backend, encode, pair_key};
 
@@ -21,15 +22,17 @@ pub(crate) struct CompletionTrees<'a> {
     pub(crate) dead_letters: &'a Tree,
     pub(crate) drafts: &'a Tree,
     pub(crate) cursors: &'a Tree,
+    /// Moved by each record the outcome adds (`counts.rs`).
+    pub(crate) counts: &'a RecordCounts,
 }
 
-/// Writes `value` under `key` unless a value is there already.
-fn insert_if_absent(tree: &Tree, key: &[u8], value: Vec<u8>) -> Result<(), StoreError> {
+/// Writes `value` under `key` unless a value is there already; whether it wrote.
+fn insert_if_absent(tree: &Tree, key: &[u8], value: Vec<u8>) -> Result<bool, StoreError> {
     // `Err(CompareAndSwapError)` means a record exists: exactly the case to leave alone.
-    let _ = tree
+    let swapped = tree
         .compare_and_swap(key, None as Option<&[u8]>, Some(value))
         .map_err(backend)?;
-    Ok(())
+    Ok(swapped.is_ok())
 }
 
 /// Applies the outcome of event `seq`.
@@ -45,21 +48,31 @@ pub(crate) fn apply(
         if known {
             continue;
         }
-        match item.state {
-            OutboxState::Pending => insert_if_absent(trees.outbox, id, encode(item)?)?,
+        let (tree, counted) = match item.state {
+            OutboxState::Pending => (trees.outbox, Counted::OutboxPending),
             // Born final (undeliverable): straight to the dead letters.
-            _ => insert_if_absent(trees.dead_letters, id, encode(item)?)?,
+            _ => (trees.dead_letters, Counted::OutboxDead),
+        };
+        if insert_if_absent(tree, id, encode(item)?)? {
+            trees.counts.add(counted);
         }
     }
     for draft in &outcome.drafts {
-        insert_if_absent(trees.drafts, draft.id.as_bytes(), encode(draft)?)?;
+        if insert_if_absent(trees.drafts, draft.id.as_bytes(), encode(draft)?)?
+            && draft.review.state.is_open()
+        {
+            trees.counts.add(Counted::OpenDrafts);
+        }
     }
     move_cursor(trees.cursors, seq, outcome)?;
     // Last: a processed summary marks the event settled (see `sled_store.rs`).
-    trees
+    let earlier = trees
         .processed
         .insert(seq.to_be_bytes(), encode(&outcome.processed)?)
         .map_err(backend)?;
+    if earlier.is_none() {
+        trees.counts.add(Counted::Processed);
+    }
     Ok(())
 }
 

@@ -12,6 +12,7 @@
 //! wait for it.
 
 mod completion;
+mod counts;
 mod dedupe;
 mod group_commit;
 mod inbound_log;
@@ -81,7 +82,7 @@ pub struct StoreStats {
     pub outbox_delivered: usize,
     /// Outbox items dead-lettered.
     pub outbox_dead_lettered: usize,
-    /// Drafts waiting for a human.
+    /// Drafts waiting for a human (pending or escalated).
     pub pending_drafts: usize,
     /// Flushes to disk so far.
     pub flushes: u64,
@@ -194,7 +195,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// event's processed summary stays whether or not its key does.
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
 
-    /// How many records of each kind the store holds.
+    /// How many records of each kind the store holds. Every `GET /api/v1/status` calls it:
+    /// keep counts as records are written rather than counting on each call.
     fn stats(&self) -> Result<StoreStats, StoreError>;
 
     /// How many flushes to disk the store has made (group commit shares one between many

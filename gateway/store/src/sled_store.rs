@@ -31,6 +31,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Db, Tree};
 
 use crate::completion::{self, CompletionTrees};
+use crate::counts::{Counted, RecordCounts};
 use crate::dedupe::{self, DedupeEntry};
 use crate::group_commit::GroupCommit;
 use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
@@ -41,6 +42,7 @@ use crate::records::{
     ProcessedEvent, StoredEvent, TokenRecord,
 };
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
+use deskbridge_core::review::Review;
 
 /// How long a flusher waits for more writers to join a flush (see `group_commit.rs`): none
 /// by default. `DESKBRIDGE_COMMIT_WINDOW_US` sets it, for benchmark experiments.
@@ -179,6 +181,8 @@ pub struct SledStore {
     checkpointer: Option<Checkpointer>,
     /// Held by a dedupe prune (`Store::prune_dedupe_keys`): one pass at a time.
     pruning: Mutex<()>,
+    /// What [`Store::stats`] reports, counted at open and kept up by each write (`counts.rs`).
+    counts: Arc<RecordCounts>,
 }
 
 impl Drop for SledStore {
@@ -260,6 +264,30 @@ impl DamagedRecords {
 
     fn count(&self) -> usize {
         lock(&self.0).len()
+    }
+}
+
+/// The fields of a draft record that sweeps and counts need: skipping the rest (the draft's
+/// text and its whole ticket) makes a pass over tens of thousands of drafts several times
+/// cheaper.
+#[derive(serde::Deserialize)]
+struct DraftHead {
+    id: String,
+    created_at_ms: i64,
+    review: Option<ReviewHead>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReviewHead {
+    state: deskbridge_core::review::DraftState,
+}
+
+impl DraftHead {
+    /// Whether a human can still decide the draft (a record without a review is pending).
+    fn is_open(&self) -> bool {
+        self.review
+            .as_ref()
+            .map_or_else(|| Review::default().state.is_open(), |r| r.state.is_open())
     }
 }
 
@@ -383,10 +411,12 @@ impl SledStore {
             commit: commit.clone(),
             checkpointer: None,
             pruning: Mutex::default(),
+            counts: Arc::default(),
             db,
         };
         store.recover(logged)?;
-        store.load_settled_keys()?;
+        let settled_in_dedupe = store.load_settled_keys()?;
+        store.count_records(settled_in_dedupe)?;
         // Only now: a flush during recovery would see pending events not yet back in memory
         // and retire the log segments that hold them.
         store.checkpointer = Some({
@@ -462,13 +492,39 @@ impl SledStore {
 
     /// Fills the inbox's filter with every key in sled's dedupe tree, at open, streaming them
     /// (the filter grows by stages as needed; the pipeline's first dedupe prune, right after
-    /// start, rebuilds it as one stage sized for the keys it keeps).
-    fn load_settled_keys(&self) -> Result<(), StoreError> {
+    /// start, rebuilds it as one stage sized for the keys it keeps). Returns how many of the
+    /// records carry a processed summary, counted on the way.
+    fn load_settled_keys(&self) -> Result<usize, StoreError> {
         let mut filter = KeyFilter::default();
-        for key in self.dedupe.iter().keys() {
-            filter.insert(&key.map_err(backend)?);
+        let mut settled = 0;
+        for entry in self.dedupe.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            filter.insert(&key);
+            settled += usize::from(dedupe::is_settled(&value));
         }
         lock(&self.inbox).settled_keys = filter;
+        Ok(settled)
+    }
+
+    /// Counts the records [`Store::stats`] reports, once, at open (after recovery); writes
+    /// keep the counts up from here (`counts.rs`).
+    fn count_records(&self, settled_in_dedupe: usize) -> Result<(), StoreError> {
+        let counts = &self.counts;
+        counts.set(Counted::Processed, self.processed.len() + settled_in_dedupe);
+        counts.set(Counted::Failed, self.failed.len());
+        counts.set(Counted::OutboxPending, self.outbox.len());
+        counts.set(Counted::OutboxDelivered, self.outbox_done.len());
+        counts.set(Counted::OutboxDead, self.dead_letters.len());
+        let mut open_drafts = 0;
+        for entry in self.drafts.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            open_drafts += usize::from(
+                self.damaged
+                    .decode::<DraftHead>(&self.drafts, &key, &value)
+                    .is_some_and(|head| head.is_open()),
+            );
+        }
+        counts.set(Counted::OpenDrafts, open_drafts);
         Ok(())
     }
 
@@ -496,9 +552,14 @@ impl SledStore {
                     key: String::from_utf8_lossy(&key).into_owned(),
                     reason: "a settled dedupe record without its sequence number".into(),
                 })?;
-                self.processed
+                let earlier = self
+                    .processed
                     .insert(seq.to_be_bytes(), encode(&settled.processed)?)
                     .map_err(backend)?;
+                if earlier.is_some() {
+                    // A pass interrupted by a crash left it in both trees: counted twice.
+                    self.counts.remove(Counted::Processed);
+                }
             }
             self.dedupe.remove(&key).map_err(backend)?;
             removed += 1;
@@ -545,15 +606,6 @@ impl SledStore {
         Ok(false)
     }
 
-    /// Dedupe records that carry a processed summary (a scan, like `Tree::len`).
-    fn settled_in_dedupe(&self) -> Result<usize, StoreError> {
-        let mut count = 0;
-        for entry in self.dedupe.iter().values() {
-            count += usize::from(dedupe::is_settled(&entry.map_err(backend)?));
-        }
-        Ok(count)
-    }
-
     fn completion_trees(&self) -> CompletionTrees<'_> {
         CompletionTrees {
             processed: &self.processed,
@@ -562,6 +614,7 @@ impl SledStore {
             dead_letters: &self.dead_letters,
             drafts: &self.drafts,
             cursors: &self.cursors,
+            counts: &self.counts,
         }
     }
 
@@ -746,12 +799,16 @@ impl Store for SledStore {
                 return Ok(()); // completed (or failed) before
             };
             completion::move_cursor(&self.cursors, seq, outcome)?;
-            self.dedupe
+            let earlier = self
+                .dedupe
                 .insert(
                     key.as_slice(),
                     dedupe::encode_settled(&entry, &outcome.processed)?,
                 )
                 .map_err(backend)?;
+            if !earlier.is_some_and(|bytes| dedupe::is_settled(&bytes)) {
+                self.counts.add(Counted::Processed);
+            }
             self.forget(seq, &key);
             return Ok(());
         }
@@ -790,9 +847,13 @@ impl Store for SledStore {
             reason: reason.to_owned(),
             failed_at_ms: at_ms,
         })?;
-        self.failed
+        let earlier = self
+            .failed
             .insert(seq.to_be_bytes(), record)
             .map_err(backend)?;
+        if earlier.is_none() {
+            self.counts.add(Counted::Failed);
+        }
         self.forget(seq, &key);
         Ok(())
     }
@@ -827,7 +888,18 @@ impl Store for SledStore {
                 }
                 Ok(())
             })
-            .map_err(flatten)
+            .map_err(flatten)?;
+        match item.state {
+            OutboxState::Pending => {}
+            OutboxState::Delivered { .. } => self
+                .counts
+                .moved(Counted::OutboxPending, Counted::OutboxDelivered),
+            OutboxState::DeadLettered { .. } => {
+                self.counts
+                    .moved(Counted::OutboxPending, Counted::OutboxDead);
+            }
+        }
+        Ok(())
     }
 
     fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
@@ -888,32 +960,13 @@ impl Store for SledStore {
     }
 
     fn open_drafts_created_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
-        // Only the fields the answer needs: skipping the rest (the draft's text and its whole
-        // ticket) makes a sweep over tens of thousands of drafts several times cheaper.
-        #[derive(serde::Deserialize)]
-        struct DraftHead {
-            id: String,
-            created_at_ms: i64,
-            review: Option<ReviewHead>,
-        }
-        #[derive(serde::Deserialize)]
-        struct ReviewHead {
-            state: deskbridge_core::review::DraftState,
-        }
         let mut due = Vec::new();
         for entry in self.drafts.iter() {
             let (key, value) = entry.map_err(backend)?;
             let Some(head) = self.damaged.decode::<DraftHead>(&self.drafts, &key, &value) else {
                 continue;
             };
-            let open = head
-                .review
-                .map_or_else(
-                    || deskbridge_core::review::Review::default().state,
-                    |r| r.state,
-                )
-                .is_open();
-            if open && head.created_at_ms < cutoff_ms {
+            if head.is_open() && head.created_at_ms < cutoff_ms {
                 due.push(head.id);
             }
         }
@@ -928,10 +981,13 @@ impl Store for SledStore {
             return Ok(());
         }
         // Err(CompareAndSwapError): already queued, which is what was wanted.
-        let _ = self
+        let queued = self
             .outbox
             .compare_and_swap(id, None as Option<&[u8]>, Some(encode(item)?))
             .map_err(backend)?;
+        if queued.is_ok() {
+            self.counts.add(Counted::OutboxPending);
+        }
         Ok(())
     }
 
@@ -967,6 +1023,11 @@ impl Store for SledStore {
         if swapped.is_err() {
             return Ok(false);
         }
+        match (stored.review.state.is_open(), draft.review.state.is_open()) {
+            (true, false) => self.counts.remove(Counted::OpenDrafts),
+            (false, true) => self.counts.add(Counted::OpenDrafts),
+            _ => {}
+        }
         self.db.flush().map_err(backend)?;
         Ok(true)
     }
@@ -985,12 +1046,12 @@ impl Store for SledStore {
     fn stats(&self) -> Result<StoreStats, StoreError> {
         Ok(StoreStats {
             pending_events: lock(&self.inbox).pending.len(),
-            processed_events: self.processed.len() + self.settled_in_dedupe()?,
-            failed_events: self.failed.len(),
-            outbox_pending: self.outbox.len(),
-            outbox_delivered: self.outbox_done.len(),
-            outbox_dead_lettered: self.dead_letters.len(),
-            pending_drafts: self.drafts.len(),
+            processed_events: self.counts.get(Counted::Processed),
+            failed_events: self.counts.get(Counted::Failed),
+            outbox_pending: self.counts.get(Counted::OutboxPending),
+            outbox_delivered: self.counts.get(Counted::OutboxDelivered),
+            outbox_dead_lettered: self.counts.get(Counted::OutboxDead),
+            pending_drafts: self.counts.get(Counted::OpenDrafts),
             flushes: self.flush_count(),
             damaged_records: self.damaged.count(),
         })
@@ -1617,6 +1678,118 @@ mod tests {
             .expect("complete");
         store.finish_rebuilding_filter(true);
         assert!(is_duplicate(insert("late", 8_000)));
+    }
+
+    /// The counts `stats` reports, without the flush counter.
+    fn counted(store: &SledStore) -> [usize; 7] {
+        let stats = store.stats().expect("stats");
+        [
+            stats.pending_events,
+            stats.processed_events,
+            stats.failed_events,
+            stats.outbox_pending,
+            stats.outbox_delivered,
+            stats.outbox_dead_lettered,
+            stats.pending_drafts,
+        ]
+    }
+
+    #[test]
+    fn counts_follow_every_write_and_agree_with_a_fresh_count_at_open() {
+        use deskbridge_core::review::DraftState;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let new_seq = |key: &str| match store.insert_event(&event(key)).expect("insert") {
+            Inserted::New(seq) => seq,
+            other => panic!("expected a new event, got {other:?}"),
+        };
+        let [quiet, busy, broken, late] = ["quiet", "busy", "broken", "late"].map(new_seq);
+        //        [pending, processed, failed, outbox, delivered, dead, open drafts]
+        assert_eq!(counted(&store), [4, 0, 0, 0, 0, 0, 0]);
+
+        // Settled with nothing to send (one dedupe record), then with notes and drafts.
+        store
+            .complete_event(quiet, &outcome("evt-quiet", &[]))
+            .expect("complete");
+        let mut busy_outcome = outcome("evt-busy", &["n1", "n2"]);
+        busy_outcome.drafts = vec![
+            draft("d-open", 10, DraftState::Pending),
+            draft("d-closed", 10, DraftState::Expired { at_ms: 11 }),
+        ];
+        store.complete_event(busy, &busy_outcome).expect("complete");
+        store.complete_event(busy, &busy_outcome).expect("again");
+        assert_eq!(counted(&store), [2, 2, 0, 2, 0, 0, 1]);
+        store.fail_event(broken, "broken", 3).expect("fail");
+        store.fail_event(broken, "broken", 4).expect("again");
+        assert_eq!(counted(&store), [1, 2, 1, 2, 0, 0, 1]);
+
+        // The outbox: one delivered, one dead-lettered, one queued later (twice), and a
+        // delivered one queued again, which must not come back.
+        let mut delivered = note("n1");
+        delivered.state = OutboxState::Delivered {
+            receipt: None,
+            reconciled: false,
+            at_ms: 5,
+        };
+        store.outbox_update(&delivered).expect("deliver");
+        let mut dead = note("n2");
+        dead.state = OutboxState::DeadLettered {
+            reason: "gone".into(),
+            at_ms: 5,
+        };
+        store.outbox_update(&dead).expect("dead-letter");
+        store.enqueue_outbox(&note("n3")).expect("enqueue");
+        store.enqueue_outbox(&note("n3")).expect("enqueue again");
+        store.enqueue_outbox(&note("n1")).expect("delivered before");
+        assert_eq!(counted(&store), [1, 2, 1, 1, 1, 1, 1]);
+
+        // Decisions: escalating keeps the draft open, approving closes it.
+        let decide = |state: DraftState| {
+            let mut next = store.draft("d-open").expect("read").expect("there");
+            let version = next.review.version;
+            next.review.version += 1;
+            next.review.state = state;
+            assert!(store.update_draft(version, &next).expect("update"));
+        };
+        decide(DraftState::Escalated);
+        assert_eq!(counted(&store)[6], 1);
+        decide(DraftState::Approved { at_ms: 6 });
+        assert_eq!(counted(&store)[6], 0);
+
+        // A prune moves summaries from dedupe records to the processed tree: still counted
+        // once each.
+        store
+            .complete_event(late, &outcome("evt-late", &[]))
+            .expect("complete");
+        assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 4);
+        let expected = [0, 3, 1, 1, 1, 1, 0];
+        assert_eq!(counted(&store), expected);
+        drop(store);
+        let reopened = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(counted(&reopened), expected, "a fresh count at open agrees");
+    }
+
+    #[test]
+    fn a_summary_left_in_both_trees_by_a_crash_mid_prune_is_counted_once_after_the_prune() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, seq) = open_with_event(dir.path(), "a");
+        store
+            .complete_event(seq, &outcome("evt-a", &[]))
+            .expect("complete");
+        // What a crash between the prune's two writes leaves: the summary in both trees.
+        store
+            .processed
+            .insert(
+                seq.to_be_bytes(),
+                encode(&outcome("evt-a", &[]).processed).expect("encode"),
+            )
+            .expect("insert");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.processed_events().expect("list").len(), 1);
+        assert_eq!(store.stats().expect("stats").processed_events, 2);
+        store.prune_dedupe_keys(2_000).expect("prune");
+        assert_eq!(store.stats().expect("stats").processed_events, 1);
     }
 
     #[test]
