@@ -130,6 +130,8 @@ fn pipeline_settings(config: &Config) -> PipelineSettings {
         draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
         expiry_sweep_interval: Duration::from_secs(config.review.expiry_sweep_interval_s),
         max_pending_events: config.ingest.max_pending_events,
+        dedupe_retention: config.retention.dedupe(),
+        record_retention: config.retention.records(),
         ..PipelineSettings::default()
     }
 }

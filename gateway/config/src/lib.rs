@@ -71,6 +71,8 @@ pub struct Config {
     pub audit: AuditLogConfig,
     /// `[review]`.
     pub review: ReviewConfig,
+    /// `[retention]`.
+    pub retention: RetentionConfig,
     /// `[helpdesks.NAME]`.
     pub helpdesks: BTreeMap<String, HelpdeskConfig>,
 }
@@ -85,6 +87,7 @@ impl Default for Config {
             plugins: PluginsConfig::default(),
             audit: AuditLogConfig::default(),
             review: ReviewConfig::default(),
+            retention: RetentionConfig::default(),
             helpdesks: BTreeMap::new(),
         }
     }
@@ -152,6 +155,41 @@ impl Default for ReviewConfig {
             expiry_sweep_interval_s: 60,
         }
     }
+}
+
+/// `[retention]`: how long the store keeps what it no longer needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days a delivery's dedupe key is kept.
+    pub dedupe_days: u64,
+    /// Days ended records are kept after they ended; 0 keeps them for ever.
+    pub records_days: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            dedupe_days: 7,
+            records_days: 90,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// How long dedupe keys are kept.
+    pub fn dedupe(&self) -> std::time::Duration {
+        days(self.dedupe_days)
+    }
+
+    /// How long ended records are kept (`None`: for ever).
+    pub fn records(&self) -> Option<std::time::Duration> {
+        (self.records_days > 0).then(|| days(self.records_days))
+    }
+}
+
+fn days(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n.saturating_mul(24 * 3600))
 }
 
 /// `[pipeline]`.
@@ -341,6 +379,7 @@ pub(crate) fn key_error(key: &str, message: impl Into<String>) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, &|name| {
@@ -372,6 +411,20 @@ mod tests {
         );
         let err = parse("[pipeline]\nworkers = 0").expect_err("zero workers");
         assert!(err.to_string().contains("pipeline.workers"), "{err}");
+    }
+
+    #[test]
+    fn retention_defaults_and_zero_keeps_records_for_ever() {
+        let defaults = parse("").expect("defaults").retention;
+        assert_eq!(defaults.dedupe(), Duration::from_secs(7 * 86_400));
+        assert_eq!(defaults.records(), Some(Duration::from_secs(90 * 86_400)));
+        let kept = parse("[retention]\nrecords_days = 0\ndedupe_days = 2").expect("valid");
+        assert_eq!(kept.retention.records(), None);
+        assert_eq!(kept.retention.dedupe(), Duration::from_secs(2 * 86_400));
+        let err = parse("[retention]\ndedupe_days = 0").expect_err("no dedupe at all");
+        assert!(err.to_string().contains("retention.dedupe_days"), "{err}");
+        let err = parse("[retention]\nrecords = 3").expect_err("unknown key");
+        assert!(err.to_string().contains("records"), "{err}");
     }
 
     #[test]

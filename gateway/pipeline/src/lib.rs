@@ -9,6 +9,7 @@
 //!   ([`process`]).
 //! - [`expiry`] expires drafts nobody decided in time (never sending them), and the stop
 //!   switch ([`PipelineSettings::switch`]) keeps paused plugins from running at all.
+//! - [`housekeeping`] drops old dedupe keys and deletes records past their retention.
 //! - The [`outbox`] delivers notes, tags and priorities to each helpdesk: rate-limited,
 //!   retried with backoff and jitter, dead-lettered after a horizon, and idempotent through
 //!   a marker read back after any attempt whose outcome is unknown.
@@ -20,6 +21,7 @@
 mod backoff;
 mod expiry;
 mod helpdesk;
+mod housekeeping;
 mod ingest;
 pub mod journal;
 mod lanes;
@@ -55,6 +57,11 @@ pub struct PipelineSettings {
     pub event_give_up_after: Duration,
     /// How long dedupe keys are kept.
     pub dedupe_retention: Duration,
+    /// How long records whose story ended are kept (`None`: for ever); see
+    /// [`Store::prune_records`].
+    pub record_retention: Option<Duration>,
+    /// How often old dedupe keys and records are looked for.
+    pub housekeeping_interval: Duration,
     /// The approval log: drafts created, expired and delivered are recorded in it.
     pub audit: Option<Arc<deskbridge_audit::AuditLog>>,
     /// The stop switch: paused scopes run no plugins.
@@ -77,6 +84,8 @@ impl Default for PipelineSettings {
             outbox_give_up_after: Duration::from_secs(24 * 3600),
             event_give_up_after: Duration::from_secs(3600),
             dedupe_retention: Duration::from_secs(7 * 24 * 3600),
+            record_retention: Some(Duration::from_secs(90 * 24 * 3600)),
+            housekeeping_interval: Duration::from_secs(3600),
             audit: None,
             switch: DraftingSwitch::default(),
             draft_expiry: Duration::from_secs(3 * 24 * 3600),
@@ -144,7 +153,7 @@ impl Pipeline {
         }
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
         expiry::start(store.clone(), settings.clone());
-        spawn_dedupe_pruner(store.clone(), settings.dedupe_retention);
+        housekeeping::start(store.clone(), &settings);
         Ok(Pipeline {
             ingest: Ingest::new(store, lanes, metrics, settings.max_pending_events),
         })
@@ -154,24 +163,6 @@ impl Pipeline {
     pub fn ingest(&self) -> &Ingest {
         &self.ingest
     }
-}
-
-fn spawn_dedupe_pruner(store: Arc<dyn Store>, retention: Duration) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            let before = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-            // A scan of every dedupe key: off the runtime's worker threads, which run the lanes.
-            let pruning = store.clone();
-            match tokio::task::spawn_blocking(move || pruning.prune_dedupe_keys(before)).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(keys = n, "pruned old dedupe keys"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "pruning dedupe keys failed"),
-                Err(e) => tracing::warn!(error = %e, "the dedupe prune stopped unexpectedly"),
-            }
-        }
-    });
 }
 
 /// Decisions about drafts are taken one at a time in a process (API decisions, expiry), each

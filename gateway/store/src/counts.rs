@@ -58,8 +58,13 @@ impl RecordCounts {
 
     /// One record of this kind fewer (never below zero).
     pub(crate) fn remove(&self, what: Counted) {
+        self.remove_many(what, 1);
+    }
+
+    /// `count` records of this kind fewer (never below zero).
+    pub(crate) fn remove_many(&self, what: Counted, count: usize) {
         let _ = self.0[what.index()].fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-            Some(n.saturating_sub(1))
+            Some(n.saturating_sub(count))
         });
     }
 

@@ -19,6 +19,7 @@ mod inbound_log;
 mod key_filter;
 mod kv;
 pub mod records;
+mod retention;
 mod sled_store;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ pub use records::{
     DeadLetter, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent, OutboxItem,
     OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent, TokenRecord,
 };
+pub use retention::PrunedRecords;
 pub use sled_store::SledStore;
 
 /// A boxed future, as returned by [`Store::durable`].
@@ -194,6 +196,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The key of an event still pending stays until the event is completed or failed; an
     /// event's processed summary stays whether or not its key does.
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError>;
+
+    /// Deletes records whose story ended before `ended_before_ms` (`[retention]
+    /// records_days`): processed and failed event summaries, delivered and dead-lettered
+    /// outbox items, and sent, rejected or expired drafts. Never open or approved drafts,
+    /// pending outbox items, cursors, tokens or pauses. A scan: run it off the request path.
+    fn prune_records(&self, ended_before_ms: i64) -> Result<PrunedRecords, StoreError>;
 
     /// How many records of each kind the store holds. Every `GET /api/v1/status` calls it:
     /// keep counts as records are written rather than counting on each call.

@@ -22,6 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -41,6 +42,7 @@ use crate::records::{
     DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
     ProcessedEvent, StoredEvent, TokenRecord,
 };
+use crate::retention::{self, PrunedRecords, RetainedTrees};
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 use deskbridge_core::review::Review;
 
@@ -58,6 +60,17 @@ const KEPT_PER_LOCK: usize = 1024;
 /// sled flush to be retired. Short, so each flush stays small: under load sled flushes at most
 /// 50 times a second (the acknowledgements' group commit used to flush it ~700 times).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Where the retention watermark is kept (sled's default tree).
+const PRUNED_BELOW_KEY: &[u8] = b"retention.settled_below";
+
+/// The retention watermark on disk (0: nothing was ever pruned).
+fn pruned_below(db: &Db) -> Result<u64, StoreError> {
+    match db.get(PRUNED_BELOW_KEY).map_err(backend)? {
+        None => Ok(0),
+        Some(bytes) => seq_of(&bytes),
+    }
+}
 
 /// How long opening waits for sled's directory lock. sled 0.34 releases it only when the
 /// background tasks of a dropped database have finished (spacejam/sled#1289), which can take
@@ -183,6 +196,10 @@ pub struct SledStore {
     pruning: Mutex<()>,
     /// What [`Store::stats`] reports, counted at open and kept up by each write (`counts.rs`).
     counts: Arc<RecordCounts>,
+    /// Every event with a lower sequence number is settled, and retention may have deleted
+    /// the record that said so (`Store::prune_records`); kept in sled under
+    /// [`PRUNED_BELOW_KEY`].
+    pruned_below: AtomicU64,
 }
 
 impl Drop for SledStore {
@@ -412,6 +429,7 @@ impl SledStore {
             checkpointer: None,
             pruning: Mutex::default(),
             counts: Arc::default(),
+            pruned_below: AtomicU64::new(pruned_below(&db)?),
             db,
         };
         store.recover(logged)?;
@@ -457,6 +475,12 @@ impl SledStore {
         for entry in self.completions.iter() {
             let (key, bytes) = entry.map_err(backend)?;
             let seq = seq_of(&key)?;
+            if seq < self.pruned_below.load(Ordering::Acquire) {
+                // Applied and flushed before the retention watermark passed it; applying it
+                // again could bring back outputs retention has deleted since.
+                self.completions.remove(&key).map_err(backend)?;
+                continue;
+            }
             let outcome: EventOutcome = decode(&key, &bytes)?;
             completion::apply(&self.completion_trees(), seq, &outcome)?;
             lock(&self.applied).push(seq);
@@ -595,8 +619,12 @@ impl SledStore {
         kept.clear();
     }
 
-    /// Whether event `seq` has its outcome (or failure) in sled.
+    /// Whether event `seq` has its outcome (or failure) in sled, or is below the retention
+    /// watermark (`Store::prune_records`).
     fn settled(&self, seq: u64) -> Result<bool, StoreError> {
+        if seq < self.pruned_below.load(Ordering::Acquire) {
+            return Ok(true);
+        }
         let key = seq.to_be_bytes();
         for tree in [&self.completions, &self.processed, &self.failed] {
             if tree.contains_key(key).map_err(backend)? {
@@ -1041,6 +1069,31 @@ impl Store for SledStore {
         let pruned = self.prune_dedupe_pass(before_ms);
         self.finish_rebuilding_filter(pruned.is_ok());
         pruned
+    }
+
+    fn prune_records(&self, ended_before_ms: i64) -> Result<PrunedRecords, StoreError> {
+        let trees = RetainedTrees {
+            processed: &self.processed,
+            failed: &self.failed,
+            delivered: &self.outbox_done,
+            dead_letters: &self.dead_letters,
+            drafts: &self.drafts,
+            counts: &self.counts,
+        };
+        let _one_pass = lock(&self.pruning);
+        // A summary says its event is settled: opening the store reads that for events still
+        // in the inbound log, and a redelivery for keys still in the dedupe tree. Before any
+        // goes, a watermark on disk says it instead: every event below the lowest one pending
+        // now is settled, and the flush first makes those outcomes durable.
+        let settled_below = lock(&self.inbox).settled_below();
+        self.db.flush().map_err(backend)?;
+        let watermark = settled_below.max(self.pruned_below.load(Ordering::Acquire));
+        self.db
+            .insert(PRUNED_BELOW_KEY, &watermark.to_be_bytes())
+            .map_err(backend)?;
+        self.db.flush().map_err(backend)?;
+        self.pruned_below.store(watermark, Ordering::Release);
+        retention::prune(&trees, ended_before_ms, watermark)
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -1680,6 +1733,14 @@ mod tests {
         assert!(is_duplicate(insert("late", 8_000)));
     }
 
+    /// Inserts `event(key)`, which must be new; returns its sequence number.
+    fn new_event(store: &SledStore, key: &str) -> u64 {
+        match store.insert_event(&event(key)).expect("insert") {
+            Inserted::New(seq) => seq,
+            other => panic!("expected a new event, got {other:?}"),
+        }
+    }
+
     /// The counts `stats` reports, without the flush counter.
     fn counted(store: &SledStore) -> [usize; 7] {
         let stats = store.stats().expect("stats");
@@ -1699,10 +1760,7 @@ mod tests {
         use deskbridge_core::review::DraftState;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = SledStore::open(dir.path()).expect("open");
-        let new_seq = |key: &str| match store.insert_event(&event(key)).expect("insert") {
-            Inserted::New(seq) => seq,
-            other => panic!("expected a new event, got {other:?}"),
-        };
+        let new_seq = |key: &str| new_event(&store, key);
         let [quiet, busy, broken, late] = ["quiet", "busy", "broken", "late"].map(new_seq);
         //        [pending, processed, failed, outbox, delivered, dead, open drafts]
         assert_eq!(counted(&store), [4, 0, 0, 0, 0, 0, 0]);
@@ -1790,6 +1848,215 @@ mod tests {
         assert_eq!(store.stats().expect("stats").processed_events, 2);
         store.prune_dedupe_keys(2_000).expect("prune");
         assert_eq!(store.stats().expect("stats").processed_events, 1);
+    }
+
+    #[test]
+    fn retention_deletes_what_ended_before_the_cutoff_and_never_what_is_still_open() {
+        use deskbridge_core::review::DraftState;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let new_seq = |key: &str| new_event(&store, key);
+        let [old, busy, broken, recent] = ["old", "busy", "broken", "recent"].map(new_seq);
+        const CUTOFF: i64 = 5_000;
+        const LATER: i64 = 9_000;
+        store
+            .complete_event(old, &outcome("evt-old", &[]))
+            .expect("complete");
+        let mut busy_outcome = outcome("evt-busy", &["n1", "n2", "n3"]);
+        let sent = DraftState::Sent {
+            at_ms: 2_000,
+            receipt: None,
+            ai_disclosure: false,
+        };
+        busy_outcome.drafts = vec![
+            draft("sent-old", 1, sent),
+            draft(
+                "rejected-old",
+                1,
+                DraftState::Rejected {
+                    by: "ana".into(),
+                    reason: "wrong".into(),
+                    at_ms: 2_000,
+                },
+            ),
+            draft("expired-old", 1, DraftState::Expired { at_ms: 2_000 }),
+            draft(
+                "sent-recent",
+                1,
+                DraftState::Sent {
+                    at_ms: LATER,
+                    receipt: None,
+                    ai_disclosure: false,
+                },
+            ),
+            draft("approved-old", 1, DraftState::Approved { at_ms: 2_000 }),
+            draft("pending-old", 1, DraftState::Pending),
+            draft("escalated-old", 1, DraftState::Escalated),
+        ];
+        store.complete_event(busy, &busy_outcome).expect("complete");
+        store.fail_event(broken, "broken", 3_000).expect("fail");
+        let mut recent_outcome = outcome("evt-recent", &[]);
+        recent_outcome.processed.completed_at_ms = LATER;
+        store
+            .complete_event(recent, &recent_outcome)
+            .expect("complete");
+        // Summaries leave the dedupe records for the processed tree with their keys.
+        assert_eq!(store.prune_dedupe_keys(i64::MAX).expect("prune keys"), 4);
+        let ended = |id: &str, state: OutboxState| {
+            let mut item = note(id);
+            item.state = state;
+            store.outbox_update(&item).expect("update");
+        };
+        ended(
+            "n1",
+            OutboxState::Delivered {
+                receipt: None,
+                reconciled: false,
+                at_ms: 2_500,
+            },
+        );
+        ended(
+            "n2",
+            OutboxState::DeadLettered {
+                reason: "gone".into(),
+                at_ms: LATER,
+            },
+        );
+        //        [pending, processed, failed, outbox, delivered, dead, open drafts]
+        assert_eq!(counted(&store), [0, 3, 1, 1, 1, 1, 2]);
+
+        let pruned = store.prune_records(CUTOFF).expect("prune");
+        assert_eq!(
+            pruned,
+            PrunedRecords {
+                processed_events: 2,
+                failed_events: 1,
+                outbox_delivered: 1,
+                outbox_dead_lettered: 0,
+                closed_drafts: 3,
+            }
+        );
+        let expected = [0, 1, 0, 1, 0, 1, 2];
+        assert_eq!(counted(&store), expected);
+        let processed: Vec<String> = store
+            .processed_events()
+            .expect("list")
+            .into_iter()
+            .map(|p| p.event_id)
+            .collect();
+        assert_eq!(processed, ["evt-recent"]);
+        assert!(store.failed_events().expect("failed").is_empty());
+        let mut drafts: Vec<String> = store
+            .pending_drafts()
+            .expect("drafts")
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        drafts.sort();
+        assert_eq!(
+            drafts,
+            [
+                "approved-old",
+                "escalated-old",
+                "pending-old",
+                "sent-recent"
+            ]
+        );
+        for (id, kept) in [("n1", false), ("n2", true), ("n3", true)] {
+            assert_eq!(store.outbox_item(id).expect("read").is_some(), kept, "{id}");
+        }
+        assert_eq!(
+            store.prune_records(CUTOFF).expect("again"),
+            PrunedRecords::default(),
+            "nothing left to delete"
+        );
+        drop(store);
+        let reopened = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(counted(&reopened), expected, "a fresh count at open agrees");
+    }
+
+    #[test]
+    fn retention_stops_below_the_oldest_pending_event_and_its_watermark_keeps_settled_events_settled()
+     {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let waiting = new_event(&store, "waiting");
+        let [done, broken] = ["done", "broken"].map(|key| new_event(&store, key));
+        store
+            .complete_event(done, &outcome("evt-done", &["n1"]))
+            .expect("complete");
+        store.fail_event(broken, "broken", 3).expect("fail");
+        // Both ended long ago, but an older event is still pending: nothing above it goes.
+        assert_eq!(store.prune_records(5_000).expect("prune").total(), 0);
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.pending_count().expect("pending"), 1);
+
+        store
+            .complete_event(waiting, &outcome("evt-waiting", &[]))
+            .expect("complete");
+        store.prune_dedupe_keys(0).expect("no key is old enough");
+        let pruned = store.prune_records(5_000).expect("prune");
+        assert_eq!((pruned.processed_events, pruned.failed_events), (1, 1));
+        // The failed event's record is gone, its dedupe key is not: still refused, because
+        // the watermark says every event below it is settled.
+        assert!(matches!(
+            store.insert_event(&event("broken")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(
+            store.pending_count().expect("pending"),
+            0,
+            "nothing replayed"
+        );
+        assert!(matches!(
+            store.insert_event(&event("broken")).expect("insert"),
+            Inserted::Duplicate { .. }
+        ));
+    }
+
+    #[test]
+    fn the_summaries_pass_reads_in_arrival_order_and_stops_a_day_past_the_cutoff() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        const CUTOFF: i64 = 10_000;
+        let slack = crate::retention::ORDER_SLACK_MS;
+        lock(&store.inbox).next_seq = 100; // as if events 0..100 had come and settled
+        let summary = |seq: u64, completed_at_ms: i64| {
+            let mut processed = outcome(&format!("evt-{seq}"), &[]).processed;
+            processed.completed_at_ms = completed_at_ms;
+            store
+                .processed
+                .insert(seq.to_be_bytes(), encode(&processed).expect("encode"))
+                .expect("insert");
+        };
+        // Ended out of order by less than the slack: still found behind a newer one.
+        summary(1, 1_000);
+        summary(2, CUTOFF + slack);
+        summary(3, 2_000);
+        // Past the slack the pass stops; what lies behind waits for a later pass.
+        summary(4, CUTOFF + slack + 1);
+        summary(5, 3_000);
+        assert_eq!(
+            store.prune_records(CUTOFF).expect("prune").processed_events,
+            2
+        );
+        let left: Vec<String> = store
+            .processed_events()
+            .expect("list")
+            .into_iter()
+            .map(|p| p.event_id)
+            .collect();
+        assert_eq!(left, ["evt-2", "evt-4", "evt-5"]);
+        assert_eq!(
+            store
+                .prune_records(CUTOFF + 2 * slack)
+                .expect("later")
+                .processed_events,
+            3
+        );
     }
 
     #[test]
