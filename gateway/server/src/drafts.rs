@@ -1,7 +1,6 @@
 //! The approval queue for agents and supervisors:
 //!
-//! - `GET /api/v1/drafts` — drafts, filtered by `state` (default: open ones), `helpdesk`,
-//!   `ticket`, `plugin`, `flag`, `older_than_s`;
+//! - `GET /api/v1/drafts` — drafts, filtered and paged (`draft_list.rs`);
 //! - `GET /api/v1/drafts/{id}` — one draft with its text, summary note, flags, requirement and
 //!   provenance;
 //! - `POST /api/v1/drafts/{id}/decisions` — approve, edit then approve, reject (with a reason)
@@ -29,68 +28,19 @@ use crate::auth::{AuthError, Caller};
 use crate::problem::Problem;
 
 /// Who works the queue.
-const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
+pub(crate) const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
 
-fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
+pub(crate) fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
     Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
 }
 
-fn no_store() -> HttpResponse {
+pub(crate) fn no_store() -> HttpResponse {
     problem(StatusCode::SERVICE_UNAVAILABLE, "no store is configured")
-}
-
-/// `GET /api/v1/drafts` query.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DraftFilter {
-    state: Option<String>,
-    helpdesk: Option<String>,
-    ticket: Option<String>,
-    plugin: Option<String>,
-    flag: Option<String>,
-    older_than_s: Option<u64>,
-}
-
-const STATES: [&str; 7] = [
-    "open",
-    "pending",
-    "escalated",
-    "approved",
-    "rejected",
-    "expired",
-    "sent",
-];
-
-impl DraftFilter {
-    fn matches(&self, draft: &PendingDraft, now_ms: i64) -> bool {
-        let state = draft.review.state.name();
-        let state_ok = match self.state.as_deref().unwrap_or("open") {
-            "open" => draft.review.state.is_open(),
-            "all" => true,
-            wanted => wanted == state,
-        };
-        state_ok
-            && self.helpdesk.as_ref().is_none_or(|h| *h == draft.helpdesk)
-            && self.ticket.as_ref().is_none_or(|t| *t == draft.ticket_id)
-            && self
-                .plugin
-                .as_ref()
-                .is_none_or(|p| *p == draft.provenance.plugin_id)
-            && self
-                .flag
-                .as_ref()
-                .is_none_or(|f| draft.flags.iter().any(|flag| flag.code == *f))
-            && self.older_than_s.is_none_or(|s| {
-                now_ms.saturating_sub(draft.created_at_ms)
-                    >= i64::try_from(s * 1000).unwrap_or(i64::MAX)
-            })
-    }
 }
 
 /// A draft in a listing.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct DraftSummary<'a> {
+pub(crate) struct DraftSummary<'a> {
     id: &'a str,
     helpdesk: &'a str,
     ticket_id: &'a str,
@@ -104,7 +54,7 @@ struct DraftSummary<'a> {
     age_s: i64,
 }
 
-fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
+pub(crate) fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
     DraftSummary {
         id: &draft.id,
         helpdesk: &draft.helpdesk,
@@ -118,56 +68,6 @@ fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
         created_at_ms: draft.created_at_ms,
         age_s: now_ms.saturating_sub(draft.created_at_ms) / 1000,
     }
-}
-
-/// `GET /api/v1/drafts`.
-#[utoipa::path(
-    get,
-    path = "/api/v1/drafts",
-    tag = "drafts",
-    summary = "List drafts awaiting review (agents, supervisors)",
-    params(DraftFilter),
-    responses(
-        (status = 200, description = "Matching drafts, oldest first", body = Vec<DraftSummary>),
-        (status = 400, description = "An unknown state", body = Problem, content_type = "application/problem+json"),
-        crate::auth::AuthRefusals,
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn list(
-    caller: Caller,
-    state: web::Data<AppState>,
-    filter: web::Query<DraftFilter>,
-) -> Result<HttpResponse, AuthError> {
-    caller.require(DECIDERS)?;
-    if let Some(wanted) = filter.state.as_deref()
-        && wanted != "all"
-        && !STATES.contains(&wanted)
-    {
-        return Ok(problem(
-            StatusCode::BAD_REQUEST,
-            format!("state: {wanted:?} is not one of all, {}", STATES.join(", ")),
-        ));
-    }
-    let Some(store) = state.store.as_ref() else {
-        return Ok(no_store());
-    };
-    let drafts = match store.pending_drafts() {
-        Ok(drafts) => drafts,
-        Err(e) => {
-            return Ok(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ));
-        }
-    };
-    let now = now_ms();
-    let listed: Vec<DraftSummary<'_>> = drafts
-        .iter()
-        .filter(|d| filter.matches(d, now))
-        .map(|d| summary(d, now))
-        .collect();
-    Ok(HttpResponse::Ok().json(listed))
 }
 
 /// One draft in full.

@@ -9,6 +9,7 @@
 
 mod audit_api;
 pub mod auth;
+mod draft_list;
 mod drafts;
 pub mod insights;
 pub mod openapi;
@@ -115,10 +116,12 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         // the match costs a regex search in actix-router (visible in ingest profiles); for the
         // same reason their own paths are split by hand under a static scope.
         cfg.app_data(state)
+            .app_data(web::QueryConfig::default().error_handler(problem::query_refused))
+            .app_data(web::JsonConfig::default().error_handler(problem::json_refused))
             .service(web::scope("/webhooks").default_service(web::to(webhooks::dispatch)))
             .route("/healthz", web::get().to(healthz))
             .route("/api/v1/me", web::get().to(tokens::me))
-            .route("/api/v1/drafts", web::get().to(drafts::list))
+            .route("/api/v1/drafts", web::get().to(draft_list::list))
             .route("/api/v1/drafts/{id}", web::get().to(drafts::get))
             .route(
                 "/api/v1/drafts/{id}/decisions",

@@ -5,7 +5,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{audit_api, drafts, insights, ops, pauses, tokens, webhooks};
+use crate::{audit_api, draft_list, drafts, insights, ops, pauses, tokens, webhooks};
 
 /// The bearer-token scheme every `/api/v1/` operation requires.
 struct BearerTokens;
@@ -41,7 +41,7 @@ impl Modify for BearerTokens {
     paths(
         crate::healthz,
         tokens::me,
-        drafts::list,
+        draft_list::list,
         drafts::get,
         drafts::decide_draft,
         pauses::list,

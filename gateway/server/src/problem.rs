@@ -32,3 +32,38 @@ impl Problem {
             })
     }
 }
+
+/// Refusals of actix's extractors as problem documents: a query string that does not parse
+/// (an unknown parameter, a number that is not one) is a `400` naming what was wrong.
+pub(crate) fn query_refused(
+    error: actix_web::error::QueryPayloadError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    let response = Problem::response(
+        StatusCode::BAD_REQUEST,
+        "Bad Request",
+        format!("the query string: {error}"),
+    );
+    actix_web::error::InternalError::from_response(error, response).into()
+}
+
+/// A JSON body that is too large, not JSON, or not the expected shape.
+pub(crate) fn json_refused(
+    error: actix_web::error::JsonPayloadError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    let status = match &error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        JsonPayloadError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let response = Problem::response(
+        status,
+        status.canonical_reason().unwrap_or("Bad Request"),
+        format!("the request body: {error}"),
+    );
+    actix_web::error::InternalError::from_response(error, response).into()
+}

@@ -350,3 +350,152 @@ async fn rejections_need_a_reason_and_two_person_drafts_wait_for_two_people() {
     assert!(!entries.contains("refund") && !entries.contains("Ann Agent"));
     verify_export(&out, None).expect("the log verifies");
 }
+
+/// The `next` URL of a response's `Link` header.
+fn next_link(response: &actix_web::dev::ServiceResponse) -> Option<String> {
+    let link = response.headers().get("Link")?.to_str().ok()?;
+    assert!(link.ends_with("; rel=\"next\""), "{link}");
+    Some(link[link.find('<')? + 1..link.find('>')?].to_owned())
+}
+
+#[actix_web::test]
+async fn the_queue_is_served_a_page_at_a_time_following_the_link_header() {
+    let s = setup();
+    let ids: Vec<String> = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .map(|key| add_draft(&s.store, key, ApprovalRequirement::BASELINE))
+        .collect();
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let get = |uri: String| {
+        test::TestRequest::get()
+            .uri(&uri)
+            .insert_header(("Authorization", format!("Bearer {ann}")))
+            .to_request()
+    };
+
+    // Rejecting one takes it out of the (default, open) listing while it is paged.
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/drafts?helpdesk=acme&limit=2".to_owned());
+    let mut pages = 0;
+    while let Some(uri) = next {
+        let response = test::call_service(&app, get(uri)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        next = next_link(&response);
+        if let Some(link) = &next {
+            assert!(
+                link.contains("helpdesk=acme") && link.contains("limit=2"),
+                "{link}"
+            );
+        }
+        let page: Value = test::read_body_json(response).await;
+        let page: Vec<String> = page
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|d| d["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert!(page.len() <= 2, "{page:?}");
+        seen.extend(page);
+        pages += 1;
+        if pages == 1 {
+            let rejected = test::call_service(
+                &app,
+                decision(
+                    &ids[3],
+                    &ann,
+                    json!({"version": 0, "decision": "reject", "reason": "wrong"}),
+                )
+                .to_request(),
+            )
+            .await;
+            assert_eq!(rejected.status(), StatusCode::OK);
+        }
+    }
+    assert_eq!(pages, 3);
+    let expected = [&ids[0], &ids[1], &ids[2], &ids[4], &ids[5]].map(String::as_str);
+    assert_eq!(seen, expected, "oldest first, once each");
+
+    // All states, one page: every draft.
+    let all: Value =
+        test::call_and_read_body_json(&app, get("/api/v1/drafts?state=all&limit=1000".into()))
+            .await;
+    assert_eq!(all.as_array().map(Vec::len), Some(6));
+
+    for (query, named) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("after=somewhere", "after"),
+        ("state=lost", "state"),
+        ("page=2", "page"),
+    ] {
+        let refused = test::call_service(&app, get(format!("/api/v1/drafts?{query}"))).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = test::read_body_json(refused).await;
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.contains(named)),
+            "{query}: {body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_the_expected_json_is_a_problem_document() {
+    let s = setup();
+    let id = add_draft(&s.store, "a", ApprovalRequirement::BASELINE);
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    for (body, content_type, status) in [
+        (
+            "{\"version\": 0",
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "{\"version\": 0, \"decision\": \"approve\", \"extra\": 1}",
+            "application/json",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "version=0",
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let refused = test::call_service(
+            &app,
+            test::TestRequest::post()
+                .uri(&format!("/api/v1/drafts/{id}/decisions"))
+                .insert_header(("Authorization", format!("Bearer {ann}")))
+                .insert_header(("Content-Type", content_type))
+                .set_payload(body)
+                .to_request(),
+        )
+        .await;
+        assert_eq!(refused.status(), status, "{body}");
+        assert_eq!(
+            refused
+                .headers()
+                .get("Content-Type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{body}"
+        );
+        let problem: Value = test::read_body_json(refused).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("the request body")),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        s.store
+            .draft(&id)
+            .expect("read")
+            .expect("draft")
+            .review
+            .version,
+        0
+    );
+}

@@ -28,8 +28,9 @@ use std::pin::Pin;
 use thiserror::Error;
 
 pub use records::{
-    DeadLetter, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent, OutboxItem,
-    OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent, TokenRecord,
+    DeadLetter, DraftHead, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent,
+    OutboxItem, OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent,
+    TokenRecord,
 };
 pub use retention::PrunedRecords;
 pub use sled_store::SledStore;
@@ -167,14 +168,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every draft (whatever its review state), oldest first.
     fn pending_drafts(&self) -> Result<Vec<PendingDraft>, StoreError>;
 
+    /// Every draft's head, in no particular order: what listings filter and page by. Backends
+    /// should answer without decoding whole drafts (each holds its ticket); this default does
+    /// not.
+    fn draft_heads(&self) -> Result<Vec<DraftHead>, StoreError> {
+        Ok(self.pending_drafts()?.iter().map(DraftHead::of).collect())
+    }
+
     /// Ids of the drafts still open for decisions (pending or escalated) that were created
-    /// before `cutoff_ms`: what an expiry sweep must look at. Backends should answer without
-    /// decoding whole drafts (each holds its ticket); this default does not.
+    /// before `cutoff_ms`: what an expiry sweep must look at.
     fn open_drafts_created_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
         Ok(self
-            .pending_drafts()?
+            .draft_heads()?
             .into_iter()
-            .filter(|d| d.review.state.is_open() && d.created_at_ms < cutoff_ms)
+            .filter(|d| d.state.is_open() && d.created_at_ms < cutoff_ms)
             .map(|d| d.id)
             .collect())
     }

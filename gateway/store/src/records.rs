@@ -255,6 +255,41 @@ pub struct DraftProvenance {
 /// Messages of the thread kept with a draft as its context.
 pub const CONTEXT_MESSAGES: usize = 10;
 
+/// What listings filter, sort and page drafts by: a draft without its text and ticket, so a
+/// listing reads whole drafts only for the page it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DraftHead {
+    /// The draft's id.
+    pub id: String,
+    /// Its helpdesk instance.
+    pub helpdesk: String,
+    /// Its ticket.
+    pub ticket_id: String,
+    /// The plugin that wrote it.
+    pub plugin_id: String,
+    /// The codes of its flags.
+    pub flags: Vec<String>,
+    /// When it was created, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Where its review stands.
+    pub state: deskbridge_core::review::DraftState,
+}
+
+impl DraftHead {
+    /// The head of a whole draft.
+    pub fn of(draft: &PendingDraft) -> DraftHead {
+        DraftHead {
+            id: draft.id.clone(),
+            helpdesk: draft.helpdesk.clone(),
+            ticket_id: draft.ticket_id.clone(),
+            plugin_id: draft.provenance.plugin_id.clone(),
+            flags: draft.flags.iter().map(|f| f.code.clone()).collect(),
+            created_at_ms: draft.created_at_ms,
+            state: draft.review.state.clone(),
+        }
+    }
+}
+
 /// A draft reply waiting for a human. Nothing here is ever sent without an approval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingDraft {

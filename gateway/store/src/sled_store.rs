@@ -39,12 +39,12 @@ use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
 use crate::key_filter::KeyFilter;
 use crate::kv::SledKv;
 use crate::records::{
-    DeadLetter, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState, PendingDraft,
-    ProcessedEvent, StoredEvent, TokenRecord,
+    DeadLetter, DraftHead, EventOutcome, FailedEvent, InboundEvent, OutboxItem, OutboxState,
+    PendingDraft, ProcessedEvent, StoredEvent, TokenRecord,
 };
 use crate::retention::{self, PrunedRecords, RetainedTrees};
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
-use deskbridge_core::review::Review;
+use deskbridge_core::review::{DraftState, Review};
 
 /// How long a flusher waits for more writers to join a flush (see `group_commit.rs`): none
 /// by default. `DESKBRIDGE_COMMIT_WINDOW_US` sets it, for benchmark experiments.
@@ -284,27 +284,50 @@ impl DamagedRecords {
     }
 }
 
-/// The fields of a draft record that sweeps and counts need: skipping the rest (the draft's
-/// text and its whole ticket) makes a pass over tens of thousands of drafts several times
-/// cheaper.
+/// The fields of a draft record that listings, sweeps and counts need ([`DraftHead`]):
+/// skipping the rest (the draft's text and its whole ticket) makes a pass over tens of
+/// thousands of drafts several times cheaper.
 #[derive(serde::Deserialize)]
-struct DraftHead {
+struct DraftHeadRecord {
     id: String,
+    helpdesk: String,
+    ticket_id: String,
+    provenance: ProvenanceHead,
+    #[serde(default)]
+    flags: Vec<FlagHead>,
     created_at_ms: i64,
+    /// Absent in records written before reviews existed: pending.
     review: Option<ReviewHead>,
 }
 
 #[derive(serde::Deserialize)]
-struct ReviewHead {
-    state: deskbridge_core::review::DraftState,
+struct ProvenanceHead {
+    plugin_id: String,
 }
 
-impl DraftHead {
-    /// Whether a human can still decide the draft (a record without a review is pending).
-    fn is_open(&self) -> bool {
-        self.review
-            .as_ref()
-            .map_or_else(|| Review::default().state.is_open(), |r| r.state.is_open())
+#[derive(serde::Deserialize)]
+struct FlagHead {
+    code: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ReviewHead {
+    state: DraftState,
+}
+
+impl DraftHeadRecord {
+    fn into_head(self) -> DraftHead {
+        DraftHead {
+            id: self.id,
+            helpdesk: self.helpdesk,
+            ticket_id: self.ticket_id,
+            plugin_id: self.provenance.plugin_id,
+            flags: self.flags.into_iter().map(|f| f.code).collect(),
+            created_at_ms: self.created_at_ms,
+            state: self
+                .review
+                .map_or_else(|| Review::default().state, |r| r.state),
+        }
     }
 }
 
@@ -539,15 +562,8 @@ impl SledStore {
         counts.set(Counted::OutboxPending, self.outbox.len());
         counts.set(Counted::OutboxDelivered, self.outbox_done.len());
         counts.set(Counted::OutboxDead, self.dead_letters.len());
-        let mut open_drafts = 0;
-        for entry in self.drafts.iter() {
-            let (key, value) = entry.map_err(backend)?;
-            open_drafts += usize::from(
-                self.damaged
-                    .decode::<DraftHead>(&self.drafts, &key, &value)
-                    .is_some_and(|head| head.is_open()),
-            );
-        }
+        let open_drafts = self.draft_heads()?;
+        let open_drafts = open_drafts.iter().filter(|d| d.state.is_open()).count();
         counts.set(Counted::OpenDrafts, open_drafts);
         Ok(())
     }
@@ -987,18 +1003,17 @@ impl Store for SledStore {
         Ok(drafts)
     }
 
-    fn open_drafts_created_before(&self, cutoff_ms: i64) -> Result<Vec<String>, StoreError> {
-        let mut due = Vec::new();
+    fn draft_heads(&self) -> Result<Vec<DraftHead>, StoreError> {
+        let mut heads = Vec::new();
         for entry in self.drafts.iter() {
             let (key, value) = entry.map_err(backend)?;
-            let Some(head) = self.damaged.decode::<DraftHead>(&self.drafts, &key, &value) else {
-                continue;
-            };
-            if head.is_open() && head.created_at_ms < cutoff_ms {
-                due.push(head.id);
-            }
+            heads.extend(
+                self.damaged
+                    .decode::<DraftHeadRecord>(&self.drafts, &key, &value)
+                    .map(DraftHeadRecord::into_head),
+            );
         }
-        Ok(due)
+        Ok(heads)
     }
 
     fn enqueue_outbox(&self, item: &OutboxItem) -> Result<(), StoreError> {
