@@ -146,8 +146,14 @@ impl Pipeline {
             lanes.submit(event);
         }
         // An approval whose reply item a crash kept from the outbox gets it now (same id).
-        for draft in store.pending_drafts()? {
-            if matches!(draft.review.state, DraftState::Approved { .. }) {
+        // Heads first: only approved drafts are read whole.
+        for head in store.draft_heads()? {
+            if !matches!(head.state, DraftState::Approved { .. }) {
+                continue;
+            }
+            if let Some(draft) = store.draft(&head.id)?
+                && matches!(draft.review.state, DraftState::Approved { .. })
+            {
                 store.enqueue_outbox(&OutboxItem::public_reply(&draft, now_ms()))?;
             }
         }
@@ -188,4 +194,97 @@ pub fn event_id(helpdesk: &str, dedupe_key: &str) -> String {
     hasher.update(dedupe_key.as_bytes());
     let digest = hasher.finalize();
     format!("evt_{}", hex::encode(&digest[..10]))
+}
+
+#[cfg(test)]
+mod tests {
+    use deskbridge_core::HelpdeskKind;
+    use deskbridge_core::review::Review;
+    use deskbridge_store::{
+        DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, PendingDraft,
+        ProcessedEvent, SledStore,
+    };
+
+    use super::*;
+
+    fn draft(id: &str, state: DraftState) -> PendingDraft {
+        PendingDraft {
+            id: id.into(),
+            helpdesk: "gone".into(),
+            ticket_id: "42".into(),
+            body: "Hello".into(),
+            rationale: String::new(),
+            confidence: 0.5,
+            provenance: DraftProvenance {
+                plugin_id: "suggest-reply".into(),
+                plugin_version: "0.1.0".into(),
+                wasm_sha256: "00".into(),
+                provider: None,
+                model: None,
+                event_id: "evt-1".into(),
+                redaction: Default::default(),
+            },
+            requirement: deskbridge_core::ApprovalRequirement::BASELINE,
+            blocked: None,
+            flags: Vec::new(),
+            created_at_ms: 1,
+            ai_disclosure: None,
+            context: None,
+            review: Review {
+                state,
+                ..Review::default()
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_approved_draft_whose_reply_a_crash_kept_from_the_outbox_gets_it_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+        let event = InboundEvent {
+            id: "evt-1".into(),
+            dedupe_key: "delivery-1".into(),
+            helpdesk: "gone".into(),
+            helpdesk_kind: HelpdeskKind::Zendesk,
+            ticket_id: "42".into(),
+            received_at_ms: 1,
+            source: EventSource::Fetch {
+                kind_hint: None,
+                origin: "test".into(),
+            },
+        };
+        let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
+            panic!("a new event");
+        };
+        // The store as a crash after the approval and before its outbox item leaves it.
+        let outcome = EventOutcome {
+            processed: ProcessedEvent {
+                event_id: event.id.clone(),
+                helpdesk: event.helpdesk.clone(),
+                ticket_id: event.ticket_id.clone(),
+                kind: None,
+                completed_at_ms: 2,
+                plugin_runs: Vec::new(),
+                handover: None,
+                handover_by: None,
+                skipped: None,
+                flagged: false,
+                ai_us: 0,
+            },
+            outbox: Vec::new(),
+            drafts: vec![
+                draft("approved", DraftState::Approved { at_ms: 2 }),
+                draft("open", DraftState::Pending),
+            ],
+            last_message_id: None,
+        };
+        store.complete_event(seq, &outcome).expect("complete");
+        Pipeline::start(store.clone(), Helpdesks::new(), PipelineSettings::default())
+            .expect("start");
+        assert!(
+            store.outbox_item("approved.reply").expect("read").is_some(),
+            "the approved draft's reply is queued (whatever became of it since)"
+        );
+        assert!(store.outbox_item("open.reply").expect("read").is_none());
+    }
 }
