@@ -13,7 +13,7 @@ use actix_web::{HttpResponse, web};
 use deskbridge_core::Role;
 use deskbridge_core::review::DraftState;
 use deskbridge_pipeline::now_ms;
-use deskbridge_store::{DraftProvenance, PendingDraft, ProcessedEvent};
+use deskbridge_store::{DraftProvenance, DraftReview, ProcessedEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -131,7 +131,7 @@ fn mean(values: impl ExactSizeIterator<Item = f64>) -> Option<f64> {
 
 /// Computes insights from stored drafts and processed events.
 pub fn compute(
-    drafts: &[PendingDraft],
+    drafts: &[DraftReview],
     events: &[ProcessedEvent],
     query: &InsightsQuery,
     now_ms: i64,
@@ -270,7 +270,7 @@ pub(crate) async fn insights(
     };
     let query = query.into_inner();
     let computed = web::block(move || {
-        let drafts = store.pending_drafts()?;
+        let drafts = store.draft_reviews()?;
         let events = store.processed_events()?;
         Ok::<_, deskbridge_store::StoreError>(compute(&drafts, &events, &query, now_ms()))
     })
@@ -293,17 +293,12 @@ pub(crate) async fn insights(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskbridge_core::ApprovalRequirement;
     use deskbridge_core::review::Review;
 
-    fn draft(id: &str, model: &str, created_at_ms: i64, review: Review) -> PendingDraft {
-        PendingDraft {
+    fn draft(id: &str, model: &str, created_at_ms: i64, review: Review) -> DraftReview {
+        DraftReview {
             id: id.into(),
             helpdesk: "acme".into(),
-            ticket_id: "1".into(),
-            body: "text".into(),
-            rationale: String::new(),
-            confidence: 0.5,
             provenance: DraftProvenance {
                 plugin_id: "suggest-reply".into(),
                 plugin_version: "1.0.0".into(),
@@ -313,12 +308,7 @@ mod tests {
                 event_id: format!("evt_{id}"),
                 redaction: Default::default(),
             },
-            requirement: ApprovalRequirement::BASELINE,
-            blocked: None,
-            flags: Vec::new(),
             created_at_ms,
-            ai_disclosure: None,
-            context: None,
             review,
         }
     }

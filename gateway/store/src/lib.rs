@@ -28,9 +28,9 @@ use std::pin::Pin;
 use thiserror::Error;
 
 pub use records::{
-    DeadLetter, DraftHead, DraftProvenance, EventOutcome, EventSource, FailedEvent, InboundEvent,
-    OutboxItem, OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent, StoredEvent,
-    TokenRecord,
+    DeadLetter, DraftHead, DraftProvenance, DraftReview, EventOutcome, EventSource, FailedEvent,
+    InboundEvent, OutboxItem, OutboxOp, OutboxState, PendingDraft, PluginRun, ProcessedEvent,
+    StoredEvent, TokenRecord,
 };
 pub use retention::PrunedRecords;
 pub use sled_store::SledStore;
@@ -173,6 +173,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// not.
     fn draft_heads(&self) -> Result<Vec<DraftHead>, StoreError> {
         Ok(self.pending_drafts()?.iter().map(DraftHead::of).collect())
+    }
+
+    /// Every draft's provenance and review, in no particular order: what insights are
+    /// computed from. Backends should answer without decoding the drafts' texts and tickets;
+    /// this default does not.
+    fn draft_reviews(&self) -> Result<Vec<DraftReview>, StoreError> {
+        Ok(self.pending_drafts()?.iter().map(DraftReview::of).collect())
     }
 
     /// Ids of the drafts still open for decisions (pending or escalated) that were created

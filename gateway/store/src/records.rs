@@ -255,6 +255,36 @@ pub struct DraftProvenance {
 /// Messages of the thread kept with a draft as its context.
 pub const CONTEXT_MESSAGES: usize = 10;
 
+/// A draft's provenance and review without its text and ticket: what insights are computed
+/// from, read without decoding the parts of a draft that make up most of its size.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DraftReview {
+    /// The draft's id.
+    pub id: String,
+    /// Its helpdesk instance.
+    pub helpdesk: String,
+    /// Which plugin, version and model wrote it.
+    pub provenance: DraftProvenance,
+    /// When it was created, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Its review (a record written before reviews existed reads as pending).
+    #[serde(default)]
+    pub review: Review,
+}
+
+impl DraftReview {
+    /// The review part of a whole draft.
+    pub fn of(draft: &PendingDraft) -> DraftReview {
+        DraftReview {
+            id: draft.id.clone(),
+            helpdesk: draft.helpdesk.clone(),
+            provenance: draft.provenance.clone(),
+            created_at_ms: draft.created_at_ms,
+            review: draft.review.clone(),
+        }
+    }
+}
+
 /// What listings filter, sort and page drafts by: a draft without its text and ticket, so a
 /// listing reads whole drafts only for the page it shows.
 #[derive(Debug, Clone, PartialEq)]
