@@ -7,6 +7,10 @@
 //! where the page ended; the body stays a plain array. Filtering, ordering and paging work on
 //! draft heads (no text, no ticket), and only the drafts of the page are read whole, so a page
 //! costs the same whether the store holds a hundred drafts or a hundred thousand.
+//!
+//! A draft's creation time is taken when its plugin runs, a moment before it is stored, and
+//! lanes run in parallel: a draft stored while a client pages can sort before the page it
+//! already has. It shows in the next listing from the start (the queue's own refresh).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};

@@ -4,7 +4,9 @@
 //! What goes: processed and failed event summaries, delivered and dead-lettered outbox items,
 //! and drafts that were sent, rejected or expired — each by the time it ended. What never
 //! goes: open drafts, approved drafts waiting for delivery, pending outbox items, ticket
-//! cursors, tokens and pauses. (The approval log is a separate, append-only file.)
+//! cursors, tokens and pauses. (The approval log is a separate, append-only file.) Nor does
+//! an ended record whose deletion a restart could undo: the reply of a draft still approved,
+//! and what a commit record not yet retired names (see [`prune`]).
 //!
 //! An event's summary (or failure record) is also what says the event is settled — to the
 //! recovery that replays the inbound log at open, and to a redelivery whose dedupe key is
@@ -20,14 +22,16 @@
 //! sits behind a newer one goes in a later pass. Outbox items and drafts are keyed by id, so
 //! their passes read every record's head; those trees hold one record per note or draft.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sled::Tree;
 
 use crate::StoreError;
 use crate::counts::{Counted, RecordCounts};
-use crate::records::OutboxState;
-use crate::sled_store::backend;
+use crate::records::{EventOutcome, OutboxOp, OutboxState};
+use crate::sled_store::{backend, decode};
 use deskbridge_core::review::DraftState;
 
 /// How far past the cutoff a sequence-ordered pass keeps reading (a day): events that ended
@@ -64,6 +68,7 @@ impl Ended for FailedHead {
 #[derive(Deserialize)]
 struct OutboxHead {
     state: OutboxState,
+    op: OutboxOp,
 }
 
 impl Ended for OutboxHead {
@@ -127,6 +132,8 @@ impl PrunedRecords {
 
 /// The trees a retention pass reads.
 pub(crate) struct RetainedTrees<'a> {
+    /// Commit records not yet retired: what they name is kept (see [`prune`]).
+    pub(crate) completions: &'a Tree,
     pub(crate) processed: &'a Tree,
     pub(crate) failed: &'a Tree,
     pub(crate) delivered: &'a Tree,
@@ -138,6 +145,13 @@ pub(crate) struct RetainedTrees<'a> {
 /// Deletes every record that ended before `before_ms`; event summaries only below
 /// `settled_below`, under which every event is settled on disk (see the store's
 /// `prune_records`).
+///
+/// Two kinds of ended record stay while something could bring back what they stand for:
+/// an outbox item or draft named by a commit record not yet retired (applying that record
+/// again at open would write it anew, as pending or open), and the reply of a draft that is
+/// still approved (the gateway re-queues an approved draft's reply at start unless the reply's
+/// delivered or dead-lettered record is there; a draft stays approved when its reply was
+/// dead-lettered, or when marking it sent failed).
 pub(crate) fn prune(
     trees: &RetainedTrees<'_>,
     before_ms: i64,
@@ -147,12 +161,31 @@ pub(crate) fn prune(
         stop_after_ms: before_ms.saturating_add(ORDER_SLACK_MS),
         end_key: settled_below.to_be_bytes(),
     });
+    let named = named_by_commit_records(trees.completions)?;
+    let outbox_kept = |id: &[u8], item: &OutboxHead| {
+        Ok(named.contains(id)
+            || match &item.op {
+                OutboxOp::PublicReply { draft_id } => draft_not_ended(trees.drafts, draft_id)?,
+                _ => false,
+            })
+    };
+    let draft_kept = |id: &[u8], _: &DraftHead| Ok(named.contains(id));
     let pruned = PrunedRecords {
-        processed_events: prune_tree::<ProcessedHead>(trees.processed, before_ms, &in_order)?,
-        failed_events: prune_tree::<FailedHead>(trees.failed, before_ms, &in_order)?,
-        outbox_delivered: prune_tree::<OutboxHead>(trees.delivered, before_ms, &None)?,
-        outbox_dead_lettered: prune_tree::<OutboxHead>(trees.dead_letters, before_ms, &None)?,
-        closed_drafts: prune_tree::<DraftHead>(trees.drafts, before_ms, &None)?,
+        processed_events: prune_tree(
+            trees.processed,
+            before_ms,
+            &in_order,
+            &never_kept::<ProcessedHead>,
+        )?,
+        failed_events: prune_tree(
+            trees.failed,
+            before_ms,
+            &in_order,
+            &never_kept::<FailedHead>,
+        )?,
+        outbox_delivered: prune_tree(trees.delivered, before_ms, &None, &outbox_kept)?,
+        outbox_dead_lettered: prune_tree(trees.dead_letters, before_ms, &None, &outbox_kept)?,
+        closed_drafts: prune_tree(trees.drafts, before_ms, &None, &draft_kept)?,
     };
     // (Closed drafts are not among the counted, open, ones.)
     let counts = trees.counts;
@@ -171,14 +204,53 @@ struct InOrder {
     end_key: [u8; 8],
 }
 
-/// Deletes the records of `tree` that ended before `before_ms`; with `in_order`, the tree is
-/// keyed by sequence number and the pass ends early. A record whose head does not decode is
+/// The ids of the outbox items and drafts named by the commit records still in `completions`
+/// (normally none or a few: they are retired after each sled flush).
+fn named_by_commit_records(completions: &Tree) -> Result<HashSet<Vec<u8>>, StoreError> {
+    let mut named = HashSet::new();
+    for entry in completions.iter() {
+        let (key, value) = entry.map_err(backend)?;
+        let outcome: EventOutcome = decode(&key, &value)?;
+        named.extend(outcome.outbox.into_iter().map(|item| item.id.into_bytes()));
+        named.extend(
+            outcome
+                .drafts
+                .into_iter()
+                .map(|draft| draft.id.into_bytes()),
+        );
+    }
+    Ok(named)
+}
+
+/// Whether an ended record (by key and head) must stay all the same.
+type KeptWhile<'a, T> = dyn Fn(&[u8], &T) -> Result<bool, StoreError> + 'a;
+
+/// For records nothing can bring back once deleted.
+fn never_kept<T>(_: &[u8], _: &T) -> Result<bool, StoreError> {
+    Ok(false)
+}
+
+/// Whether the draft exists and its story has not ended (it is open, or approved and waiting
+/// for its reply to be delivered).
+fn draft_not_ended(drafts: &Tree, id: &str) -> Result<bool, StoreError> {
+    let Some(bytes) = drafts.get(id.as_bytes()).map_err(backend)? else {
+        return Ok(false);
+    };
+    // A draft that does not decode is kept, and so is its reply: an operator must look.
+    Ok(serde_json::from_slice::<DraftHead>(&bytes)
+        .map_or(true, |head| head.ended_at_ms().is_none()))
+}
+
+/// Deletes the records of `tree` that ended before `before_ms`, but not those `kept` says
+/// are still needed; with `in_order`, the tree is keyed by sequence number and the pass ends
+/// early. A record whose head does not decode is
 /// left for an operator (listings report it as damaged). Each record is deleted only if it
 /// still holds the bytes read, so a concurrent write wins.
 fn prune_tree<T: Ended>(
     tree: &Tree,
     before_ms: i64,
     in_order: &Option<InOrder>,
+    kept: &KeptWhile<'_, T>,
 ) -> Result<usize, StoreError> {
     let entries = match in_order {
         Some(order) => tree.range(..order.end_key),
@@ -194,6 +266,9 @@ fn prune_tree<T: Ended>(
             continue;
         };
         if ended < before_ms {
+            if kept(&key, &head)? {
+                continue;
+            }
             let swapped = tree
                 .compare_and_swap(&key, Some(&value), None as Option<&[u8]>)
                 .map_err(backend)?;

@@ -1093,6 +1093,7 @@ impl Store for SledStore {
 
     fn prune_records(&self, ended_before_ms: i64) -> Result<PrunedRecords, StoreError> {
         let trees = RetainedTrees {
+            completions: &self.completions,
             processed: &self.processed,
             failed: &self.failed,
             delivered: &self.outbox_done,
@@ -1765,6 +1766,21 @@ mod tests {
         assert!(is_duplicate(insert("late", 8_000)));
     }
 
+    /// Flushes sled, after which the commit records applied before it are retired (as the
+    /// checkpointer does within milliseconds of each completion in a running gateway).
+    fn retire_commit_records(store: &SledStore) {
+        // Retired right after the flush that covers them, once its waiters are woken.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !store.completions.is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "commit records retired"
+            );
+            store.commit.wait_blocking().expect("flush");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Inserts `event(key)`, which must be new; returns its sequence number.
     fn new_event(store: &SledStore, key: &str) -> u64 {
         match store.insert_event(&event(key)).expect("insert") {
@@ -1957,6 +1973,7 @@ mod tests {
         //        [pending, processed, failed, outbox, delivered, dead, open drafts]
         assert_eq!(counted(&store), [0, 3, 1, 1, 1, 1, 2]);
 
+        retire_commit_records(&store);
         let pruned = store.prune_records(CUTOFF).expect("prune");
         assert_eq!(
             pruned,
@@ -2047,6 +2064,110 @@ mod tests {
             store.insert_event(&event("broken")).expect("insert"),
             Inserted::Duplicate { .. }
         ));
+    }
+
+    #[test]
+    fn retention_keeps_what_a_restart_could_bring_back() {
+        use deskbridge_core::review::DraftState;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let seq = new_event(&store, "a");
+        let mut done = outcome("evt-a", &[]);
+        let sent = DraftState::Sent {
+            at_ms: 2_000,
+            receipt: None,
+            ai_disclosure: false,
+        };
+        done.drafts = vec![
+            draft("approved", 1, DraftState::Approved { at_ms: 2_000 }),
+            draft("sent", 1, sent),
+        ];
+        store.complete_event(seq, &done).expect("complete");
+        retire_commit_records(&store);
+        // The approved draft's reply was dead-lettered; the sent one's was delivered.
+        for (id, state) in [
+            (
+                "approved",
+                OutboxState::DeadLettered {
+                    reason: "422 from the helpdesk".into(),
+                    at_ms: 2_000,
+                },
+            ),
+            (
+                "sent",
+                OutboxState::Delivered {
+                    receipt: None,
+                    reconciled: false,
+                    at_ms: 2_000,
+                },
+            ),
+        ] {
+            let draft = store.draft(id).expect("read").expect("there");
+            let reply = OutboxItem::public_reply(&draft, 1_500);
+            store.enqueue_outbox(&reply).expect("enqueue");
+            let mut ended = reply;
+            ended.state = state;
+            store.outbox_update(&ended).expect("update");
+        }
+        // A commit record a failed apply left behind, naming a note and a draft that have
+        // ended since (delivered, rejected).
+        let mut stuck = outcome("evt-stuck", &["stuck-note"]);
+        stuck.drafts = vec![draft(
+            "stuck-draft",
+            1,
+            DraftState::Rejected {
+                by: "ana".into(),
+                reason: "no".into(),
+                at_ms: 2_000,
+            },
+        )];
+        let mut note_delivered = note("stuck-note");
+        note_delivered.state = OutboxState::Delivered {
+            receipt: None,
+            reconciled: false,
+            at_ms: 2_000,
+        };
+        store
+            .outbox_done
+            .insert("stuck-note", encode(&note_delivered).expect("encode"))
+            .expect("insert");
+        store
+            .drafts
+            .insert("stuck-draft", encode(&stuck.drafts[0]).expect("encode"))
+            .expect("insert");
+        store
+            .completions
+            .insert(u64::MAX.to_be_bytes(), encode(&stuck).expect("encode"))
+            .expect("insert");
+
+        let pruned = store.prune_records(5_000).expect("prune");
+        assert_eq!(
+            (
+                pruned.outbox_delivered,
+                pruned.outbox_dead_lettered,
+                pruned.closed_drafts
+            ),
+            (1, 0, 1),
+            "only the sent draft and its delivered reply"
+        );
+        assert!(store.outbox_item("approved.reply").expect("read").is_some());
+        assert!(store.outbox_item("sent.reply").expect("read").is_none());
+        assert!(store.outbox_item("stuck-note").expect("read").is_some());
+        assert!(store.draft("stuck-draft").expect("read").is_some());
+        // What the start-up re-queue of approved replies does: refused, nothing to send.
+        let approved = store.draft("approved").expect("read").expect("there");
+        store
+            .enqueue_outbox(&OutboxItem::public_reply(&approved, 6_000))
+            .expect("enqueue");
+        assert_eq!(store.stats().expect("stats").outbox_pending, 0);
+
+        // Once the commit record is retired, what it named goes too.
+        store
+            .completions
+            .remove(u64::MAX.to_be_bytes())
+            .expect("remove");
+        let pruned = store.prune_records(5_000).expect("prune");
+        assert_eq!((pruned.outbox_delivered, pruned.closed_drafts), (1, 1));
     }
 
     #[test]
