@@ -68,9 +68,9 @@ fn run_once(
 mod tests {
     use std::time::Instant;
 
-    use deskbridge_core::HelpdeskKind;
-    use deskbridge_store::{EventSource, InboundEvent, SledStore};
+    use deskbridge_store::{InboundEvent, SledStore};
 
+    use crate::fixtures::unconfigured_delivery;
     use crate::{Helpdesks, Pipeline, PipelineSettings};
 
     use super::*;
@@ -95,16 +95,8 @@ mod tests {
         let pipeline = Pipeline::start(store.clone(), Helpdesks::new(), settings).expect("start");
         // No helpdesk of that name is configured: the event is recorded as failed.
         let event = InboundEvent {
-            id: "evt-1".into(),
-            dedupe_key: "delivery-1".into(),
-            helpdesk: "gone".into(),
-            helpdesk_kind: HelpdeskKind::Zendesk,
-            ticket_id: "42".into(),
             received_at_ms: now_ms(),
-            source: EventSource::Fetch {
-                kind_hint: None,
-                origin: "test".into(),
-            },
+            ..unconfigured_delivery()
         };
         pipeline
             .ingest()

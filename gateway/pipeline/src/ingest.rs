@@ -151,27 +151,12 @@ impl Ingest {
 mod tests {
     use std::time::Duration;
 
-    use deskbridge_core::HelpdeskKind;
-    use deskbridge_store::{EventSource, SledStore};
+    use deskbridge_store::SledStore;
     use futures_util::FutureExt as _;
 
     use super::*;
+    use crate::fixtures::unconfigured_delivery;
     use crate::{Helpdesks, Pipeline, PipelineSettings};
-
-    fn delivery() -> InboundEvent {
-        InboundEvent {
-            id: "evt-1".into(),
-            dedupe_key: "delivery-1".into(),
-            helpdesk: "gone".into(),
-            helpdesk_kind: HelpdeskKind::Zendesk,
-            ticket_id: "42".into(),
-            received_at_ms: 1,
-            source: EventSource::Fetch {
-                kind_hint: None,
-                origin: "test".into(),
-            },
-        }
-    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_event_whose_request_goes_away_while_it_waits_for_the_disk_is_still_processed() {
@@ -182,7 +167,10 @@ mod tests {
                 .expect("start");
         // One poll stores and queues the event; the request is then dropped while it waits for
         // the flush.
-        let polled_once = pipeline.ingest().accept(delivery()).now_or_never();
+        let polled_once = pipeline
+            .ingest()
+            .accept(unconfigured_delivery())
+            .now_or_never();
         assert!(
             polled_once.is_none(),
             "the request was dropped before the flush returned: {polled_once:?}"

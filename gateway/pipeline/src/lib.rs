@@ -20,6 +20,8 @@
 
 mod backoff;
 mod expiry;
+#[cfg(test)]
+mod fixtures;
 mod helpdesk;
 mod housekeeping;
 mod ingest;
@@ -198,11 +200,9 @@ pub fn event_id(helpdesk: &str, dedupe_key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use deskbridge_core::HelpdeskKind;
     use deskbridge_core::review::Review;
     use deskbridge_store::{
-        DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, PendingDraft,
-        ProcessedEvent, SledStore,
+        DraftProvenance, EventOutcome, Inserted, PendingDraft, ProcessedEvent, SledStore,
     };
 
     use super::*;
@@ -241,18 +241,7 @@ mod tests {
     async fn an_approved_draft_whose_reply_a_crash_kept_from_the_outbox_gets_it_at_start() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
-        let event = InboundEvent {
-            id: "evt-1".into(),
-            dedupe_key: "delivery-1".into(),
-            helpdesk: "gone".into(),
-            helpdesk_kind: HelpdeskKind::Zendesk,
-            ticket_id: "42".into(),
-            received_at_ms: 1,
-            source: EventSource::Fetch {
-                kind_hint: None,
-                origin: "test".into(),
-            },
-        };
+        let event = fixtures::unconfigured_delivery();
         let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
             panic!("a new event");
         };
