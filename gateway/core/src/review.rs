@@ -59,6 +59,17 @@ impl DraftState {
         matches!(self, DraftState::Pending | DraftState::Escalated)
     }
 
+    /// When the draft reached a state that no decision or delivery leaves (sent, rejected,
+    /// expired); `None` while it is open or approved and waiting for delivery.
+    pub fn final_at_ms(&self) -> Option<i64> {
+        match self {
+            DraftState::Sent { at_ms, .. }
+            | DraftState::Rejected { at_ms, .. }
+            | DraftState::Expired { at_ms } => Some(*at_ms),
+            DraftState::Pending | DraftState::Escalated | DraftState::Approved { .. } => None,
+        }
+    }
+
     /// The state's name (`pending`, `approved`, …).
     pub fn name(&self) -> &'static str {
         match self {
@@ -430,6 +441,30 @@ mod tests {
         decision: DecisionKind,
     ) -> Result<Decided, DecisionRefusal> {
         decide(facts, review, review.version, person, role, &decision, 7)
+    }
+
+    #[test]
+    fn only_sent_rejected_and_expired_drafts_are_final() {
+        let rejected = DraftState::Rejected {
+            by: "ann".into(),
+            reason: "no".into(),
+            at_ms: 3,
+        };
+        let sent = DraftState::Sent {
+            at_ms: 4,
+            receipt: None,
+            ai_disclosure: false,
+        };
+        for (state, at) in [
+            (DraftState::Pending, None),
+            (DraftState::Escalated, None),
+            (DraftState::Approved { at_ms: 2 }, None),
+            (rejected, Some(3)),
+            (sent, Some(4)),
+            (DraftState::Expired { at_ms: 5 }, Some(5)),
+        ] {
+            assert_eq!(state.final_at_ms(), at, "{state:?}");
+        }
     }
 
     #[test]

@@ -31,8 +31,7 @@ use sled::Tree;
 use crate::StoreError;
 use crate::counts::{Counted, RecordCounts};
 use crate::records::{EventOutcome, OutboxOp, OutboxState};
-use crate::sled_store::{backend, decode};
-use deskbridge_core::review::DraftState;
+use crate::sled_store::{DraftHeadRecord, backend, decode};
 
 /// How far past the cutoff a sequence-ordered pass keeps reading (a day): events that ended
 /// out of arrival order by less than this are still found.
@@ -82,25 +81,10 @@ impl Ended for OutboxHead {
     }
 }
 
-#[derive(Deserialize)]
-struct DraftHead {
-    review: Option<ReviewHead>,
-}
-
-#[derive(Deserialize)]
-struct ReviewHead {
-    state: DraftState,
-}
-
-impl Ended for DraftHead {
+impl Ended for DraftHeadRecord {
     fn ended_at_ms(&self) -> Option<i64> {
         // Approved drafts wait for delivery; open ones for a human.
-        match self.review.as_ref()?.state {
-            DraftState::Sent { at_ms, .. }
-            | DraftState::Rejected { at_ms, .. }
-            | DraftState::Expired { at_ms } => Some(at_ms),
-            DraftState::Pending | DraftState::Escalated | DraftState::Approved { .. } => None,
-        }
+        self.state()?.final_at_ms()
     }
 }
 
@@ -169,7 +153,7 @@ pub(crate) fn prune(
                 _ => false,
             })
     };
-    let draft_kept = |id: &[u8], _: &DraftHead| Ok(named.contains(id));
+    let draft_kept = |id: &[u8], _: &DraftHeadRecord| Ok(named.contains(id));
     let pruned = PrunedRecords {
         processed_events: prune_tree(
             trees.processed,
@@ -237,7 +221,7 @@ fn draft_not_ended(drafts: &Tree, id: &str) -> Result<bool, StoreError> {
         return Ok(false);
     };
     // A draft that does not decode is kept, and so is its reply: an operator must look.
-    Ok(serde_json::from_slice::<DraftHead>(&bytes)
+    Ok(serde_json::from_slice::<DraftHeadRecord>(&bytes)
         .map_or(true, |head| head.ended_at_ms().is_none()))
 }
 

@@ -288,7 +288,7 @@ impl DamagedRecords {
 /// skipping the rest (the draft's text and its whole ticket) makes a pass over tens of
 /// thousands of drafts several times cheaper.
 #[derive(serde::Deserialize)]
-struct DraftHeadRecord {
+pub(crate) struct DraftHeadRecord {
     id: String,
     helpdesk: String,
     ticket_id: String,
@@ -316,6 +316,11 @@ struct ReviewHead {
 }
 
 impl DraftHeadRecord {
+    /// The review state (`None`: a record written before reviews existed, pending).
+    pub(crate) fn state(&self) -> Option<&DraftState> {
+        self.review.as_ref().map(|r| &r.state)
+    }
+
     fn into_head(self) -> DraftHead {
         DraftHead {
             id: self.id,
