@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use deskbridge_wasm_build::Guest;
 
-const GUESTS: [&str; 11] = [
+const GUESTS: [&str; 13] = [
     "noop",
     "well-behaved",
     "infinite-loop",
@@ -16,6 +16,8 @@ const GUESTS: [&str; 11] = [
     "panicker",
     "oversized-draft",
     "kv-counter",
+    "import-abuser",
+    "thread-echo",
 ];
 
 fn main() {

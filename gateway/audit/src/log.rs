@@ -148,12 +148,28 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Opens a log file for appending, creating it readable by this user only.
 fn open_append(path: &Path) -> Result<File, AuditError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io(path))
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(io(path))
+}
+
+/// Creates the log's directory (readable by this user only) if it is missing.
+fn create_private_dir(dir: &Path) -> Result<(), AuditError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(io(dir))
 }
 
 /// Reads the lines of `path`, dropping (and truncating away) a torn last line.
@@ -206,7 +222,9 @@ fn load_signer(dir: &Path, origin: &str) -> Result<NoteSigner, AuditError> {
         )));
     }
     let public = dir.join(files::PUBLIC_KEY);
-    std::fs::write(&public, format!("{}\n", signer.verifier().to_key_string()))
+    let mut file = open_append(&public)?;
+    file.set_len(0).map_err(io(&public))?;
+    file.write_all(format!("{}\n", signer.verifier().to_key_string()).as_bytes())
         .map_err(io(&public))?;
     Ok(signer)
 }
@@ -277,7 +295,7 @@ pub(crate) fn check_entry_line(text: &str, expected_index: u64) -> Result<(Entry
 impl AuditLog {
     /// Opens (or creates) the log in `dir`.
     pub fn open(dir: &Path, config: AuditConfig) -> Result<AuditLog, AuditError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_private_dir(dir)?;
         let signer = load_signer(dir, &config.origin)?;
         // Checkpoints first, then the entries, checking each checkpoint's root as the
         // entries reach its size (one pass, however many checkpoints).
@@ -547,6 +565,41 @@ impl AuditLog {
     pub fn checkpoint_if_due(&self) -> Result<Option<Checkpoint>, AuditError> {
         let due = lock(&self.state).latest_at.elapsed() >= self.config.checkpoint_interval;
         if due { self.checkpoint() } else { Ok(None) }
+    }
+
+    /// Every entry of kind `kind`, oldest first, read back from the entries file (appends not
+    /// yet synced included). A scan of the whole file: for rare work such as the reconciling
+    /// at start-up, never on a request path.
+    pub fn entries_of_kind(&self, kind: &str) -> Result<Vec<Entry>, AuditError> {
+        let size = {
+            let mut state = lock(&self.state);
+            let path = self.dir.join(files::ENTRIES);
+            state.files.entries.flush().map_err(io(&path))?;
+            state.frontier.size()
+        };
+        let path = self.dir.join(files::ENTRIES);
+        let file = File::open(&path).map_err(io(&path))?;
+        let needle = format!("\"kind\":{}", serde_json::Value::from(kind));
+        let mut found = Vec::new();
+        for (index, line) in BufReader::new(file).lines().enumerate() {
+            if index as u64 >= size {
+                break;
+            }
+            let line = line.map_err(io(&path))?;
+            if !line.contains(&needle) {
+                continue;
+            }
+            let (entry, _) =
+                check_entry_line(&line, index as u64).map_err(|reason| AuditError::Tampered {
+                    file: files::ENTRIES,
+                    line: index as u64 + 1,
+                    reason,
+                })?;
+            if entry.kind == kind {
+                found.push(entry);
+            }
+        }
+        Ok(found)
     }
 
     /// The newest checkpoint and its signed note.

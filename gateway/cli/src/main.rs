@@ -137,6 +137,10 @@ fn run_sim(
 }
 
 fn main() -> ExitCode {
+    // Everything the gateway writes (the store, the approval log and its signing key,
+    // exports) is readable by its own user only.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve {

@@ -99,12 +99,17 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             let parsed =
                 Manifest::from_toml(&text).with_context(|| format!("{}", manifest.display()))?;
             match wasm {
-                None => println!(
-                    "{}: ok (plugin `{}` {})",
-                    manifest.display(),
-                    parsed.id,
-                    parsed.version
-                ),
+                None => {
+                    println!(
+                        "{}: ok (plugin `{}` {})",
+                        manifest.display(),
+                        parsed.id,
+                        parsed.version
+                    );
+                    for grant in parsed.capabilities.describe() {
+                        println!("  - {grant}");
+                    }
+                }
                 Some(wasm) => {
                     let plugin = load(&wasm, &manifest, None)?;
                     println!(
@@ -113,6 +118,8 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
                             "plugin": plugin.id(),
                             "version": plugin.manifest().version,
                             "wasm_sha256": plugin.wasm_sha256(),
+                            "capabilities": plugin.manifest().capabilities,
+                            "grants": plugin.manifest().capabilities.describe(),
                             "imports": plugin.imports(),
                         }))?
                     );

@@ -24,7 +24,7 @@ use deskbridge_plugin_host::{
     EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource,
 };
 use deskbridge_providers::ProviderRegistry;
-use deskbridge_server::{AppState, Endpoint, FreshdeskAuth, Webhooks};
+use deskbridge_server::{AppState, Endpoint, FreshdeskAuth, UnknownKeys, Webhooks};
 use deskbridge_store::{SledStore, Store};
 use tracing_subscriber::EnvFilter;
 
@@ -69,6 +69,18 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the pipeline runtime")?;
     let helpdesks = build_helpdesks(&config, &plugins)?;
+    let warnings: Vec<String> = helpdesks
+        .iter()
+        .filter_map(|h| h.policy_warning())
+        .collect();
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    if config.ingest.allow_short_webhook_secrets {
+        tracing::warn!(
+            "[ingest] allow_short_webhook_secrets is set: webhook secrets shorter than 16 bytes are accepted; use this in test configs only"
+        );
+    }
     let endpoints = build_endpoints(&config)?;
     let mut settings = pipeline_settings(&config);
     settings.audit = Some(audit.log());
@@ -94,10 +106,13 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             endpoints,
             max_body_bytes: config.ingest.max_body_bytes,
             tolerance: Duration::from_secs(config.ingest.timestamp_tolerance_s),
+            unknown_keys: UnknownKeys::default(),
         }),
         store: Some(store.clone()),
         audit: Some(audit.log()),
         switch,
+        draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
+        warnings,
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(
@@ -202,6 +217,7 @@ fn build_helpdesks(config: &Config, plugins: &[Arc<LoadedPlugin>]) -> anyhow::Re
             plugins: chosen,
             policies,
             ai_disclosure: helpdesk.ai_disclosure().map(str::to_owned),
+            write_policy: helpdesk.write_policy(),
         });
     }
     Ok(helpdesks)
@@ -236,6 +252,26 @@ fn build_endpoints(config: &Config) -> anyhow::Result<BTreeMap<String, Endpoint>
         endpoints.insert(name.clone(), endpoint);
     }
     Ok(endpoints)
+}
+
+/// Every plugin's id names it alone: drafts, outbox items, pauses, kv data and the approval
+/// log all go by it, so a second plugin claiming one (a third-party plugin taking a bundled
+/// id, or two in `plugins.dir`) stops the start.
+fn refuse_duplicate_ids(plugins: &[Arc<LoadedPlugin>]) -> anyhow::Result<()> {
+    let mut seen: BTreeMap<&str, &LoadedPlugin> = BTreeMap::new();
+    for plugin in plugins {
+        if let Some(first) = seen.insert(plugin.id(), plugin) {
+            bail!(
+                "two plugins claim the id `{}` (versions {} and {}, components sha256 {} and {}): each plugin needs its own id; remove one from plugins.bundled or plugins.dir, or rename the third-party plugin",
+                plugin.id(),
+                first.manifest().version,
+                plugin.manifest().version,
+                first.wasm_sha256(),
+                plugin.wasm_sha256()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn load_plugins(
@@ -282,6 +318,7 @@ fn load_plugins(
             plugins.push(Arc::new(engine.load(source, services)?));
         }
     }
+    refuse_duplicate_ids(&plugins)?;
     for plugin in &plugins {
         tracing::info!(
             plugin = plugin.id(),

@@ -82,9 +82,10 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<SledStore> {
 pub(crate) fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
         TokenCommand::Create { name, roles, place } => {
-            if let Err(problem) = check_token_request(&name, &roles) {
-                bail!("{problem}");
-            }
+            let name = match check_token_request(&name, &roles) {
+                Ok(name) => name,
+                Err(problem) => bail!("{problem}"),
+            };
             let config = place.config()?;
             let store = open_store(&config)?;
             let log = open_log(&config)?;

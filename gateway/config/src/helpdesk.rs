@@ -1,8 +1,12 @@
 //! `[helpdesks.NAME]`: one table per helpdesk instance, tagged by `kind`.
 
+use deskbridge_core::{TagPattern, WritePolicy};
 use serde::Deserialize;
 
 use crate::{ConfigError, Secret, key_error};
+
+/// Shortest webhook secret accepted unless `[ingest] allow_short_webhook_secrets` is set.
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
 
 /// One helpdesk instance.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +38,11 @@ pub struct ZendeskConfig {
     pub plugins: Option<Vec<String>>,
     /// A line appended to every AI-drafted reply (part of the text agents approve).
     pub ai_disclosure: Option<String>,
+    /// Tags plugins may write on their own (patterns); `None`: only `deskbridge*`.
+    pub allowed_tags: Option<Vec<String>>,
+    /// Whether plugins may change priority on their own.
+    #[serde(default)]
+    pub allow_priority: bool,
     /// Requests per minute to this instance.
     #[serde(default = "zendesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -56,6 +65,11 @@ pub struct FreshdeskConfig {
     pub plugins: Option<Vec<String>>,
     /// A line appended to every AI-drafted reply (part of the text agents approve).
     pub ai_disclosure: Option<String>,
+    /// Tags plugins may write on their own (patterns); `None`: only `deskbridge*`.
+    pub allowed_tags: Option<Vec<String>>,
+    /// Whether plugins may change priority on their own.
+    #[serde(default)]
+    pub allow_priority: bool,
     /// Requests per minute to this instance.
     #[serde(default = "freshdesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -96,6 +110,11 @@ pub struct GenericConfig {
     pub plugins: Option<Vec<String>>,
     /// A line appended to every AI-drafted reply (part of the text agents approve).
     pub ai_disclosure: Option<String>,
+    /// Tags plugins may write on their own (patterns); `None`: only `deskbridge*`.
+    pub allowed_tags: Option<Vec<String>>,
+    /// Whether plugins may change priority on their own.
+    #[serde(default)]
+    pub allow_priority: bool,
     /// Unused for now (generic helpdesks get no API calls); accepted for symmetry.
     #[serde(default = "zendesk_rate")]
     pub rate_limit_per_minute: u32,
@@ -127,6 +146,28 @@ impl HelpdeskConfig {
             HelpdeskConfig::Generic(c) => &c.plugins,
         };
         plugins.as_deref().unwrap_or(&[])
+    }
+
+    /// What plugins may write to this helpdesk's tickets on their own (checked at load).
+    pub fn write_policy(&self) -> WritePolicy {
+        let (tags, priority) = match self {
+            HelpdeskConfig::Zendesk(c) => (&c.allowed_tags, c.allow_priority),
+            HelpdeskConfig::Freshdesk(c) => (&c.allowed_tags, c.allow_priority),
+            HelpdeskConfig::Generic(c) => (&c.allowed_tags, c.allow_priority),
+        };
+        match tags {
+            None => WritePolicy {
+                priority,
+                ..WritePolicy::default()
+            },
+            Some(patterns) => WritePolicy {
+                tags: patterns
+                    .iter()
+                    .filter_map(|p| TagPattern::parse(p).ok())
+                    .collect(),
+                priority,
+            },
+        }
     }
 
     /// The line appended to AI-drafted replies, if any.
@@ -166,13 +207,36 @@ impl HelpdeskConfig {
         std::time::Duration::from_millis(ms)
     }
 
-    /// Resolves secrets and checks what the schema cannot.
+    /// Resolves secrets and checks what the schema cannot: tag patterns, and (unless
+    /// `allow_short_secrets`) that every webhook secret has at least
+    /// [`MIN_WEBHOOK_SECRET_BYTES`].
     pub(crate) fn resolve(
         &mut self,
         name: &str,
         env: &dyn Fn(&str) -> Option<String>,
+        allow_short_secrets: bool,
     ) -> Result<(), ConfigError> {
         let key = |field: &str| format!("helpdesks.{name}.{field}");
+        let tags = match self {
+            HelpdeskConfig::Zendesk(c) => &c.allowed_tags,
+            HelpdeskConfig::Freshdesk(c) => &c.allowed_tags,
+            HelpdeskConfig::Generic(c) => &c.allowed_tags,
+        };
+        for pattern in tags.iter().flatten() {
+            TagPattern::parse(pattern).map_err(|e| key_error(&key("allowed_tags"), e.to_string()))?;
+        }
+        let strong = |field: &str, bytes: usize| -> Result<(), ConfigError> {
+            if allow_short_secrets || bytes >= MIN_WEBHOOK_SECRET_BYTES {
+                Ok(())
+            } else {
+                Err(key_error(
+                    &key(field),
+                    format!(
+                        "a webhook secret of {bytes} bytes can be guessed: use at least {MIN_WEBHOOK_SECRET_BYTES} random bytes (or set [ingest] allow_short_webhook_secrets = true in a test config)"
+                    ),
+                ))
+            }
+        };
         match self {
             HelpdeskConfig::Zendesk(c) => {
                 for (field, secret) in [
@@ -184,6 +248,7 @@ impl HelpdeskConfig {
                     }
                 }
                 c.webhook_secret.resolve(&key("webhook_secret"), env)?;
+                strong("webhook_secret", c.webhook_secret.reveal().len())?;
                 if c.email.is_some() != c.api_token.is_some() {
                     return Err(key_error(
                         &key("api_token"),
@@ -196,9 +261,11 @@ impl HelpdeskConfig {
                 match &mut c.webhook_auth {
                     FreshdeskWebhookAuth::Basic { password, .. } => {
                         password.resolve(&key("webhook_auth.basic.password"), env)?;
+                        strong("webhook_auth.basic.password", password.reveal().len())?;
                     }
                     FreshdeskWebhookAuth::Header { value, .. } => {
                         value.resolve(&key("webhook_auth.header.value"), env)?;
+                        strong("webhook_auth.header.value", value.reveal().len())?;
                     }
                     FreshdeskWebhookAuth::Anonymous(true) => {}
                     FreshdeskWebhookAuth::Anonymous(false) => {
@@ -211,8 +278,10 @@ impl HelpdeskConfig {
             }
             HelpdeskConfig::Generic(c) => {
                 c.webhook_secret.resolve(&key("webhook_secret"), env)?;
-                deskbridge_webhook_auth::standard::decode_secret(c.webhook_secret.reveal())
-                    .map_err(|e| key_error(&key("webhook_secret"), e.to_string()))?;
+                let decoded =
+                    deskbridge_webhook_auth::standard::decode_secret(c.webhook_secret.reveal())
+                        .map_err(|e| key_error(&key("webhook_secret"), e.to_string()))?;
+                strong("webhook_secret", decoded.len())?;
             }
         }
         Ok(())

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use helpdesk::{
-    FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, ZendeskConfig,
+    FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig,
+    MIN_WEBHOOK_SECRET_BYTES, ZendeskConfig,
 };
 pub use secret::Secret;
 
@@ -103,6 +104,8 @@ pub struct IngestConfig {
     pub timestamp_tolerance_s: u64,
     /// Acknowledged events waiting for the pipeline beyond which webhooks get `503`.
     pub max_pending_events: usize,
+    /// Accept webhook secrets shorter than [`MIN_WEBHOOK_SECRET_BYTES`] (tests and demos).
+    pub allow_short_webhook_secrets: bool,
 }
 
 impl Default for IngestConfig {
@@ -111,6 +114,7 @@ impl Default for IngestConfig {
             max_body_bytes: 256 * 1024,
             timestamp_tolerance_s: 300,
             max_pending_events: 100_000,
+            allow_short_webhook_secrets: false,
         }
     }
 }
@@ -328,7 +332,7 @@ impl Config {
             }
         }
         for (name, helpdesk) in &mut self.helpdesks {
-            helpdesk.resolve(name, env)?;
+            helpdesk.resolve(name, env, self.ingest.allow_short_webhook_secrets)?;
             for id in helpdesk.plugin_ids() {
                 let loaded_here = self.plugins.bundled.contains(id);
                 if !loaded_here && self.plugins.dir.is_none() {
@@ -435,7 +439,7 @@ kind = "zendesk"
 base_url = "https://acme.zendesk.com"
 email = "bot@acme.com"
 api_token = { env = "ZD_TOKEN" }
-webhook_secret = "s3cret"
+webhook_secret = "s3cret-s3cret-s3cret"
 plugins = ["summarize"]
 rate_limit_per_minute = 100
 
@@ -443,13 +447,13 @@ rate_limit_per_minute = 100
 kind = "zendesk"
 base_url = "https://acme-eu.zendesk.com"
 oauth_token = "oauth"
-webhook_secret = "other"
+webhook_secret = "other-signing-secret"
 
 [helpdesks.support]
 kind = "freshdesk"
 base_url = "https://support.freshdesk.com"
 api_key = "key"
-webhook_auth = { basic = { username = "deskbridge", password = "pw" } }
+webhook_auth = { basic = { username = "deskbridge", password = "correct-horse-battery" } }
 
 [helpdesks.forms]
 kind = "generic"
@@ -486,6 +490,70 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let config =
             Config::parse(&uncommented, &env).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         assert_eq!(config.helpdesks.len(), 4);
+    }
+
+    #[test]
+    fn short_webhook_secrets_are_refused_unless_a_test_config_allows_them() {
+        let zendesk = |secret: &str| {
+            format!(
+                "[helpdesks.z]\nkind = \"zendesk\"\nbase_url = \"https://z.zendesk.com\"\noauth_token = \"t\"\nwebhook_secret = \"{secret}\"\n"
+            )
+        };
+        let err = parse(&zendesk("short-secret")).expect_err("12 bytes");
+        assert!(err.to_string().contains("helpdesks.z.webhook_secret"), "{err}");
+        assert!(err.to_string().contains("at least 16"), "{err}");
+        parse(&zendesk("sixteen-bytes-ok")).expect("16 bytes");
+        let freshdesk = |auth: &str| {
+            format!(
+                "[helpdesks.f]\nkind = \"freshdesk\"\nbase_url = \"https://f.freshdesk.com\"\napi_key = \"k\"\nwebhook_auth = {auth}\n"
+            )
+        };
+        let err = parse(&freshdesk(
+            "{ basic = { username = \"u\", password = \"hunter2\" } }",
+        ))
+        .expect_err("7 bytes");
+        assert!(
+            err.to_string()
+                .contains("helpdesks.f.webhook_auth.basic.password"),
+            "{err}"
+        );
+        let err = parse(&freshdesk(
+            "{ header = { name = \"X-Secret\", value = \"abc\" } }",
+        ))
+        .expect_err("3 bytes");
+        assert!(
+            err.to_string().contains("helpdesks.f.webhook_auth.header.value"),
+            "{err}"
+        );
+        // A Standard Webhooks key is measured decoded: `whsec_` + base64 of 8 bytes.
+        let err = parse("[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MTIzNDU2Nzg=\"\n")
+            .expect_err("8 bytes");
+        assert!(err.to_string().contains("helpdesks.g.webhook_secret"), "{err}");
+        let allowed = format!(
+            "[ingest]\nallow_short_webhook_secrets = true\n{}",
+            zendesk("short")
+        );
+        assert!(parse(&allowed).expect("a test config").ingest.allow_short_webhook_secrets);
+    }
+
+    #[test]
+    fn tag_patterns_and_priority_make_each_helpdesks_write_policy() {
+        let base = "[helpdesks.z]\nkind = \"zendesk\"\nbase_url = \"https://z.zendesk.com\"\noauth_token = \"t\"\nwebhook_secret = \"sixteen-bytes-ok\"\n";
+        let c = parse(base).expect("defaults");
+        let policy = c.helpdesks["z"].write_policy();
+        assert!(policy.allows_tag("deskbridge-handover"));
+        assert!(!policy.allows_tag("vip"));
+        assert!(!policy.priority);
+        let c = parse(&format!(
+            "{base}allowed_tags = [\"vip\", \"triage-*\"]\nallow_priority = true\n"
+        ))
+        .expect("valid");
+        let policy = c.helpdesks["z"].write_policy();
+        assert!(policy.allows_tag("triage-billing") && policy.allows_tag("VIP"));
+        assert!(!policy.allows_tag("deskbridge-handover"), "the list replaces the default");
+        assert!(policy.priority);
+        let err = parse(&format!("{base}allowed_tags = [\"two words\"]\n")).expect_err("space");
+        assert!(err.to_string().contains("helpdesks.z.allowed_tags"), "{err}");
     }
 
     #[test]

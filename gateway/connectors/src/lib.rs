@@ -203,8 +203,38 @@ pub struct Notice {
     pub kind_hint: Option<deskbridge_core::EventKind>,
     /// The helpdesk's own name for the event, for operators.
     pub origin: String,
-    /// Identifies redeliveries of the same notification.
+    /// Identifies redeliveries of the same notification; derived from signed or
+    /// authenticated content only, never from an unsigned header.
     pub dedupe_key: String,
+    /// Keys of the body the gateway does not use (an admin's extra placeholders), dotted, for
+    /// the server to log once per helpdesk: a typo stays visible without refusing the event.
+    pub unknown_keys: Vec<String>,
+}
+
+/// Most unknown keys a parser reports for one body (a body is bounded anyway; so is the log).
+pub(crate) const MAX_REPORTED_KEYS: usize = 32;
+
+/// Longest unknown key reported, in bytes (longer ones are cut).
+const MAX_REPORTED_KEY_BYTES: usize = 64;
+
+/// The keys of `object` not in `known`, prefixed, bounded in number and length.
+pub(crate) fn unknown_keys(
+    object: &serde_json::Map<String, serde_json::Value>,
+    known: &[&str],
+    prefix: &str,
+) -> Vec<String> {
+    object
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .take(MAX_REPORTED_KEYS)
+        .map(|k| {
+            let mut end = k.len().min(MAX_REPORTED_KEY_BYTES);
+            while !k.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{prefix}{}", &k[..end])
+        })
+        .collect()
 }
 
 /// What parsing a webhook body gave.

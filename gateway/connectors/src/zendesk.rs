@@ -1,6 +1,13 @@
 //! The Zendesk Support API (v2): tickets, users and comments with cursor pagination; internal
 //! notes, tags and priority through `PUT /api/v2/tickets/{id}`.
+//!
+//! Who wrote a comment is read from its author's Zendesk role, side-loaded with the comments
+//! (`include=users`): `end-user` is the customer's side — the requester, or anyone copied on
+//! or following the ticket — and `agent`/`admin` is staff. An author the answer does not
+//! describe counts as the customer's side, so what a stranger writes is never taken for an
+//! agent's words (policy checks look at every customer-side message).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,13 +97,15 @@ impl ZendeskClient {
             .body)
     }
 
-    /// Every comment of a ticket, oldest first, following `meta.after_cursor`.
-    async fn comments(&self, ticket_id: &str) -> Result<Vec<Value>, ApiError> {
+    /// Every comment of a ticket, oldest first, following `meta.after_cursor`, with the
+    /// Zendesk role of every author the pages side-load (`include=users`), by user id.
+    async fn comments(&self, ticket_id: &str) -> Result<Comments, ApiError> {
         let path = format!("/api/v2/tickets/{ticket_id}/comments");
         let mut comments = Vec::new();
+        let mut roles = HashMap::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("page[size]", PAGE_SIZE)];
+            let mut query = vec![("page[size]", PAGE_SIZE), ("include", "users")];
             if let Some(cursor) = &after {
                 query.push(("page[after]", cursor.as_str()));
             }
@@ -105,8 +114,13 @@ impl ZendeskClient {
                 .as_array()
                 .ok_or_else(|| malformed("`comments`"))?;
             comments.extend(items.iter().cloned());
+            for user in page["users"].as_array().into_iter().flatten() {
+                if let (Some(id), Some(role)) = (id_string(&user["id"]), user["role"].as_str()) {
+                    roles.insert(id, role.to_owned());
+                }
+            }
             if page["meta"]["has_more"].as_bool() != Some(true) {
-                return Ok(comments);
+                return Ok(Comments { comments, roles });
             }
             after = Some(
                 page["meta"]["after_cursor"]
@@ -147,10 +161,10 @@ impl ZendeskClient {
             },
             Err(e) => return Err(e),
         };
-        let comments = self.comments(ticket_id).await?;
+        let Comments { comments, roles } = self.comments(ticket_id).await?;
         let messages = comments
             .iter()
-            .map(|c| message(c, &requester_id))
+            .map(|c| message(c, &requester_id, &roles))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(FetchedTicket {
             ticket: Ticket {
@@ -230,7 +244,7 @@ impl ZendeskClient {
         if !is_numeric_id(ticket_id) {
             return Err(bad_id(ticket_id));
         }
-        let comments = self.comments(ticket_id).await?;
+        let comments = self.comments(ticket_id).await?.comments;
         Ok(find_marked(&comments, ["body", "plain_body"], marker))
     }
 
@@ -248,7 +262,7 @@ impl ZendeskClient {
         if !is_numeric_id(ticket_id) {
             return Err(bad_id(ticket_id));
         }
-        let comments = self.comments(ticket_id).await?;
+        let comments = self.comments(ticket_id).await?.comments;
         Ok(comments
             .iter()
             .filter(|c| c["public"].as_bool() != Some(false))
@@ -263,6 +277,12 @@ impl ZendeskClient {
 
 crate::helpdesk_client!(ZendeskClient);
 
+/// A ticket's comments and the Zendesk role (`end-user`, `agent`, `admin`) of their authors.
+struct Comments {
+    comments: Vec<Value>,
+    roles: HashMap<String, String>,
+}
+
 fn customer(id: &str, user: &Value) -> Customer {
     let text = |key: &str| user[key].as_str().map(str::to_owned);
     Customer {
@@ -273,7 +293,17 @@ fn customer(id: &str, user: &Value) -> Customer {
     }
 }
 
-fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
+/// Whether a comment's author is on the customer's side: the requester, an end user (copied,
+/// following, or writing in), or anyone the API did not describe as staff.
+fn customer_side(author: &str, requester_id: &str, roles: &HashMap<String, String>) -> bool {
+    author == requester_id || !matches!(roles.get(author).map(String::as_str), Some("agent" | "admin"))
+}
+
+fn message(
+    comment: &Value,
+    requester_id: &str,
+    roles: &HashMap<String, String>,
+) -> Result<Message, ApiError> {
     let id = id_string(&comment["id"]).ok_or_else(|| malformed("`comments[].id`"))?;
     let body = comment["plain_body"]
         .as_str()
@@ -286,7 +316,11 @@ fn message(comment: &Value, requester_id: &str) -> Result<Message, ApiError> {
     } else {
         Visibility::Public
     };
-    let author_role = author_role(visibility, &body, author == requester_id);
+    let author_role = author_role(
+        visibility,
+        &body,
+        customer_side(&author, requester_id, roles),
+    );
     Ok(Message {
         id,
         author_role,
@@ -349,19 +383,30 @@ mod tests {
     use deskbridge_core::AuthorRole;
 
     #[test]
-    fn comments_are_classified_by_author_and_marker() {
+    fn comments_are_classified_by_author_role_and_marker() {
+        let roles: HashMap<String, String> = [("7", "end-user"), ("8", "end-user"), ("9", "agent"), ("10", "admin")]
+            .into_iter()
+            .map(|(id, role)| (id.to_owned(), role.to_owned()))
+            .collect();
         let customer = json!({"id": 1, "author_id": 7, "plain_body": "help", "public": true, "created_at": "t"});
         let agent =
             json!({"id": 2, "author_id": 9, "body": "on it", "public": false, "created_at": "t"});
         let ours = json!({"id": 3, "author_id": 9, "body": "summary\n\n— Deskbridge ref e.s.0", "public": false, "created_at": "t"});
-        let m = |c: &Value| message(c, "7").expect("valid");
+        let m = |c: &Value| message(c, "7", &roles).expect("valid");
+        // A colleague the requester copied in, an admin, and someone the API did not describe.
+        let copied = json!({"id": 5, "author_id": 8, "body": "me too", "public": true, "created_at": "t"});
+        assert_eq!(m(&copied).author_role, AuthorRole::Customer);
+        let admin = json!({"id": 6, "author_id": 10, "body": "done", "public": true, "created_at": "t"});
+        assert_eq!(m(&admin).author_role, AuthorRole::Agent);
+        let stranger = json!({"id": 7, "author_id": 99, "body": "hi", "public": true, "created_at": "t"});
+        assert_eq!(m(&stranger).author_role, AuthorRole::Customer);
         assert_eq!(m(&customer).author_role, AuthorRole::Customer);
         assert_eq!(m(&agent).author_role, AuthorRole::Agent);
         assert_eq!(m(&agent).visibility, Visibility::Internal);
         assert_eq!(m(&ours).author_role, AuthorRole::Bot);
         let quoting = json!({"id": 4, "author_id": 7, "body": "you wrote Deskbridge ref e.s.0?", "public": true, "created_at": "t"});
         assert_eq!(m(&quoting).author_role, AuthorRole::Customer);
-        assert!(message(&json!({"body": "x"}), "7").is_err());
+        assert!(message(&json!({"body": "x"}), "7", &roles).is_err());
     }
 
     #[test]

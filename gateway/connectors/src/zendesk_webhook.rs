@@ -3,7 +3,8 @@
 //! - **Event subscriptions** (a webhook subscribed to Zendesk events): `{"type":
 //!   "zen:event-type:ticket.created", "id": "<event id>", "detail": {"id": "<ticket id>", …},
 //!   "event": {…}, …}`. `ticket.created` and `ticket.comment_added` are processed; other ticket
-//!   events are acknowledged and ignored. Deduplicated on the event `id`.
+//!   events are acknowledged and ignored. Deduplicated on the event `id` (inside the signed
+//!   body).
 //! - **Trigger webhooks** (a trigger action "Notify webhook" with a body the admin writes).
 //!   The body to paste, every value a string as Zendesk renders placeholders:
 //!
@@ -11,30 +12,29 @@
 //!   {"ticket_id": "{{ticket.id}}", "event": "ticket.comment_added", "updated_at": "{{ticket.updated_at_with_timestamp}}"}
 //!   ```
 //!
-//!   `event` is optional (`ticket.created` or `ticket.comment_added`); unknown keys are
-//!   refused so a typo does not pass silently. Deduplicated on the
-//!   `X-Zendesk-Webhook-Invocation-Id` header, which Zendesk sends on every delivery; without
-//!   it each delivery is its own event, and the pipeline skips a thread state it has already
-//!   processed.
+//!   `event` is optional (`ticket.created` or `ticket.comment_added`). Admins often add more
+//!   placeholders (`ticket_subject`, `requester_email`, `ticket_url`, …): keys the gateway
+//!   does not use are accepted and reported ([`crate::Notice::unknown_keys`]) so the server
+//!   can log them, while what it uses must be present and well-formed (an unrendered
+//!   `{{ticket.id}}` is refused). Deduplicated on the SHA-256 of the signed timestamp and the
+//!   body — the exact bytes the signature covers. The `X-Zendesk-Webhook-Invocation-Id` header
+//!   is not signed, so it decides nothing: whoever replays a captured delivery with a fresh
+//!   invocation id gets `duplicate`. A redelivery Zendesk signs anew (a new timestamp) is a new
+//!   event here, and the pipeline skips a thread state it has already processed.
 
 use deskbridge_core::EventKind;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use crate::{Notice, Parsed, WebhookError, field_error, ticket_id_field};
-
-/// The invocation id header.
-pub const INVOCATION_ID_HEADER: &str = "X-Zendesk-Webhook-Invocation-Id";
+use crate::{Notice, Parsed, WebhookError, field_error, ticket_id_field, unknown_keys};
 
 const EVENT_PREFIX: &str = "zen:event-type:";
+/// What the gateway reads of a trigger body.
 const TRIGGER_KEYS: [&str; 3] = ["ticket_id", "event", "updated_at"];
 
-/// Parses a Zendesk webhook body; `invocation_id` is the header's value, if sent, and
-/// `delivery_id` is unique per request (the gateway's own).
-pub fn parse(
-    body: &[u8],
-    invocation_id: Option<&str>,
-    delivery_id: &str,
-) -> Result<Parsed, WebhookError> {
+/// Parses a Zendesk webhook body whose signature over `signed_timestamp` + `body` was
+/// verified.
+pub fn parse(body: &[u8], signed_timestamp: &str) -> Result<Parsed, WebhookError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| WebhookError::NotJson(e.to_string()))?;
     let object = value
@@ -48,7 +48,7 @@ pub fn parse(
             "type",
             format!("must be a Zendesk event type starting with `{EVENT_PREFIX}`"),
         )),
-        None => trigger(&value, invocation_id, delivery_id),
+        None => trigger(&value, object, body, signed_timestamp),
     }
 }
 
@@ -73,50 +73,41 @@ fn event_subscription(value: &Value, kind: &str) -> Result<Parsed, WebhookError>
         kind_hint,
         origin: kind.to_owned(),
         dedupe_key: format!("zendesk-event:{id}"),
+        // Zendesk's own envelope: its other keys are the vendor's, not an admin's typo.
+        unknown_keys: Vec::new(),
     }))
 }
 
 fn trigger(
     value: &Value,
-    invocation_id: Option<&str>,
-    delivery_id: &str,
+    object: &serde_json::Map<String, Value>,
+    body: &[u8],
+    signed_timestamp: &str,
 ) -> Result<Parsed, WebhookError> {
-    if let Some(unknown) = value
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !TRIGGER_KEYS.contains(&k.as_str())))
-    {
-        return Err(field_error(
-            unknown,
-            format!(
-                "unknown key in a trigger body (expected {})",
-                TRIGGER_KEYS.join(", ")
-            ),
-        ));
-    }
     let ticket_id = ticket_id_field(&value["ticket_id"], "ticket_id")?;
     let kind_hint = match &value["event"] {
         Value::Null => None,
         Value::String(s) if s == "ticket.created" => Some(EventKind::TicketCreated),
         Value::String(s) if s == "ticket.comment_added" => None,
-        other => {
+        _ => {
             return Err(field_error(
                 "event",
-                format!("{other} is not `ticket.created` or `ticket.comment_added`"),
+                "must be `ticket.created` or `ticket.comment_added`",
             ));
         }
     };
     if !matches!(value["updated_at"], Value::Null | Value::String(_)) {
         return Err(field_error("updated_at", "must be a string"));
     }
-    let dedupe_key = match invocation_id.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(invocation) => format!("zendesk-invocation:{invocation}"),
-        None => format!("zendesk-delivery:{delivery_id}"),
-    };
+    let mut signed = Sha256::new();
+    signed.update(signed_timestamp.as_bytes());
+    signed.update(body);
     Ok(Parsed::Notice(Notice {
         ticket_id,
         kind_hint,
         origin: "zendesk trigger".into(),
-        dedupe_key,
+        dedupe_key: format!("zendesk-trigger:{}", hex::encode(signed.finalize())),
+        unknown_keys: unknown_keys(object, &TRIGGER_KEYS, ""),
     }))
 }
 
@@ -124,8 +115,10 @@ fn trigger(
 mod tests {
     use super::*;
 
-    fn notice(body: &str, invocation: Option<&str>) -> Notice {
-        match parse(body.as_bytes(), invocation, "d1").expect("parses") {
+    const AT: &str = "2026-12-04T10:00:00Z";
+
+    fn notice(body: &str, timestamp: &str) -> Notice {
+        match parse(body.as_bytes(), timestamp).expect("parses") {
             Parsed::Notice(n) => n,
             Parsed::Ignored { reason } => panic!("ignored: {reason}"),
         }
@@ -135,48 +128,81 @@ mod tests {
     fn event_subscriptions_name_ticket_and_event() {
         let n = notice(
             r#"{"type":"zen:event-type:ticket.created","id":"e-1","subject":"zen:ticket:42","detail":{"id":"42"},"event":{}}"#,
-            Some("inv-9"),
+            AT,
         );
         assert_eq!(n.ticket_id, "42");
         assert_eq!(n.kind_hint, Some(EventKind::TicketCreated));
         assert_eq!(n.dedupe_key, "zendesk-event:e-1");
+        assert!(n.unknown_keys.is_empty());
         let n = notice(
             r#"{"type":"zen:event-type:ticket.comment_added","id":"e-2","detail":{"id":42}}"#,
-            None,
+            AT,
         );
         assert_eq!(n.kind_hint, None);
         assert!(matches!(
             parse(
                 br#"{"type":"zen:event-type:ticket.status_changed","id":"e","detail":{"id":"1"}}"#,
-                None,
-                "d"
+                AT
             ),
             Ok(Parsed::Ignored { .. })
         ));
     }
 
     #[test]
-    fn trigger_bodies_are_strict() {
-        let n = notice(r#"{"ticket_id":"7","updated_at":"2026-11-26 10:00"}"#, None);
-        assert_eq!(n.dedupe_key, "zendesk-delivery:d1");
-        let n = notice(r#"{"ticket_id":"7"}"#, Some("inv-1"));
-        assert_eq!(n.dedupe_key, "zendesk-invocation:inv-1");
+    fn a_trigger_delivery_is_identified_by_what_its_signature_covers() {
+        let body = r#"{"ticket_id":"7","updated_at":"2026-11-26 10:00"}"#;
+        let first = notice(body, AT);
+        assert!(first.dedupe_key.starts_with("zendesk-trigger:"));
+        assert_eq!(notice(body, AT).dedupe_key, first.dedupe_key, "a replay");
+        assert_ne!(
+            notice(body, "2026-12-04T10:00:01Z").dedupe_key,
+            first.dedupe_key,
+            "signed again"
+        );
+        assert_ne!(
+            notice(r#"{"ticket_id":"8","updated_at":"2026-11-26 10:00"}"#, AT).dedupe_key,
+            first.dedupe_key
+        );
+    }
 
-        let err = parse(br#"{"ticket_id":"7","ticketid":"8"}"#, None, "d").expect_err("typo");
-        assert!(err.to_string().contains("`ticketid`"), "{err}");
-        let err = parse(br#"{"ticket_id":"{{ticket.id}}"}"#, None, "d").expect_err("unrendered");
+    #[test]
+    fn trigger_bodies_take_extra_placeholders_and_still_check_what_is_used() {
+        // What admins really paste: the suggested body plus placeholders of their own.
+        let body = r#"{
+            "ticket_id": "4711",
+            "event": "ticket.comment_added",
+            "updated_at": "December 4, 2026 10:00",
+            "ticket_subject": "Kettle arrived broken",
+            "requester_email": "ada@example.com",
+            "ticket_url": "acme.zendesk.com/agent/tickets/4711",
+            "current_user": "Ada Lovelace",
+            "ticket_status": "Open"
+        }"#;
+        let n = notice(body, AT);
+        assert_eq!(n.ticket_id, "4711");
+        assert_eq!(
+            n.unknown_keys,
+            [
+                "current_user",
+                "requester_email",
+                "ticket_status",
+                "ticket_subject",
+                "ticket_url"
+            ]
+        );
+        let err = parse(br#"{"ticket_id":"{{ticket.id}}","x":"1"}"#, AT).expect_err("unrendered");
         assert!(err.to_string().contains("ticket_id"), "{err}");
+        let err = parse(br#"{"ticketid":"8"}"#, AT).expect_err("no ticket id");
+        assert!(err.to_string().contains("`ticket_id`: is missing"), "{err}");
+        let err = parse(br#"{"ticket_id":"7","event":"ticket.deleted"}"#, AT).expect_err("event");
+        assert!(err.to_string().contains("`event`"), "{err}");
         let err = parse(
             br#"{"type":"zen:event-type:ticket.created","detail":{"id":"1"}}"#,
-            None,
-            "d",
+            AT,
         )
         .expect_err("no id");
         assert!(err.to_string().contains("`id`"), "{err}");
-        assert!(matches!(
-            parse(b"{", None, "d"),
-            Err(WebhookError::NotJson(_))
-        ));
-        assert!(parse(b"[]", None, "d").is_err());
+        assert!(matches!(parse(b"{", AT), Err(WebhookError::NotJson(_))));
+        assert!(parse(b"[]", AT).is_err());
     }
 }

@@ -83,6 +83,8 @@ pub struct OutputLimits {
     pub max_actions: usize,
     /// Number of tags in one `add_tags` action.
     pub max_tags: usize,
+    /// Whether the plugin may return draft replies (`capabilities.draft_replies`).
+    pub allows_drafts: bool,
 }
 
 impl Default for OutputLimits {
@@ -93,6 +95,7 @@ impl Default for OutputLimits {
             max_output_bytes: 64 * 1024,
             max_actions: 16,
             max_tags: 20,
+            allows_drafts: true,
         }
     }
 }
@@ -124,6 +127,9 @@ pub enum OutputViolation {
         /// The limit.
         limit: usize,
     },
+    /// A policy verdict broke its limits.
+    #[error(transparent)]
+    Verdict(#[from] crate::approval::VerdictViolation),
     /// A field that must carry text is empty or malformed.
     #[error("action {index} ({kind}): {problem}")]
     Malformed {
@@ -161,6 +167,12 @@ impl OutputLimits {
             match action {
                 Action::InternalNote { body } if body.trim().is_empty() => {
                     return Err(malformed("internal_note", "empty body"));
+                }
+                Action::DraftReply(_) if !self.allows_drafts => {
+                    return Err(malformed(
+                        "draft_reply",
+                        "the manifest declares capabilities.draft_replies = false",
+                    ));
                 }
                 Action::DraftReply(d) => {
                     if d.body.trim().is_empty() {
@@ -285,6 +297,22 @@ mod tests {
             tags: vec!["has space".into()],
         };
         assert!(limits.check(&[bad_tag]).is_err());
+    }
+
+    #[test]
+    fn a_plugin_that_declares_it_does_not_draft_cannot() {
+        let limits = OutputLimits {
+            allows_drafts: false,
+            ..OutputLimits::default()
+        };
+        assert!(limits.check(&[note("summary")]).is_ok());
+        let refused = limits
+            .check(&[note("summary"), draft("Hello", 0.5)])
+            .expect_err("no drafts");
+        assert!(
+            refused.to_string().contains("capabilities.draft_replies"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -9,12 +9,11 @@
 //! before every send, from what the store holds, so a record altered after the decision is
 //! refused there too.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::approval::{ApprovalRequirement, ApproverRole};
+use crate::identity::person_key;
 
 /// The SHA-256 of a reply text (its UTF-8 bytes), hex: what an approval binds to.
 pub fn text_sha256(text: &str) -> String {
@@ -36,6 +35,10 @@ pub struct ApprovalRecord {
     pub role: ApproverRole,
     /// [`text_sha256`] of the text they approved.
     pub text_sha256: String,
+    /// The public id of the API token the approval was given with (records written before
+    /// token ids were kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 /// What the gate needs to know about a draft.
@@ -53,6 +56,13 @@ pub struct GateDraft<'a> {
     pub blocked: Option<&'a str>,
     /// The person who wrote the text to send, when an agent edited the AI's draft.
     pub edited_by: Option<&'a str>,
+    /// The token the edit was made with, when known.
+    pub edited_by_token: Option<&'a str>,
+    /// When the draft's review closes (Unix ms): approvals completed at or after it do not
+    /// count. `None`: drafts never expire.
+    pub expires_at_ms: Option<i64>,
+    /// When the approvals were completed (Unix ms); `None` when unknown.
+    pub approved_at_ms: Option<i64>,
 }
 
 /// A reply that passed the gate: the exact text, bound to approvals that meet the draft's
@@ -102,6 +112,10 @@ impl ApprovedReply {
 /// Why the gate refused to let a reply out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GateRefusal {
+    /// The draft's review had expired (or the time of its approval is unknown) before its
+    /// approvals were complete.
+    #[error("the draft's review expired before it was approved; it is never sent")]
+    Expired,
     /// A policy blocked the draft.
     #[error("the draft was blocked by a policy: {reason}")]
     Blocked {
@@ -128,7 +142,10 @@ pub enum GateRefusal {
 /// Checks that `body` may be sent as the public reply of `draft`, given every approval record
 /// of the draft. An approval counts when it is for this draft, binds this exact text, comes
 /// from a role at least the required one, and — when two or more approvers are required —
-/// not from the person who edited the text. Each person counts once.
+/// not from the person who edited the text. Each person counts once: two approvals are the
+/// same person's when their names compare equal ([`person_key`]: case, width and spacing do
+/// not tell people apart) or when they were given with the same token. A draft whose review
+/// expired before its approvals were complete never passes.
 pub fn approve_for_delivery(
     draft: &GateDraft<'_>,
     body: &str,
@@ -139,33 +156,57 @@ pub fn approve_for_delivery(
             reason: reason.to_owned(),
         });
     }
+    if let Some(deadline) = draft.expires_at_ms
+        && draft.approved_at_ms.is_none_or(|at| at >= deadline)
+    {
+        return Err(GateRefusal::Expired);
+    }
     let requirement = draft.requirement.stricter(ApprovalRequirement::BASELINE);
     let sha256 = text_sha256(body);
     let two_person = requirement.approvers >= 2;
     let editor_excluded = two_person && draft.edited_by.is_some();
-    let approvers: BTreeSet<&str> = approvals
+    let editor_key = draft.edited_by.map(person_key);
+    let by_editor = |a: &ApprovalRecord| {
+        editor_key.as_deref() == Some(person_key(&a.approver).as_str())
+            || (draft.edited_by_token.is_some() && a.token_id.as_deref() == draft.edited_by_token)
+    };
+    let mut counted: Vec<(String, Option<&str>, &str)> = Vec::new();
+    for approval in approvals
         .iter()
         .filter(|a| a.draft_id == draft.draft_id)
         .filter(|a| a.text_sha256 == sha256)
         .filter(|a| a.role >= requirement.role)
-        .filter(|a| !(editor_excluded && draft.edited_by == Some(a.approver.as_str())))
-        .map(|a| a.approver.as_str())
-        .collect();
-    if approvers.len() < usize::from(requirement.approvers) {
+        .filter(|a| !(editor_excluded && by_editor(a)))
+    {
+        let key = person_key(&approval.approver);
+        let token = approval.token_id.as_deref();
+        let seen = counted
+            .iter()
+            .any(|(k, t, _)| *k == key || (token.is_some() && *t == token));
+        if !seen {
+            counted.push((key, token, approval.approver.as_str()));
+        }
+    }
+    if counted.len() < usize::from(requirement.approvers) {
         return Err(GateRefusal::NotEnoughApprovals {
             required: requirement.approvers,
             role: requirement.role,
-            counted: approvers.len(),
+            counted: counted.len(),
             editor_excluded,
         });
     }
+    let mut approvers: Vec<String> = counted
+        .into_iter()
+        .map(|(_, _, name)| name.to_owned())
+        .collect();
+    approvers.sort();
     Ok(ApprovedReply {
         draft_id: draft.draft_id.to_owned(),
         helpdesk: draft.helpdesk.to_owned(),
         ticket_id: draft.ticket_id.to_owned(),
         body: body.to_owned(),
         sha256,
-        approvers: approvers.into_iter().map(str::to_owned).collect(),
+        approvers,
     })
 }
 
@@ -183,6 +224,9 @@ mod tests {
             requirement,
             blocked: None,
             edited_by: None,
+            edited_by_token: None,
+            expires_at_ms: Some(1_000),
+            approved_at_ms: Some(500),
         }
     }
 
@@ -192,6 +236,7 @@ mod tests {
             approver: approver.into(),
             role,
             text_sha256: text_sha256(text),
+            token_id: Some(format!("tok_{approver}")),
         }
     }
 
@@ -305,6 +350,61 @@ mod tests {
         let mut single = draft(ApprovalRequirement::BASELINE);
         single.edited_by = Some("ann");
         assert!(approve_for_delivery(&single, TEXT, &ann_and_bob[..1]).is_ok());
+    }
+
+    #[test]
+    fn the_same_person_counts_once_however_the_name_is_written_or_whatever_token() {
+        // One person, two tokens: names that differ in case, width or spacing.
+        let mut shouting = approval("ANN  AGENT", ApproverRole::Agent, TEXT);
+        shouting.token_id = Some("tok_2".into());
+        let same_person = [approval("Ann Agent", ApproverRole::Agent, TEXT), shouting];
+        let refusal =
+            approve_for_delivery(&draft(TWO_AGENTS), TEXT, &same_person).expect_err("one person");
+        assert!(
+            matches!(refusal, GateRefusal::NotEnoughApprovals { counted: 1, .. }),
+            "{refusal}"
+        );
+        // One token, two names (a record altered after the fact): still one approver.
+        let mut renamed = approval("Bob Other", ApproverRole::Agent, TEXT);
+        renamed.token_id = Some("tok_Ann Agent".into());
+        let one_token = [approval("Ann Agent", ApproverRole::Agent, TEXT), renamed];
+        assert!(approve_for_delivery(&draft(TWO_AGENTS), TEXT, &one_token).is_err());
+        // The editor is recognised by a differently written name, and by token.
+        let mut edited = draft(TWO_AGENTS);
+        edited.edited_by = Some("ann agent");
+        let ann_and_bob = [
+            approval("Ann Agent", ApproverRole::Agent, TEXT),
+            approval("Bob", ApproverRole::Agent, TEXT),
+        ];
+        assert!(approve_for_delivery(&edited, TEXT, &ann_and_bob).is_err());
+        edited.edited_by = Some("Someone Else");
+        edited.edited_by_token = Some("tok_Ann Agent");
+        assert!(approve_for_delivery(&edited, TEXT, &ann_and_bob).is_err());
+        let mut records_without_tokens = ann_and_bob.clone();
+        for record in &mut records_without_tokens {
+            record.token_id = None;
+        }
+        assert!(approve_for_delivery(&draft(TWO_AGENTS), TEXT, &records_without_tokens).is_ok());
+    }
+
+    #[test]
+    fn a_draft_approved_after_its_review_expired_never_passes() {
+        let approvals = [approval("ann", ApproverRole::Agent, TEXT)];
+        let mut late = draft(ApprovalRequirement::BASELINE);
+        late.approved_at_ms = Some(1_000);
+        assert_eq!(
+            approve_for_delivery(&late, TEXT, &approvals),
+            Err(GateRefusal::Expired)
+        );
+        late.approved_at_ms = None;
+        assert_eq!(
+            approve_for_delivery(&late, TEXT, &approvals),
+            Err(GateRefusal::Expired),
+            "an unknown approval time fails closed"
+        );
+        late.expires_at_ms = None;
+        assert!(approve_for_delivery(&late, TEXT, &approvals).is_ok());
+        assert!(approve_for_delivery(&draft(ApprovalRequirement::BASELINE), TEXT, &approvals).is_ok());
     }
 
     #[test]

@@ -10,8 +10,49 @@
 //! not an approver unless also given `agent` or `supervisor`.
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::approval::ApproverRole;
+
+/// Longest person name a token may carry, in characters.
+pub const MAX_PERSON_CHARS: usize = 200;
+
+/// A person's name that cannot name anyone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "person: give the name of the person the token is for (1 to {MAX_PERSON_CHARS} characters, no control characters)"
+)]
+pub struct BadPersonName;
+
+/// A person's name as tokens record it and decisions show it: Unicode NFC, no leading or
+/// trailing whitespace, inner whitespace collapsed to single spaces. Two spellings that differ
+/// only in those respects become the same text.
+pub fn normalize_person(name: &str) -> Result<String, BadPersonName> {
+    let composed: String = name.nfc().collect();
+    let normalized = composed.split_whitespace().collect::<Vec<_>>().join(" ");
+    let length = normalized.chars().count();
+    if length == 0 || length > MAX_PERSON_CHARS || normalized.chars().any(char::is_control) {
+        return Err(BadPersonName);
+    }
+    Ok(normalized)
+}
+
+/// What two person names are compared by (the two-person rule, the editor's own approval, a
+/// token minted for its own holder): compatibility-composed (NFKC: full-width letters become
+/// ASCII), case-folded (lower case, `ß` as `ss`, final sigma as sigma) and with whitespace
+/// collapsed. "Ann Agent", " ann  agent" and "ＡＮＮ ＡＧＥＮＴ" are the same person.
+pub fn person_key(name: &str) -> String {
+    let mut lowered = String::with_capacity(name.len());
+    for c in name.nfkc().flat_map(char::to_lowercase) {
+        match c {
+            '\u{df}' => lowered.push_str("ss"),
+            '\u{3c2}' => lowered.push('\u{3c3}'),
+            other => lowered.push(other),
+        }
+    }
+    let folded: String = lowered.nfkc().collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// A role an API token grants.
 #[derive(
@@ -100,6 +141,33 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
         assert_eq!("owner".parse::<Role>(), Err(UnknownRole("owner".into())));
+    }
+
+    #[test]
+    fn names_are_normalized_and_compared_case_and_width_blind() {
+        // "é" written as e + combining accent becomes the one composed character.
+        assert_eq!(
+            normalize_person("  Ren\u{e9}e   Agent \t").as_deref(),
+            Ok("Ren\u{e9}e Agent")
+        );
+        assert_eq!(
+            normalize_person("Rene\u{301}e Agent").as_deref(),
+            Ok("Ren\u{e9}e Agent")
+        );
+        for bad in ["", "   ", "Ann\u{7}", &"x".repeat(MAX_PERSON_CHARS + 1)] {
+            assert_eq!(normalize_person(bad), Err(BadPersonName), "{bad:?}");
+        }
+        let key = person_key("Ann Agent");
+        for same in [
+            " ann  agent",
+            "ANN AGENT",
+            "\u{ff21}\u{ff2e}\u{ff2e} \u{ff21}\u{ff27}\u{ff25}\u{ff2e}\u{ff34}",
+        ] {
+            assert_eq!(person_key(same), key, "{same:?}");
+        }
+        assert_eq!(person_key("Stra\u{df}e"), person_key("STRASSE"));
+        assert_eq!(person_key("Rene\u{301}e"), person_key("REN\u{c9}E"));
+        assert_ne!(person_key("Ann Agent"), person_key("Anna Agent"));
     }
 
     #[test]

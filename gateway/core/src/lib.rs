@@ -15,17 +15,26 @@ pub mod oversight;
 pub mod redact;
 pub mod review;
 pub mod ticket;
+pub mod ticket_limits;
+pub mod write_policy;
 
 pub use action::{
     Action, DraftReply, Handover, OutputLimits, OutputViolation, apply_handover_rule,
 };
-pub use approval::{ApprovalRequirement, ApproverRole, Decision, Flag, Verdict, combine_verdicts};
+pub use approval::{
+    ApprovalRequirement, ApproverRole, Decision, Flag, Verdict, VerdictLimits, VerdictViolation,
+    combine_verdicts,
+};
 pub use gate::{
     ApprovalRecord, ApprovedReply, GateDraft, GateRefusal, approve_for_delivery, text_sha256,
 };
-pub use identity::{Role, UnknownRole, strongest_approver_role};
+pub use identity::{
+    BadPersonName, Role, UnknownRole, normalize_person, person_key, strongest_approver_role,
+};
 pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use redact::{RedactionSummary, Redactor};
+pub use ticket_limits::{Truncation, fit_to_limits};
+pub use write_policy::{Suggestion, TagPattern, WritePolicy};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,

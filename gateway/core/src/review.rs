@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::approval::{ApprovalRequirement, ApproverRole};
 use crate::gate::{ApprovalRecord, GateDraft, approve_for_delivery, text_sha256};
+use crate::identity::person_key;
 
 /// Longest reply text an agent may write, bytes.
 pub const MAX_REPLY_BYTES: usize = 64 * 1024;
@@ -41,6 +42,15 @@ pub enum DraftState {
         /// When it expired.
         at_ms: i64,
     },
+    /// Approved, then cancelled by an admin before it was delivered: never sent.
+    Cancelled {
+        /// Who cancelled it.
+        by: String,
+        /// Why.
+        reason: String,
+        /// When.
+        at_ms: i64,
+    },
     /// Delivered to the helpdesk.
     Sent {
         /// When.
@@ -50,7 +60,17 @@ pub enum DraftState {
         /// Whether the sent text carried the helpdesk's AI-disclosure line.
         #[serde(default)]
         ai_disclosure: bool,
+        /// Whether the delivery's `reply.delivered` entry is in the approval log. The draft
+        /// is marked sent before the entry is written and again after; a crash in between
+        /// leaves `false`, and the next start writes the entry (records from before this
+        /// field read as logged).
+        #[serde(default = "logged_before")]
+        delivery_logged: bool,
     },
+}
+
+fn logged_before() -> bool {
+    true
 }
 
 impl DraftState {
@@ -60,11 +80,12 @@ impl DraftState {
     }
 
     /// When the draft reached a state that no decision or delivery leaves (sent, rejected,
-    /// expired); `None` while it is open or approved and waiting for delivery.
+    /// expired, cancelled); `None` while it is open or approved and waiting for delivery.
     pub fn final_at_ms(&self) -> Option<i64> {
         match self {
             DraftState::Sent { at_ms, .. }
             | DraftState::Rejected { at_ms, .. }
+            | DraftState::Cancelled { at_ms, .. }
             | DraftState::Expired { at_ms } => Some(*at_ms),
             DraftState::Pending | DraftState::Escalated | DraftState::Approved { .. } => None,
         }
@@ -78,6 +99,7 @@ impl DraftState {
             DraftState::Approved { .. } => "approved",
             DraftState::Rejected { .. } => "rejected",
             DraftState::Expired { .. } => "expired",
+            DraftState::Cancelled { .. } => "cancelled",
             DraftState::Sent { .. } => "sent",
         }
     }
@@ -95,6 +117,9 @@ pub struct Review {
     pub edited_text: Option<String>,
     /// Who wrote `edited_text`.
     pub edited_by: Option<String>,
+    /// The token `edited_text` was written with.
+    #[serde(default)]
+    pub edited_by_token: Option<String>,
     /// Every approval given, of whichever text was current then.
     pub approvals: Vec<ApprovalRecord>,
     /// How often the draft was handed to a supervisor.
@@ -159,6 +184,20 @@ pub struct DraftFacts<'a> {
     pub requirement: ApprovalRequirement,
     /// Why a policy blocked it, if one did.
     pub blocked: Option<&'a str>,
+    /// When its review closes (Unix ms): no decision is taken at or after it, and the gate
+    /// refuses approvals completed after it. `None`: drafts do not expire.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// Who decides: the person, the token they decide with, and the approver role it grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decider<'a> {
+    /// The person's name, as their token records it.
+    pub person: &'a str,
+    /// The token's public id.
+    pub token_id: Option<&'a str>,
+    /// The role they decide as.
+    pub role: ApproverRole,
 }
 
 /// Why a decision was refused.
@@ -177,6 +216,9 @@ pub enum DecisionRefusal {
     /// The draft is no longer open.
     #[error("the draft is {0}: no more decisions")]
     Closed(&'static str),
+    /// The draft's review time is over, whether or not the expiry sweep has run yet.
+    #[error("the draft expired: its review time ended, no more decisions")]
+    Expired,
     /// The decider's role is too low for this draft.
     #[error("this draft needs a {needed:?} to approve it; you decide as {held:?}")]
     RoleTooLow {
@@ -207,10 +249,12 @@ pub struct Decided {
     pub ready_to_send: bool,
 }
 
-/// The requirement in force: the policy's, stricter once escalated.
+/// The requirement in force: the policy's, and a supervisor from the moment the draft was
+/// first escalated — for good, also after the supervisor's approval, so the gate asks for the
+/// same at send time as the decision did.
 pub fn effective_requirement(facts: &DraftFacts<'_>, review: &Review) -> ApprovalRequirement {
     let requirement = facts.requirement.stricter(ApprovalRequirement::BASELINE);
-    if review.state == DraftState::Escalated {
+    if review.escalations > 0 || review.state == DraftState::Escalated {
         requirement.stricter(ApprovalRequirement {
             role: ApproverRole::Supervisor,
             approvers: 1,
@@ -220,18 +264,25 @@ pub fn effective_requirement(facts: &DraftFacts<'_>, review: &Review) -> Approva
     }
 }
 
-/// Applies `decision`, made by `person` acting as `role` on `version` of the draft.
+/// Applies `decision`, made by `decider` on `version` of the draft at `at_ms`.
 pub fn decide(
     facts: &DraftFacts<'_>,
     review: &Review,
     version: u64,
-    person: &str,
-    role: ApproverRole,
+    decider: &Decider<'_>,
     decision: &DecisionKind,
     at_ms: i64,
 ) -> Result<Decided, DecisionRefusal> {
+    let Decider {
+        person,
+        token_id,
+        role,
+    } = *decider;
     if !review.state.is_open() {
         return Err(DecisionRefusal::Closed(review.state.name()));
+    }
+    if facts.expires_at_ms.is_some_and(|deadline| at_ms >= deadline) {
+        return Err(DecisionRefusal::Expired);
     }
     if version != review.version {
         return Err(DecisionRefusal::Stale {
@@ -279,16 +330,18 @@ pub fn decide(
                 }
                 next.edited_text = Some(text.clone());
                 next.edited_by = Some(person.to_owned());
+                next.edited_by_token = token_id.map(str::to_owned);
                 next.edit_distance =
                     Some(u64::try_from(edit_distance(facts.body, text)).unwrap_or(u64::MAX));
             }
             let text = next.edited_text.as_deref().unwrap_or(facts.body);
             let sha256 = text_sha256(text);
-            if next
-                .approvals
-                .iter()
-                .any(|a| a.approver == person && a.text_sha256 == sha256)
-            {
+            let key = person_key(person);
+            if next.approvals.iter().any(|a| {
+                a.text_sha256 == sha256
+                    && (person_key(&a.approver) == key
+                        || (token_id.is_some() && a.token_id.as_deref() == token_id))
+            }) {
                 return Err(DecisionRefusal::AlreadyApproved);
             }
             next.approvals.push(ApprovalRecord {
@@ -296,6 +349,7 @@ pub fn decide(
                 approver: person.to_owned(),
                 role,
                 text_sha256: sha256,
+                token_id: token_id.map(str::to_owned),
             });
         }
     }
@@ -303,8 +357,11 @@ pub fn decide(
         .edited_text
         .clone()
         .unwrap_or_else(|| facts.body.to_owned());
-    let ready_to_send = next.state.is_open()
-        && approve_for_delivery(&gate_draft(facts, &next), &text, &next.approvals).is_ok();
+    let ready_to_send = next.state.is_open() && {
+        let mut gate = gate_draft(facts, &next);
+        gate.approved_at_ms = Some(at_ms);
+        approve_for_delivery(&gate, &text, &next.approvals).is_ok()
+    };
     if ready_to_send {
         next.state = DraftState::Approved { at_ms };
         next.decided_at_ms = Some(at_ms);
@@ -316,7 +373,8 @@ pub fn decide(
     })
 }
 
-/// The gate's view of a draft under `review`.
+/// The gate's view of a draft under `review`: the full requirement in force (escalation
+/// included), the editor, the review deadline and when the approvals were completed.
 pub fn gate_draft<'a>(facts: &DraftFacts<'a>, review: &'a Review) -> GateDraft<'a> {
     GateDraft {
         draft_id: facts.id,
@@ -325,6 +383,9 @@ pub fn gate_draft<'a>(facts: &DraftFacts<'a>, review: &'a Review) -> GateDraft<'
         requirement: effective_requirement(facts, review),
         blocked: facts.blocked,
         edited_by: review.edited_by.as_deref(),
+        edited_by_token: review.edited_by_token.as_deref(),
+        expires_at_ms: facts.expires_at_ms,
+        approved_at_ms: review.decided_at_ms,
     }
 }
 
@@ -337,6 +398,22 @@ pub fn expire(review: &Review, at_ms: i64) -> Option<Review> {
     let mut next = review.clone();
     next.version += 1;
     next.state = DraftState::Expired { at_ms };
+    Some(next)
+}
+
+/// Cancels an approved draft that has not been delivered: the state it ends in, never sent.
+/// `None` unless the draft is approved (an open draft is rejected instead; a sent one is out).
+pub fn cancel(review: &Review, by: &str, reason: &str, at_ms: i64) -> Option<Review> {
+    if !matches!(review.state, DraftState::Approved { .. }) {
+        return None;
+    }
+    let mut next = review.clone();
+    next.version += 1;
+    next.state = DraftState::Cancelled {
+        by: by.to_owned(),
+        reason: reason.to_owned(),
+        at_ms,
+    };
     Some(next)
 }
 
@@ -430,6 +507,15 @@ mod tests {
             body: BODY,
             requirement,
             blocked: None,
+            expires_at_ms: Some(100),
+        }
+    }
+
+    fn decider(person: &str, role: ApproverRole) -> Decider<'_> {
+        Decider {
+            person,
+            token_id: None,
+            role,
         }
     }
 
@@ -440,7 +526,14 @@ mod tests {
         role: ApproverRole,
         decision: DecisionKind,
     ) -> Result<Decided, DecisionRefusal> {
-        decide(facts, review, review.version, person, role, &decision, 7)
+        decide(
+            facts,
+            review,
+            review.version,
+            &decider(person, role),
+            &decision,
+            7,
+        )
     }
 
     #[test]
@@ -454,6 +547,7 @@ mod tests {
             at_ms: 4,
             receipt: None,
             ai_disclosure: false,
+            delivery_logged: true,
         };
         for (state, at) in [
             (DraftState::Pending, None),
@@ -462,6 +556,14 @@ mod tests {
             (rejected, Some(3)),
             (sent, Some(4)),
             (DraftState::Expired { at_ms: 5 }, Some(5)),
+            (
+                DraftState::Cancelled {
+                    by: "ada".into(),
+                    reason: "r".into(),
+                    at_ms: 6,
+                },
+                Some(6),
+            ),
         ] {
             assert_eq!(state.final_at_ms(), at, "{state:?}");
         }
@@ -503,8 +605,7 @@ mod tests {
                 ..first.review.clone()
             },
             0,
-            "bob",
-            ApproverRole::Agent,
+            &decider("bob", ApproverRole::Agent),
             &DecisionKind::Approve,
             8,
         );
@@ -649,6 +750,152 @@ mod tests {
             .expect("sam")
             .ready_to_send
         );
+    }
+
+    #[test]
+    fn no_decision_is_taken_once_the_review_time_is_over_swept_or_not() {
+        let f = facts(ApprovalRequirement::BASELINE);
+        for at in [100, 101, i64::MAX] {
+            for decision in [
+                DecisionKind::Approve,
+                DecisionKind::Reject {
+                    reason: "late".into(),
+                },
+                DecisionKind::Escalate { reason: None },
+            ] {
+                assert_eq!(
+                    decide(
+                        &f,
+                        &Review::default(),
+                        0,
+                        &decider("ann", ApproverRole::Agent),
+                        &decision,
+                        at
+                    ),
+                    Err(DecisionRefusal::Expired),
+                    "{decision:?} at {at}"
+                );
+            }
+        }
+        let in_time = decide(
+            &f,
+            &Review::default(),
+            0,
+            &decider("ann", ApproverRole::Agent),
+            &DecisionKind::Approve,
+            99,
+        )
+        .expect("in time");
+        assert!(in_time.ready_to_send);
+        // The gate agrees: the approval time is inside the review window.
+        assert!(
+            approve_for_delivery(
+                &gate_draft(&f, &in_time.review),
+                &in_time.text,
+                &in_time.review.approvals
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_escalated_draft_needs_a_supervisor_at_send_time_too() {
+        let f = facts(ApprovalRequirement::BASELINE);
+        let escalated = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Escalate { reason: None },
+        )
+        .expect("escalate");
+        let approved = run(
+            &f,
+            &escalated.review,
+            "sam",
+            ApproverRole::Supervisor,
+            DecisionKind::Approve,
+        )
+        .expect("supervisor");
+        assert!(approved.ready_to_send);
+        let gate = gate_draft(&f, &approved.review);
+        assert_eq!(gate.requirement.role, ApproverRole::Supervisor);
+        // A stored approval whose role was lowered after the fact does not pass the gate.
+        let mut tampered = approved.review.approvals.clone();
+        tampered[0].role = ApproverRole::Agent;
+        assert!(approve_for_delivery(&gate, &approved.text, &tampered).is_err());
+        assert!(approve_for_delivery(&gate, &approved.text, &approved.review.approvals).is_ok());
+    }
+
+    #[test]
+    fn one_person_cannot_approve_twice_under_another_spelling_or_token() {
+        let f = facts(ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        });
+        let first = run(
+            &f,
+            &Review::default(),
+            "Ann Agent",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("first");
+        assert_eq!(
+            run(
+                &f,
+                &first.review,
+                " ANN agent ",
+                ApproverRole::Agent,
+                DecisionKind::Approve
+            ),
+            Err(DecisionRefusal::AlreadyApproved)
+        );
+        let with_token = |person, token| Decider {
+            person,
+            token_id: Some(token),
+            role: ApproverRole::Agent,
+        };
+        let one = decide(
+            &f,
+            &Review::default(),
+            0,
+            &with_token("Ann", "tok_1"),
+            &DecisionKind::Approve,
+            7,
+        )
+        .expect("one");
+        assert_eq!(one.review.approvals[0].token_id.as_deref(), Some("tok_1"));
+        assert_eq!(
+            decide(
+                &f,
+                &one.review,
+                1,
+                &with_token("Someone Else", "tok_1"),
+                &DecisionKind::Approve,
+                8
+            ),
+            Err(DecisionRefusal::AlreadyApproved)
+        );
+    }
+
+    #[test]
+    fn only_an_approved_draft_can_be_cancelled() {
+        let f = facts(ApprovalRequirement::BASELINE);
+        let approved = run(
+            &f,
+            &Review::default(),
+            "ann",
+            ApproverRole::Agent,
+            DecisionKind::Approve,
+        )
+        .expect("approved");
+        let cancelled = cancel(&approved.review, "ada", "wrong customer", 9).expect("approved");
+        assert_eq!(cancelled.state.name(), "cancelled");
+        assert_eq!(cancelled.state.final_at_ms(), Some(9));
+        assert_eq!(cancelled.version, approved.review.version + 1);
+        assert_eq!(cancel(&cancelled, "ada", "again", 10), None);
+        assert_eq!(cancel(&Review::default(), "ada", "open", 10), None);
     }
 
     #[test]

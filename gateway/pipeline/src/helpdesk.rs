@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use deskbridge_connectors::HelpdeskClient;
-use deskbridge_core::HelpdeskKind;
+use deskbridge_core::{HelpdeskKind, WritePolicy};
 use deskbridge_plugin_host::LoadedPlugin;
 
 /// One helpdesk instance.
@@ -22,6 +22,33 @@ pub struct HelpdeskRuntime {
     pub policies: Vec<Arc<LoadedPlugin>>,
     /// The line appended to every AI-drafted reply, if the helpdesk wants one.
     pub ai_disclosure: Option<String>,
+    /// Which tags and priority changes plugins may write; the rest become suggestions.
+    pub write_policy: WritePolicy,
+}
+
+impl HelpdeskRuntime {
+    /// Whether some plugin of this helpdesk may draft replies (subscribes to ticket events
+    /// and does not declare `capabilities.draft_replies = false`).
+    pub fn has_drafting_plugins(&self) -> bool {
+        self.plugins.iter().any(|p| {
+            let manifest = p.manifest();
+            manifest.capabilities.draft_replies
+                && deskbridge_core::EventKind::ALL
+                    .into_iter()
+                    .any(|kind| manifest.handles(kind))
+        })
+    }
+
+    /// Why this helpdesk's drafts get only the baseline requirement (one agent), if they do:
+    /// plugins that draft and no policy plugin to review what they write.
+    pub fn policy_warning(&self) -> Option<String> {
+        (self.has_drafting_plugins() && self.policies.is_empty()).then(|| {
+            format!(
+                "helpdesk `{}` has plugins that draft replies but no policy plugin: every draft needs only the baseline of one agent's approval (no supervisor for refunds or legal threats, no prompt-injection flags); add `approval-policy` (or your own) to its plugins",
+                self.name
+            )
+        })
+    }
 }
 
 impl std::fmt::Debug for HelpdeskRuntime {

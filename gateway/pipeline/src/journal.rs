@@ -1,12 +1,13 @@
 //! What the pipeline writes to the approval log about drafts: `draft.created` (before a draft
-//! becomes visible to anyone), `draft.expired` and `reply.delivered` — and `personal.erased`,
-//! which the API and the CLI share. Public facts go in
-//! `data`; names go in `personal`, where only salted commitments reach the tree.
+//! becomes visible to anyone), `draft.expired`, `reply.sending` (before each send),
+//! `reply.delivered` and `reply.cancelled` — and `personal.erased`, which the API and the CLI
+//! share. Public facts go in `data`; names go in `personal`, where only salted commitments
+//! reach the tree.
 
 use std::sync::Arc;
 
 use deskbridge_audit::{AuditError, AuditLog, NewEntry};
-use deskbridge_core::{ApprovedReply, ApproverRole, text_sha256};
+use deskbridge_core::{ApprovedReply, ApproverRole, person_key, text_sha256};
 use deskbridge_store::PendingDraft;
 use serde_json::{Map, Value};
 
@@ -103,11 +104,88 @@ pub fn draft_expired(draft: &PendingDraft, version: u64, at_ms: i64) -> NewEntry
     }
 }
 
-/// `reply.delivered`: the helpdesk accepted the public reply.
+/// A reply the helpdesk accepted, as the approval log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredReply {
+    /// The draft.
+    pub draft_id: String,
+    /// Its helpdesk.
+    pub helpdesk: String,
+    /// Its ticket.
+    pub ticket_id: String,
+    /// The text sent.
+    pub sent_text: String,
+    /// Its SHA-256.
+    pub sent_sha256: String,
+    /// The people whose approvals of that text counted.
+    pub approvers: Vec<String>,
+}
+
+impl DeliveredReply {
+    /// The reply the gate let out.
+    pub fn of_reply(reply: &ApprovedReply) -> DeliveredReply {
+        DeliveredReply {
+            draft_id: reply.draft_id().to_owned(),
+            helpdesk: reply.helpdesk().to_owned(),
+            ticket_id: reply.ticket_id().to_owned(),
+            sent_text: reply.body().to_owned(),
+            sent_sha256: reply.sha256().to_owned(),
+            approvers: reply.approvers().to_vec(),
+        }
+    }
+
+    /// The reply of a draft delivered before a crash (reconciled at start): its current text
+    /// and everyone who approved that text, each person once.
+    pub fn of_draft(draft: &PendingDraft) -> DeliveredReply {
+        let text = draft.text();
+        let sha256 = text_sha256(text);
+        let mut seen = std::collections::HashSet::new();
+        let mut approvers: Vec<String> = draft
+            .review
+            .approvals
+            .iter()
+            .filter(|a| a.text_sha256 == sha256)
+            .filter(|a| seen.insert(person_key(&a.approver)))
+            .map(|a| a.approver.clone())
+            .collect();
+        approvers.sort();
+        DeliveredReply {
+            draft_id: draft.id.clone(),
+            helpdesk: draft.helpdesk.clone(),
+            ticket_id: draft.ticket_id.clone(),
+            sent_text: text.to_owned(),
+            sent_sha256: sha256,
+            approvers,
+        }
+    }
+}
+
+/// `reply.sending`: the deliverer is about to send this approved text (durable before the
+/// send; a log that refuses it means no send).
+pub fn reply_sending(reply: &ApprovedReply, outbox_id: &str, attempt: u32, at_ms: i64) -> NewEntry {
+    let mut entry = NewEntry {
+        kind: "reply.sending".into(),
+        at_ms,
+        ..NewEntry::default()
+    };
+    let data = &mut entry.data;
+    data.insert("draft_id".into(), reply.draft_id().into());
+    data.insert("helpdesk".into(), reply.helpdesk().into());
+    data.insert("ticket_id".into(), reply.ticket_id().into());
+    data.insert("outbox_id".into(), outbox_id.into());
+    data.insert("attempt".into(), attempt.into());
+    data.insert("sent_sha256".into(), reply.sha256().into());
+    data.insert("approvers".into(), reply.approvers().len().into());
+    entry
+}
+
+/// `reply.delivered`: the helpdesk accepted the public reply. `reconciled` marks an entry
+/// written at start for a delivery a crash kept out of the log.
 pub fn reply_delivered(
-    reply: &ApprovedReply,
+    reply: &DeliveredReply,
     receipt: Option<String>,
     ai_disclosure: bool,
+    reconciled: bool,
     at_ms: i64,
 ) -> NewEntry {
     let mut entry = NewEntry {
@@ -116,16 +194,38 @@ pub fn reply_delivered(
         ..NewEntry::default()
     };
     let data = &mut entry.data;
-    data.insert("draft_id".into(), reply.draft_id().into());
-    data.insert("helpdesk".into(), reply.helpdesk().into());
-    data.insert("ticket_id".into(), reply.ticket_id().into());
-    data.insert("sent_sha256".into(), reply.sha256().into());
-    data.insert("approvers".into(), reply.approvers().len().into());
+    data.insert("draft_id".into(), reply.draft_id.clone().into());
+    data.insert("helpdesk".into(), reply.helpdesk.clone().into());
+    data.insert("ticket_id".into(), reply.ticket_id.clone().into());
+    data.insert("sent_sha256".into(), reply.sent_sha256.clone().into());
+    data.insert("approvers".into(), reply.approvers.len().into());
     data.insert("ai_disclosure".into(), ai_disclosure.into());
     data.insert("receipt".into(), receipt.unwrap_or_default().into());
+    if reconciled {
+        data.insert("reconciled".into(), true.into());
+    }
     entry
         .personal
-        .insert("approved_by".into(), reply.approvers().join(", "));
+        .insert("approved_by".into(), reply.approvers.join(", "));
+    entry
+}
+
+/// `reply.cancelled`: an admin withdrew an approved reply before it was delivered.
+pub fn reply_cancelled(draft: &PendingDraft, by: &str, reason: &str, at_ms: i64) -> NewEntry {
+    let mut entry = NewEntry {
+        kind: "reply.cancelled".into(),
+        at_ms,
+        data: draft_fields(draft),
+        ..NewEntry::default()
+    };
+    entry
+        .data
+        .insert("text_sha256".into(), text_sha256(draft.text()).into());
+    entry
+        .data
+        .insert("version".into(), (draft.review.version + 1).into());
+    entry.personal.insert("by".into(), by.to_owned());
+    entry.personal.insert("reason".into(), reason.to_owned());
     entry
 }
 

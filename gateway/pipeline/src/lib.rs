@@ -36,11 +36,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deskbridge_core::DraftingSwitch;
-use deskbridge_core::review::DraftState;
-use deskbridge_store::{OutboxItem, Store, StoreError};
+use deskbridge_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
+pub use replies::claims;
 pub use ingest::{Accepted, Ingest, IngestError};
 pub use metrics::{MetricsSnapshot, Percentiles, PipelineMetrics};
 
@@ -147,17 +147,17 @@ impl Pipeline {
         for event in backlog {
             lanes.submit(event);
         }
-        // An approval whose reply item a crash kept from the outbox gets it now (same id).
-        // Heads first: only approved drafts are read whole.
-        for head in store.draft_heads()? {
-            if !matches!(head.state, DraftState::Approved { .. }) {
-                continue;
-            }
-            if let Some(draft) = store.draft(&head.id)?
-                && matches!(draft.review.state, DraftState::Approved { .. })
-            {
-                store.enqueue_outbox(&OutboxItem::public_reply(&draft, now_ms()))?;
-            }
+        // What a crash cut short between an approval and the log's record of its delivery:
+        // a reply item kept from the outbox is queued (same id), a delivered reply's draft is
+        // marked sent, and a delivery missing from the approval log is recorded.
+        let reconciled = replies::reconcile(&store, settings.audit.as_deref())?;
+        if reconciled != replies::Reconciled::default() {
+            tracing::info!(
+                queued = reconciled.queued,
+                finished = reconciled.finished,
+                logged = reconciled.logged,
+                "reconciled approved replies after a restart"
+            );
         }
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
         expiry::start(store.clone(), settings.clone());
@@ -200,7 +200,7 @@ pub fn event_id(helpdesk: &str, dedupe_key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use deskbridge_core::review::Review;
+    use deskbridge_core::review::{DraftState, Review};
     use deskbridge_store::{
         DraftProvenance, EventOutcome, Inserted, PendingDraft, ProcessedEvent, SledStore,
     };
@@ -230,6 +230,8 @@ mod tests {
             created_at_ms: 1,
             ai_disclosure: None,
             context: None,
+            notes: Vec::new(),
+            suggestions: Vec::new(),
             review: Review {
                 state,
                 ..Review::default()
@@ -259,6 +261,8 @@ mod tests {
                 skipped: None,
                 flagged: false,
                 ai_us: 0,
+                truncated: Vec::new(),
+                suggestions: Vec::new(),
             },
             outbox: Vec::new(),
             drafts: vec![

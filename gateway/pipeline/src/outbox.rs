@@ -9,6 +9,11 @@
 //! Client errors other than 429 are dead-lettered at once; everything else is retried with
 //! backoff and jitter until the configured horizon, then dead-lettered with its last error (an
 //! item that may have landed is read back one last time first).
+//!
+//! An approved reply is held while the stop switch pauses its helpdesk or plugin: it stays
+//! queued (in order, so the ticket's later items wait behind it), the time held does not count
+//! against the horizon, and it goes out once the scope is resumed — unless an admin cancels it.
+//! Before each send of a reply, `reply.sending` is durable in the approval log.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,6 +22,9 @@ use std::time::Duration;
 use deskbridge_connectors::{ApiError, HelpdeskClient, Write, marker_for};
 use deskbridge_core::ApprovedReply;
 use deskbridge_store::{OutboxItem, OutboxOp, OutboxState, Store};
+
+use crate::journal::{self, DeliveredReply};
+use crate::replies::claims;
 use tokio::sync::Notify;
 
 use crate::helpdesk::Helpdesks;
@@ -134,9 +142,28 @@ impl Deliverer {
             )
             .await;
         };
+        // The stop switch holds an approved reply of a paused scope where it is.
+        let _sending = match &item.op {
+            OutboxOp::PublicReply { draft_id } => {
+                if let Some(scope) = self.settings.switch.paused(&item.helpdesk, &item.plugin) {
+                    return self.hold(item, &scope.to_string()).await;
+                }
+                let Some(claim) = claims::for_sending(draft_id) else {
+                    // An admin's cancellation is being recorded: look again shortly.
+                    item.next_attempt_at_ms = now_ms() + 200;
+                    return Ok(item);
+                };
+                if let Some(since) = item.held_since_ms.take() {
+                    item.held_ms = item.held_ms.saturating_add(now_ms() - since);
+                    tracing::info!(helpdesk = %self.helpdesk, item = %item.id, "the stop switch released a held reply");
+                }
+                Some(claim)
+            }
+            _ => None,
+        };
         let horizon =
             i64::try_from(self.settings.outbox_give_up_after.as_millis()).unwrap_or(i64::MAX);
-        let past_horizon = now_ms() - item.created_at_ms > horizon;
+        let past_horizon = item.trying_for_ms(now_ms()) > horizon;
         let give_up = |item: &OutboxItem, read_back: &str| {
             format!(
                 "gave up after {} attempts over {}s{read_back}; last error: {}",
@@ -193,6 +220,17 @@ impl Deliverer {
                 Err(error) => return self.retry_or_dead_letter(item, error, true).await,
             }
         }
+        // On record before it is sent: no reply leaves while the approval log refuses writes.
+        if let (Some(reply), Some(audit)) = (&approved, &self.settings.audit) {
+            let entry = journal::reply_sending(reply, &item.id, item.attempts + 1, now_ms());
+            if let Err(e) = journal::record(audit, vec![entry]).await {
+                let error = ApiError::Transient {
+                    reason: format!("the approval log refused the reply's intent, so it was not sent: {e}"),
+                    maybe_applied: false,
+                };
+                return self.retry_or_dead_letter(item, error, false).await;
+            }
+        }
         // Write-ahead: from here the note may reach the helpdesk, so a crash before the answer
         // is recorded must lead to a read-back, not a blind resend.
         let doubt_before = item.maybe_applied;
@@ -244,8 +282,13 @@ impl Deliverer {
         self.store.outbox_update(&item)?;
         self.store.durable().await?;
         if let Some(reply) = reply {
-            crate::replies::record_sent(&self.store, self.settings.audit.clone(), reply, receipt)
-                .await;
+            crate::replies::record_sent(
+                &self.store,
+                self.settings.audit.clone(),
+                DeliveredReply::of_reply(reply),
+                receipt,
+            )
+            .await;
         }
         tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, "outbox item delivered");
         Ok(item)
@@ -253,7 +296,23 @@ impl Deliverer {
 
     /// The gate's verdict on draft `draft_id` as stored now.
     fn approved_reply(&self, draft_id: &str) -> Result<ApprovedReply, String> {
-        crate::replies::approved_reply(self.store.as_ref(), draft_id)
+        crate::replies::approved_reply(self.store.as_ref(), draft_id, self.settings.draft_expiry)
+    }
+
+    /// Leaves a reply queued while the stop switch pauses its scope, noting since when.
+    async fn hold(
+        &self,
+        mut item: OutboxItem,
+        scope: &str,
+    ) -> Result<OutboxItem, deskbridge_store::StoreError> {
+        if item.held_since_ms.is_none() {
+            item.held_since_ms = Some(now_ms());
+            tracing::info!(helpdesk = %self.helpdesk, item = %item.id, %scope, "an approved reply is held by the stop switch");
+            self.store.outbox_update(&item)?;
+        }
+        // Looked at again on every pass (at least each second): resuming releases it.
+        item.next_attempt_at_ms = now_ms();
+        Ok(item)
     }
 
     async fn dead_letter(

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use deskbridge_connectors::ApiError;
 use deskbridge_core::{
-    Action, AuthorRole, Decision, EventKind, RedactionSummary, Ticket, TicketEvent, Verdict,
-    combine_verdicts,
+    Action, AuthorRole, Decision, EventKind, Flag, RedactionSummary, Suggestion, Ticket,
+    TicketEvent, Verdict, combine_verdicts, fit_to_limits,
 };
 use deskbridge_plugin_host::{LoadedPlugin, ValidatedEvent};
 use deskbridge_store::records::{CONTEXT_MESSAGES, EventSource, PluginRun};
@@ -70,6 +70,8 @@ impl Worker {
                     skipped: Some(reason),
                     flagged: false,
                     ai_us: 0,
+                    truncated: Vec::new(),
+                    suggestions: Vec::new(),
                 },
                 outbox: Vec::new(),
                 drafts: Vec::new(),
@@ -150,7 +152,7 @@ impl Worker {
         }
         // Whether the ticket is known valid: a fetched one never is (the helpdesk's API is
         // input), nor an event replayed from disk after a restart.
-        let (ticket, kind_hint, ticket_validated) = match &event.source {
+        let (mut ticket, kind_hint, ticket_validated) = match &event.source {
             EventSource::Normalized(normalized) => (
                 normalized.ticket.clone(),
                 Some(normalized.kind),
@@ -162,6 +164,17 @@ impl Worker {
                 *kind_hint,
                 false,
             ),
+        };
+        // A helpdesk may hold more than the schema takes (a 70 kB message, 1,001 messages):
+        // such a ticket is cut to the limits and its drafts flagged, rather than left without
+        // AI help. What was cut is described by field and limit, never by content.
+        let truncated: Vec<String> = if ticket_validated {
+            Vec::new()
+        } else {
+            fit_to_limits(&mut ticket)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
         };
         let newest = ticket
             .messages
@@ -269,10 +282,18 @@ impl Worker {
             .find_map(|p| switch.paused(&helpdesk.name, p.id()));
         let ticket = validated.event().ticket.clone();
         let mut outbox = Vec::new();
-        let mut drafts = Vec::new();
+        let mut drafts: Vec<PendingDraft> = Vec::new();
+        let mut suggestions: Vec<Suggestion> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        let policy = &helpdesk.write_policy;
         let mut counters: std::collections::HashMap<String, usize> = Default::default();
-        let mut position = 0u32;
-        let created_at = now_ms();
+        let mut items = NewItems {
+            helpdesk,
+            ticket_id: &ticket.id,
+            seq,
+            created_at_ms: now_ms(),
+            position: 0,
+        };
         for PluginAction {
             plugin,
             model,
@@ -283,40 +304,28 @@ impl Worker {
             let n = counters.entry(plugin.id().to_owned()).or_default();
             let id = format!("{}.{}.{}", event.id, plugin.id(), n);
             *n += 1;
-            let mut item = |op: OutboxOp, id: String| OutboxItem {
-                id,
-                helpdesk: helpdesk.name.clone(),
-                ticket_id: ticket.id.clone(),
-                op,
-                plugin: plugin.id().to_owned(),
-                event_seq: seq,
-                position: {
-                    position += 1;
-                    position
-                },
-                created_at_ms: created_at,
-                attempts: 0,
-                next_attempt_at_ms: 0,
-                maybe_applied: false,
-                last_error: None,
-                // A helpdesk without an API (generic) cannot take writes: the item is kept,
-                // dead-lettered from the start, so operators see what was not delivered.
-                state: if helpdesk.client.is_some() {
-                    OutboxState::Pending
-                } else {
-                    OutboxState::DeadLettered {
-                        reason: "this helpdesk has no API to deliver to (generic helpdesks receive no writes yet)".into(),
-                        at_ms: now_ms(),
-                    }
-                },
-            };
+            let mut item = |op: OutboxOp, id: String| items.item(id, plugin.id(), op);
             match action {
                 Action::InternalNote { body } => {
+                    notes.push(id.clone());
                     outbox.push(item(OutboxOp::InternalNote { body }, id))
                 }
-                Action::AddTags { tags } => outbox.push(item(OutboxOp::AddTags { tags }, id)),
+                // Tags and priority are customer-visible through helpdesk triggers: written
+                // only as the helpdesk's write policy allows, suggested to a human otherwise.
+                Action::AddTags { tags } => {
+                    let (allowed, suggestion) = policy.split_tags(plugin.id(), tags);
+                    suggestions.extend(suggestion);
+                    if !allowed.is_empty() {
+                        outbox.push(item(OutboxOp::AddTags { tags: allowed }, id));
+                    }
+                }
                 Action::SetPriority { priority } => {
-                    outbox.push(item(OutboxOp::SetPriority { priority }, id));
+                    match policy.check_priority(plugin.id(), priority) {
+                        Ok(priority) => {
+                            outbox.push(item(OutboxOp::SetPriority { priority }, id));
+                        }
+                        Err(suggestion) => suggestions.push(suggestion),
+                    }
                 }
                 Action::HandOver(h) => {
                     outbox.push(item(
@@ -325,12 +334,15 @@ impl Worker {
                         },
                         id.clone(),
                     ));
-                    outbox.push(item(
-                        OutboxOp::AddTags {
-                            tags: vec![HANDOVER_TAG.to_owned()],
-                        },
-                        format!("{id}.tag"),
-                    ));
+                    let (allowed, suggestion) =
+                        policy.split_tags(plugin.id(), vec![HANDOVER_TAG.to_owned()]);
+                    suggestions.extend(suggestion);
+                    if !allowed.is_empty() {
+                        outbox.push(item(
+                            OutboxOp::AddTags { tags: allowed },
+                            format!("{id}.tag"),
+                        ));
+                    }
                 }
                 // The customers-can-always-reach-a-human rule: a handover drops AI drafts.
                 Action::DraftReply(_) if handover.is_some() => {}
@@ -351,6 +363,22 @@ impl Worker {
                                 Some(line) => format!("{}\n\n{line}", draft.body.trim_end()),
                                 None => draft.body,
                             };
+                            let mut flags = verdict.flags;
+                            if plugin.manifest().capabilities.internal_messages {
+                                flags.push(Flag {
+                                    code: "reads-internal-notes".into(),
+                                    message: "The plugin that wrote this draft may read agents' internal notes (capabilities.internal_messages): check that the reply reveals none of them.".into(),
+                                });
+                            }
+                            if !truncated.is_empty() {
+                                flags.push(Flag {
+                                    code: "ticket-truncated".into(),
+                                    message: format!(
+                                        "The ticket was larger than Deskbridge reads, so the AI saw only part of it ({}). Read the whole ticket in the helpdesk before approving.",
+                                        truncated.join("; ")
+                                    ),
+                                });
+                            }
                             drafts.push(PendingDraft {
                                 id,
                                 helpdesk: helpdesk.name.clone(),
@@ -361,10 +389,12 @@ impl Worker {
                                 provenance: provenance(&plugin, model, redaction, &event.id),
                                 requirement,
                                 blocked,
-                                flags: verdict.flags,
+                                flags,
                                 created_at_ms: now_ms(),
                                 ai_disclosure: helpdesk.ai_disclosure.clone(),
                                 context: Some(context(&ticket)),
+                                notes: Vec::new(),
+                                suggestions: Vec::new(),
                                 review: Default::default(),
                             });
                         }
@@ -385,6 +415,29 @@ impl Worker {
                 }
             }
         }
+        // Every draft shows the event's summary notes and the suggestions left to a human;
+        // without a draft, the suggestions reach agents as one private note.
+        for draft in &mut drafts {
+            draft.notes.clone_from(&notes);
+            draft.suggestions.clone_from(&suggestions);
+        }
+        if drafts.is_empty() && !suggestions.is_empty() {
+            let lines: Vec<String> = suggestions
+                .iter()
+                .map(|s| format!("- {}", s.describe()))
+                .collect();
+            outbox.push(items.item(
+                format!("{}.suggestions", event.id),
+                "deskbridge",
+                OutboxOp::InternalNote {
+                    body: format!(
+                        "Deskbridge plugins suggest changes this helpdesk leaves to people (plugins may make {}):\n{}",
+                        policy.describe(),
+                        lines.join("\n")
+                    ),
+                },
+            ));
+        }
         Ok(EventOutcome {
             processed: ProcessedEvent {
                 event_id: event.id.clone(),
@@ -398,6 +451,8 @@ impl Worker {
                 skipped: None,
                 flagged,
                 ai_us,
+                truncated,
+                suggestions,
             },
             outbox,
             drafts,
@@ -451,6 +506,48 @@ impl Worker {
             let left = horizon.saturating_sub(now_ms() - received_at_ms).max(1);
             let wait = wait.min(Duration::from_millis(u64::try_from(left).unwrap_or(1)));
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+        }
+    }
+}
+
+/// Makes an event's outbox items: in its helpdesk, for its ticket, numbered in the order the
+/// plugins produced them.
+struct NewItems<'a> {
+    helpdesk: &'a HelpdeskRuntime,
+    ticket_id: &'a str,
+    seq: u64,
+    created_at_ms: i64,
+    position: u32,
+}
+
+impl NewItems<'_> {
+    fn item(&mut self, id: String, plugin: &str, op: OutboxOp) -> OutboxItem {
+        self.position += 1;
+        OutboxItem {
+            id,
+            helpdesk: self.helpdesk.name.clone(),
+            ticket_id: self.ticket_id.to_owned(),
+            op,
+            plugin: plugin.to_owned(),
+            event_seq: self.seq,
+            position: self.position,
+            created_at_ms: self.created_at_ms,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            maybe_applied: false,
+            last_error: None,
+            // A helpdesk without an API (generic) cannot take writes: the item is kept,
+            // dead-lettered from the start, so operators see what was not delivered.
+            state: if self.helpdesk.client.is_some() {
+                OutboxState::Pending
+            } else {
+                OutboxState::DeadLettered {
+                    reason: "this helpdesk has no API to deliver to (generic helpdesks receive no writes yet)".into(),
+                    at_ms: now_ms(),
+                }
+            },
+            held_since_ms: None,
+            held_ms: 0,
         }
     }
 }

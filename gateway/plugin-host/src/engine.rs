@@ -174,6 +174,12 @@ impl PluginEngine {
         &self.settings
     }
 
+    /// The wasmtime engine itself, for this crate's tests.
+    #[cfg(test)]
+    pub(crate) fn wasmtime(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Compiles a plugin, checks its imports against its manifest, checks the operator's
     /// config against the plugin's config schema, and pre-instantiates it.
     pub fn load(
@@ -225,6 +231,7 @@ impl PluginEngine {
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json,
             providers: services.providers.clone(),
+            limits: manifest.limits,
         };
         Ok(LoadedPlugin::new(
             EngineHandle {

@@ -116,6 +116,18 @@ pub enum CallError {
         /// The limit.
         limit_mib: u64,
     },
+    /// The plugin used an import beyond its manifest's limits (logged too much).
+    #[error("plugin `{plugin}` used `{import}` beyond {limit} ({value})")]
+    ImportLimitExceeded {
+        /// Plugin id.
+        plugin: String,
+        /// The import.
+        import: &'static str,
+        /// The manifest key.
+        limit: &'static str,
+        /// The limit's value.
+        value: u64,
+    },
     /// The plugin panicked.
     #[error("plugin `{plugin}` panicked: {message}")]
     Panicked {

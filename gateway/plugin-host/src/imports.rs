@@ -1,8 +1,14 @@
 //! The host side of the contract's imports: `log`, `config`, `kv` and `ai`.
 //!
 //! `ai.complete` is where the manifest's AI grant is enforced: provider and model must be
-//! listed, output tokens are capped, and the number of completions per call is bounded. The
-//! plugin never sees a key; it only gets text and usage back.
+//! listed, output tokens are capped, and the number of completions per call, the messages of
+//! one request and their size are bounded. The plugin never sees a key; it only gets text and
+//! usage back.
+//!
+//! Every import is bounded by the manifest's `limits`: `log` by lines and bytes per call (one
+//! line too many fails the call, and nothing beyond the limit reaches the gateway's log),
+//! `ai.complete` by `max_ai_messages` and `max_prompt_bytes` (refused as `denied`), `kv` by
+//! key and value size, key count and total bytes (refused with a message naming the limit).
 
 use std::time::Instant;
 
@@ -10,24 +16,76 @@ use deskbridge_providers::{ChatMessage, ChatRole, CompletionRequest};
 
 use crate::contract::v0_1::deskbridge::plugin::{ai, config, kv, log};
 use crate::state::{
-    AiCall, CallState, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES, MAX_LOG_LINES,
+    AiCall, CallState, ImportViolation, LogLine, MAX_AI_CALLS_PER_CALL, MAX_LOG_LINE_BYTES,
+    MAX_LOG_LINES,
 };
 
 /// Most structured fields kept per log line.
 const MAX_LOG_FIELDS: usize = 16;
 
-fn truncate(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
+/// `text` for the gateway's own log: at most `max` bytes, control characters (a forged line
+/// break, a terminal escape) shown as spaces.
+fn for_log(text: &str, max: usize) -> String {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+impl CallState {
+    /// Counts one `log` call against the manifest's limits; the violation, if any.
+    fn count_log(&mut self, bytes: usize) -> Option<ImportViolation> {
+        let limits = &self.grants.limits;
+        self.logged_lines += 1;
+        self.logged_bytes = self.logged_bytes.saturating_add(bytes);
+        if self.logged_lines > limits.max_log_lines {
+            Some(ImportViolation {
+                import: "log",
+                limit: "limits.max_log_lines",
+                value: limits.max_log_lines as u64,
+            })
+        } else if self.logged_bytes > limits.max_log_bytes {
+            Some(ImportViolation {
+                import: "log",
+                limit: "limits.max_log_bytes",
+                value: limits.max_log_bytes as u64,
+            })
+        } else {
+            None
         }
-        text.truncate(cut);
     }
 }
 
 impl log::Host for CallState {
-    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+    fn log(
+        &mut self,
+        level: log::Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
+        let bytes = message.len()
+            + fields
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        if let Some(violation) = self.count_log(bytes) {
+            let error = wasmtime::Error::msg(format!(
+                "the plugin logged past {} ({})",
+                violation.limit, violation.value
+            ));
+            self.violation = Some(violation);
+            return Err(error);
+        }
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .take(MAX_LOG_FIELDS)
+            .map(|(k, v)| (for_log(&k, 64), for_log(&v, 256)))
+            .collect();
+        let message = for_log(&message, MAX_LOG_LINE_BYTES);
         let plugin = self.grants.plugin_id.as_str();
         let fields_text = fields
             .iter()
@@ -57,23 +115,13 @@ impl log::Host for CallState {
             }
         };
         if self.logs.len() < MAX_LOG_LINES {
-            let mut message = message;
-            truncate(&mut message, MAX_LOG_LINE_BYTES);
-            let fields = fields
-                .into_iter()
-                .take(MAX_LOG_FIELDS)
-                .map(|(mut k, mut v)| {
-                    truncate(&mut k, 64);
-                    truncate(&mut v, 256);
-                    (k, v)
-                })
-                .collect();
             self.logs.push(LogLine {
                 level: level_name,
                 message,
                 fields,
             });
         }
+        Ok(())
     }
 }
 
@@ -86,7 +134,7 @@ impl config::Host for CallState {
 impl kv::Host for CallState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
         let store = self.grants.kv.as_ref()?;
-        match store.get(&self.grants.plugin_id, &key) {
+        match store.get(&self.grants.plugin_id, &key, &self.grants.limits.kv()) {
             Ok(value) => value,
             Err(e) => {
                 tracing::warn!(plugin = %self.grants.plugin_id, "kv get failed: {e}");
@@ -98,14 +146,14 @@ impl kv::Host for CallState {
     fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
         let store = self.grants.kv.as_ref().ok_or("kv is not granted")?;
         store
-            .set(&self.grants.plugin_id, &key, &value)
+            .set(&self.grants.plugin_id, &key, &value, &self.grants.limits.kv())
             .map_err(|e| e.to_string())
     }
 
     fn delete(&mut self, key: String) -> Result<(), String> {
         let store = self.grants.kv.as_ref().ok_or("kv is not granted")?;
         store
-            .delete(&self.grants.plugin_id, &key)
+            .delete(&self.grants.plugin_id, &key, &self.grants.limits.kv())
             .map_err(|e| e.to_string())
     }
 }
@@ -149,6 +197,21 @@ impl ai::Host for CallState {
         if self.ai_calls.len() >= MAX_AI_CALLS_PER_CALL as usize {
             return Err(ai::AiError::BudgetExceeded(format!(
                 "at most {MAX_AI_CALLS_PER_CALL} completions per call"
+            )));
+        }
+        let limits = &self.grants.limits;
+        if request.messages.len() > limits.max_ai_messages {
+            return Err(ai::AiError::Denied(format!(
+                "the request has {} messages; limits.max_ai_messages is {}",
+                request.messages.len(),
+                limits.max_ai_messages
+            )));
+        }
+        let prompt_bytes: usize = request.messages.iter().map(|m| m.content.len()).sum();
+        if prompt_bytes > limits.max_prompt_bytes {
+            return Err(ai::AiError::Denied(format!(
+                "the request's messages are {prompt_bytes} bytes; limits.max_prompt_bytes is {}",
+                limits.max_prompt_bytes
             )));
         }
         // No provider sees personal data: every prompt is redacted here, and the answer gets

@@ -1,7 +1,7 @@
 //! `plugin.toml`: parsed, validated against `schemas/plugin-manifest.schema.json` (errors name
 //! the field), and turned into the typed [`Manifest`] the host enforces.
 
-use deskbridge_core::{EventKind, OutputLimits};
+use deskbridge_core::{EventKind, OutputLimits, VerdictLimits};
 use deskbridge_schema::{CompiledSchema, Schema, SchemaError};
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,7 +42,7 @@ pub enum Subscription {
 }
 
 /// The AI a plugin may use.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AiCapability {
     /// Providers by config name; the first is the default.
@@ -60,7 +60,7 @@ fn default_max_output_tokens() -> u32 {
 }
 
 /// What the plugin may use beyond computing.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
     /// AI through the host.
@@ -72,6 +72,62 @@ pub struct Capabilities {
     /// Always `none`.
     #[serde(default)]
     pub network: Option<String>,
+    /// The plugin sees agents' internal notes in the thread. Without it the host removes
+    /// every internal message from the ticket before the call: a reply drafted from the
+    /// thread cannot quote what the customer must not read.
+    #[serde(default)]
+    pub internal_messages: bool,
+    /// The plugin may return draft replies (default). `false` declares a plugin that only
+    /// annotates (notes, tags, hand-overs): the host refuses its drafts.
+    #[serde(default = "drafts_by_default")]
+    pub draft_replies: bool,
+}
+
+fn drafts_by_default() -> bool {
+    true
+}
+
+impl Capabilities {
+    /// What the capabilities grant, in words, for `deskbridge plugin check`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut grants = Vec::new();
+        match &self.ai {
+            Some(ai) => grants.push(format!(
+                "AI through the host from {} (at most {} output tokens per completion)",
+                ai.providers.join(", "),
+                ai.max_output_tokens
+            )),
+            None => grants.push("no AI".to_owned()),
+        }
+        grants.push(if self.kv {
+            "a plugin-scoped key-value store".to_owned()
+        } else {
+            "no key-value store".to_owned()
+        });
+        grants.push(if self.internal_messages {
+            "sees agents' internal notes in the thread (capabilities.internal_messages)".to_owned()
+        } else {
+            "sees public messages only; internal notes are removed before each call".to_owned()
+        });
+        grants.push(if self.draft_replies {
+            "may propose draft replies (they wait for a human's approval)".to_owned()
+        } else {
+            "proposes no draft replies (capabilities.draft_replies = false)".to_owned()
+        });
+        grants
+    }
+
+    /// No AI, no kv, no internal notes, may draft: what a manifest without
+    /// `[capabilities]` grants.
+    pub fn none() -> Capabilities {
+        Capabilities {
+            ai: None,
+            kv: false,
+            network: None,
+            internal_messages: false,
+            draft_replies: true,
+        }
+    }
 }
 
 /// Per-call resource limits.
@@ -88,27 +144,77 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Actions per call.
     pub max_actions: usize,
+    /// Lines the `log` import takes per call; one more fails the call.
+    pub max_log_lines: usize,
+    /// Bytes (messages and fields) the `log` import takes per call; more fail the call.
+    pub max_log_bytes: usize,
+    /// Messages in one `ai.complete` request.
+    pub max_ai_messages: usize,
+    /// Bytes of all messages of one `ai.complete` request.
+    pub max_prompt_bytes: usize,
+    /// Flags in one policy verdict.
+    pub max_verdict_flags: usize,
+    /// Bytes of one flag message or block reason.
+    pub max_flag_bytes: usize,
+    /// Bytes of one `kv` key.
+    pub max_kv_key_bytes: usize,
+    /// Bytes of one `kv` value.
+    pub max_kv_value_bytes: usize,
+    /// Keys the plugin may hold in `kv`.
+    pub max_kv_keys: usize,
+    /// Bytes (keys and values) the plugin may hold in `kv` in all.
+    pub max_kv_total_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let kv = crate::kv::KvLimits::default();
         Limits {
             fuel: 50_000_000,
             wall_clock_ms: 10_000,
             memory_mib: 64,
             max_output_bytes: OutputLimits::default().max_output_bytes,
             max_actions: OutputLimits::default().max_actions,
+            max_log_lines: 64,
+            max_log_bytes: 64 * 1024,
+            max_ai_messages: 32,
+            max_prompt_bytes: 256 * 1024,
+            max_verdict_flags: VerdictLimits::default().max_flags,
+            max_flag_bytes: VerdictLimits::default().max_text_bytes,
+            max_kv_key_bytes: kv.max_key_bytes,
+            max_kv_value_bytes: kv.max_value_bytes,
+            max_kv_keys: kv.max_keys,
+            max_kv_total_bytes: kv.max_total_bytes,
         }
     }
 }
 
 impl Limits {
-    /// The output part of these limits.
-    pub fn output(&self) -> OutputLimits {
+    /// The output part of these limits, for a plugin that may or may not draft.
+    pub fn output(&self, allows_drafts: bool) -> OutputLimits {
         OutputLimits {
             max_output_bytes: self.max_output_bytes,
             max_actions: self.max_actions,
+            allows_drafts,
             ..OutputLimits::default()
+        }
+    }
+
+    /// The verdict part of these limits.
+    pub fn verdict(&self) -> VerdictLimits {
+        VerdictLimits {
+            max_flags: self.max_verdict_flags,
+            max_text_bytes: self.max_flag_bytes,
+        }
+    }
+
+    /// The kv part of these limits.
+    pub fn kv(&self) -> crate::kv::KvLimits {
+        crate::kv::KvLimits {
+            max_key_bytes: self.max_kv_key_bytes,
+            max_value_bytes: self.max_kv_value_bytes,
+            max_keys: self.max_kv_keys,
+            max_total_bytes: self.max_kv_total_bytes,
         }
     }
 }
@@ -122,7 +228,7 @@ struct RawManifest {
     #[serde(default)]
     description: Option<String>,
     events: Vec<String>,
-    #[serde(default)]
+    #[serde(default = "Capabilities::none")]
     capabilities: Capabilities,
     #[serde(default)]
     limits: Limits,
@@ -245,6 +351,26 @@ mod tests {
         assert!(m.reviews_drafts());
         assert!(!m.capabilities.kv);
         assert_eq!(m.check_config(None).expect("no schema"), "{}");
+    }
+
+    #[test]
+    fn capabilities_default_to_no_internal_notes_and_drafts_allowed() {
+        let m = Manifest::from_toml(MINIMAL).expect("valid");
+        assert_eq!(m.capabilities, Capabilities::none());
+        let text = format!(
+            "{MINIMAL}\n[capabilities]\ninternal_messages = true\ndraft_replies = false\n"
+        );
+        let m = Manifest::from_toml(&text).expect("valid");
+        assert!(m.capabilities.internal_messages);
+        assert!(!m.capabilities.draft_replies);
+        let text = format!("{MINIMAL}\n[limits]\nmax_log_lines = 3\nmax_kv_total_bytes = 4096\n");
+        let m = Manifest::from_toml(&text).expect("valid");
+        assert_eq!(m.limits.max_log_lines, 3);
+        assert_eq!(m.limits.kv().max_total_bytes, 4096);
+        assert_eq!(m.limits.max_prompt_bytes, Limits::default().max_prompt_bytes);
+        let text = format!("{MINIMAL}\n[limits]\nmax_log_lines = 0\n");
+        let err = Manifest::from_toml(&text).expect_err("zero lines");
+        assert!(err.to_string().contains("limits.max_log_lines"), "{err}");
     }
 
     #[test]

@@ -41,6 +41,7 @@ impl NaivePlugin {
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json: "{}".into(),
             providers: services.providers.clone(),
+            limits: manifest.limits,
         });
         Ok(NaivePlugin {
             engine,
@@ -59,7 +60,7 @@ impl NaivePlugin {
             v0_1::Plugin::instantiate_async(&mut store, &self.component, &self.linker).await?;
         let actions = plugin
             .deskbridge_plugin_handler()
-            .call_on_event(&mut store, &v0_1::event_to_wit(event.event()))
+            .call_on_event(&mut store, &v0_1::event_to_wit(event.event(), true))
             .await?;
         Ok(actions.map(|a| a.len()).unwrap_or(0))
     }

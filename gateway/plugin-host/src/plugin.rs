@@ -184,8 +184,9 @@ impl LoadedPlugin {
             }));
         }
         let ContractPre::V0_1(pre) = &self.pre;
-        let wit_event = v0_1::event_to_wit(event.event());
-        let limits = self.manifest.limits.output();
+        let capabilities = &self.manifest.capabilities;
+        let wit_event = v0_1::event_to_wit(event.event(), capabilities.internal_messages);
+        let limits = self.manifest.limits.output(capabilities.draft_replies);
         self.run(|mut store| async move {
             let outcome = async {
                 let instance = pre.instantiate_async(&mut store).await?;
@@ -217,8 +218,9 @@ impl LoadedPlugin {
             }));
         }
         let ContractPre::V0_1(pre) = &self.pre;
-        let wit_ticket = v0_1::ticket_to_wit(ticket);
+        let wit_ticket = v0_1::ticket_to_wit(ticket, self.manifest.capabilities.internal_messages);
         let wit_draft = v0_1::draft_to_wit(draft, author_plugin);
+        let limits = self.manifest.limits.verdict();
         self.run(|mut store| async move {
             let outcome = async {
                 let instance = pre.instantiate_async(&mut store).await?;
@@ -230,7 +232,11 @@ impl LoadedPlugin {
             (self.bounded(outcome).await, store)
         })
         .await
-        .and_then_output(self, |verdict| Ok(v0_1::verdict_from_wit(verdict)))
+        .and_then_output(self, |verdict| {
+            let verdict = v0_1::verdict_from_wit(verdict);
+            limits.check(&verdict)?;
+            Ok(verdict)
+        })
     }
 
     fn refuse(&self, error: CallError) -> Box<CallFailure> {
@@ -245,21 +251,11 @@ impl LoadedPlugin {
     }
 
     fn new_store(&self) -> Store<CallState> {
-        let limits = &self.manifest.limits;
-        let memory_bytes = usize::try_from(limits.memory_mib << 20).unwrap_or(usize::MAX);
-        let mut store = Store::new(
+        call_store(
             &self.engine.engine,
-            CallState::new(Arc::clone(&self.grants), memory_bytes),
-        );
-        store.limiter(|state| &mut state.memory);
-        // Fuel is the deterministic CPU budget. `set_fuel` only fails when fuel is disabled,
-        // which the engine never does.
-        let _ = store.set_fuel(limits.fuel);
-        // Yield to the async runtime on every epoch tick: the wall-clock timeout in `bounded`
-        // can then fire even in a tight loop, and AI time inside imports never traps.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
-        store
+            Arc::clone(&self.grants),
+            &self.manifest.limits,
+        )
     }
 
     async fn bounded<T>(
@@ -306,6 +302,14 @@ impl LoadedPlugin {
     fn classify(&self, trap: &wasmtime::Error, state: &CallState) -> CallError {
         let plugin = self.manifest.id.clone();
         let limits = &self.manifest.limits;
+        if let Some(violation) = &state.violation {
+            return CallError::ImportLimitExceeded {
+                plugin,
+                import: violation.import,
+                limit: violation.limit,
+                value: violation.value,
+            };
+        }
         if state.memory.hit {
             return CallError::MemoryLimitExceeded {
                 plugin,
@@ -346,6 +350,26 @@ impl LoadedPlugin {
         }
         CallError::Trapped { plugin, message }
     }
+}
+
+/// The store of one call: the plugin's grants, its memory cap (all memories of the call
+/// together), its fuel, and a yield to the async runtime on every epoch tick (the wall-clock
+/// timeout in `bounded` can then fire even in a tight loop, and AI time inside imports never
+/// traps).
+fn call_store(
+    engine: &wasmtime::Engine,
+    grants: Arc<Grants>,
+    limits: &crate::manifest::Limits,
+) -> Store<CallState> {
+    let memory_bytes = usize::try_from(limits.memory_mib << 20).unwrap_or(usize::MAX);
+    let mut store = Store::new(engine, CallState::new(grants, memory_bytes));
+    store.limiter(|state| &mut state.memory);
+    // Fuel is the deterministic CPU budget. `set_fuel` only fails when fuel is disabled,
+    // which the engine never does.
+    let _ = store.set_fuel(limits.fuel);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    store
 }
 
 /// A call before its output is checked.
@@ -433,5 +457,74 @@ impl<T> RawCall<T> {
                 }))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineSettings, PluginEngine};
+    use crate::manifest::Limits;
+    use wasmtime::component::{Component, Linker};
+
+    /// Two core instances, each with its own linear memory of one page and a way to grow it.
+    const TWO_MEMORIES: &str = r#"
+        (component
+          (core module $m
+            (memory (export "mem") 1)
+            (func (export "grow") (param i32) (result i32)
+              local.get 0
+              memory.grow))
+          (core instance $a (instantiate $m))
+          (core instance $b (instantiate $m))
+          (func (export "grow-a") (param "pages" u32) (result s32)
+            (canon lift (core func $a "grow")))
+          (func (export "grow-b") (param "pages" u32) (result s32)
+            (canon lift (core func $b "grow"))))
+    "#;
+
+    #[tokio::test]
+    async fn the_memory_cap_holds_for_the_call_not_for_each_memory() {
+        let engine = PluginEngine::new(EngineSettings {
+            max_instances: 4,
+            ..EngineSettings::default()
+        })
+        .expect("engine");
+        let limits = Limits {
+            memory_mib: 2,
+            ..Limits::default()
+        };
+        let grants = Arc::new(Grants {
+            plugin_id: "two-memories".into(),
+            ai: None,
+            kv: None,
+            config_json: "{}".into(),
+            providers: Default::default(),
+            limits,
+        });
+        let wasm = wat::parse_str(TWO_MEMORIES).expect("valid component text");
+        let component = Component::new(engine.wasmtime(), &wasm).expect("compiles");
+        let mut store = call_store(engine.wasmtime(), grants, &limits);
+        let linker: Linker<CallState> = Linker::new(engine.wasmtime());
+        let instance = linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .expect("two pages fit in 2 MiB");
+        let mut grow = |name: &str| {
+            instance
+                .get_typed_func::<(u32,), (i32,)>(&mut store, name)
+                .expect("exported")
+        };
+        let (grow_a, grow_b) = (grow("grow-a"), grow("grow-b"));
+        // 1 page + 16 pages (1 MiB) in memory a: 1.0625 MiB of the 2 MiB.
+        let (before,) = grow_a.call_async(&mut store, (16,)).await.expect("runs");
+        assert_eq!(before, 1, "memory a grew from one page");
+        // Memory b alone would fit (1.0625 MiB) but not on top of memory a.
+        let (refused,) = grow_b.call_async(&mut store, (16,)).await.expect("runs");
+        assert_eq!(refused, -1, "the second memory may not take the budget again");
+        assert!(store.data().memory.hit);
+        // What is left of the budget is still there for either memory.
+        let (grew,) = grow_b.call_async(&mut store, (8,)).await.expect("runs");
+        assert_eq!(grew, 1);
     }
 }

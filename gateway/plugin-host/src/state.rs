@@ -15,14 +15,15 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::kv::KvStore;
-use crate::manifest::AiCapability;
+use crate::manifest::{AiCapability, Limits};
 
 /// Bytes of a plugin's stderr kept per call (panic messages land here). A plugin that writes
 /// more traps.
 pub(crate) const STDERR_CAPACITY: usize = 8 * 1024;
-/// Log lines kept per call for the caller; more are still traced.
+/// Log lines kept per call for the caller (the manifest's `limits.max_log_lines` bounds how
+/// many the plugin may write).
 pub(crate) const MAX_LOG_LINES: usize = 64;
-/// Longest kept log line.
+/// Longest kept (and traced) log message.
 pub(crate) const MAX_LOG_LINE_BYTES: usize = 2048;
 /// AI completions one call may make.
 pub(crate) const MAX_AI_CALLS_PER_CALL: u32 = 8;
@@ -34,6 +35,19 @@ pub(crate) struct Grants {
     pub(crate) kv: Option<Arc<dyn KvStore>>,
     pub(crate) config_json: String,
     pub(crate) providers: ProviderRegistry,
+    /// The manifest's limits (imports check theirs on every call).
+    pub(crate) limits: Limits,
+}
+
+/// An import the plugin used beyond its manifest's limits; the call fails with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ImportViolation {
+    /// The import, e.g. `log`.
+    pub(crate) import: &'static str,
+    /// The manifest key, e.g. `limits.max_log_lines`.
+    pub(crate) limit: &'static str,
+    /// The limit's value.
+    pub(crate) value: u64,
 }
 
 /// One line a plugin logged.
@@ -83,23 +97,40 @@ impl AiCall {
 }
 
 /// Caps linear memory (and table) growth for one call and remembers whether the cap was hit,
-/// so the resulting trap can be reported as a memory overrun.
+/// so the resulting trap can be reported as a memory overrun. The cap holds for the call as a
+/// whole: every memory of the component (a component may define several) counts against the
+/// same budget, from its creation (wasmtime reports a new memory as growing from zero).
 pub(crate) struct MemoryCap {
     pub(crate) max_bytes: usize,
+    /// Bytes of linear memory granted so far in this call, all memories together.
+    pub(crate) used_bytes: usize,
     pub(crate) hit: bool,
+}
+
+impl MemoryCap {
+    pub(crate) fn new(max_bytes: usize) -> MemoryCap {
+        MemoryCap {
+            max_bytes,
+            used_bytes: 0,
+            hit: false,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let growth = desired.saturating_sub(current);
+        let total = self.used_bytes.saturating_add(growth);
+        if total > self.max_bytes {
             self.hit = true;
             return Ok(false);
         }
+        self.used_bytes = total;
         Ok(true)
     }
 
@@ -118,6 +149,11 @@ pub(crate) struct CallState {
     pub(crate) grants: Arc<Grants>,
     pub(crate) memory: MemoryCap,
     pub(crate) logs: Vec<LogLine>,
+    /// Lines and bytes the `log` import took in this call.
+    pub(crate) logged_lines: usize,
+    pub(crate) logged_bytes: usize,
+    /// The import limit the plugin broke, if it did (the call then fails with it).
+    pub(crate) violation: Option<ImportViolation>,
     pub(crate) ai_calls: Vec<AiCall>,
     /// An AI call failed or is still in flight: a resulting failure is the provider's, not
     /// the plugin's.
@@ -133,11 +169,11 @@ impl CallState {
     pub(crate) fn new(grants: Arc<Grants>, memory_bytes: usize) -> CallState {
         CallState {
             grants,
-            memory: MemoryCap {
-                max_bytes: memory_bytes,
-                hit: false,
-            },
+            memory: MemoryCap::new(memory_bytes),
             logs: Vec::new(),
+            logged_lines: 0,
+            logged_bytes: 0,
+            violation: None,
             ai_calls: Vec::new(),
             ai_trouble: false,
             redactor: deskbridge_core::redact::Redactor::new(),
@@ -203,5 +239,26 @@ impl HostMonotonicClock for FrozenClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_cap_counts_every_memory_of_the_call() {
+        const MIB: usize = 1 << 20;
+        let mut cap = MemoryCap::new(4 * MIB);
+        // Two memories created with 1 MiB each, then each grown by 1 MiB: 4 MiB in all.
+        assert!(cap.memory_growing(0, MIB, None).expect("create a"));
+        assert!(cap.memory_growing(0, MIB, None).expect("create b"));
+        assert!(cap.memory_growing(MIB, 2 * MIB, None).expect("grow a"));
+        assert!(cap.memory_growing(MIB, 2 * MIB, None).expect("grow b"));
+        assert!(!cap.hit);
+        // Either one growing further breaks the call's cap, though each is below it alone.
+        assert!(!cap.memory_growing(2 * MIB, 3 * MIB, None).expect("grow a again"));
+        assert!(cap.hit);
+        assert_eq!(cap.used_bytes, 4 * MIB);
     }
 }

@@ -3,7 +3,8 @@
 //! It is not a language model. It does extractive work well enough for a fresh install and for
 //! tests to run end to end: it summarizes by picking the most informative sentences of the
 //! input (word-frequency scoring), and drafts replies from a fixed template around the
-//! customer's key sentence. The task is read from the system prompt: one that mentions
+//! customer's key sentence — taken from `Customer:` lines only, so a reply never quotes an
+//! agent's words or an internal note that reached the prompt. The task is read from the system prompt: one that mentions
 //! "summar" gets a summary, one that mentions "reply" gets a reply, anything else an extract.
 //! Replace it with a real provider in production; plugins do not change.
 
@@ -197,7 +198,7 @@ fn draft_reply(input: &str, with_trailer: bool) -> String {
             _ => {}
         }
     }
-    let key_sentence = summarize(input, 1);
+    let key_sentence = summarize(&customer_lines(input), 1);
     let key_sentence = key_sentence
         .trim_start_matches("- ")
         .trim_end_matches(['.', '!', '?']);
@@ -223,6 +224,20 @@ fn draft_reply(input: &str, with_trailer: bool) -> String {
         );
     }
     reply
+}
+
+/// The `Customer: …` lines of a transcript, or the whole input when it has none (a prompt
+/// that is not a transcript).
+fn customer_lines(input: &str) -> String {
+    let customer: Vec<&str> = input
+        .lines()
+        .filter(|line| matches!(header(line), Some((key, _)) if key == "customer"))
+        .collect();
+    if customer.is_empty() {
+        input.to_owned()
+    } else {
+        customer.join("\n")
+    }
 }
 
 fn truncate_to_tokens(text: &mut String, max_tokens: u32) {
@@ -288,6 +303,20 @@ mod tests {
         assert!(reply.text.starts_with("Hello Ada,"), "{}", reply.text);
         assert!(reply.text.contains("Refund for order 1234"));
         assert!(reply.text.contains("CONFIDENCE: 0.40"));
+    }
+
+    #[test]
+    fn a_reply_quotes_the_customer_only_never_an_agent_or_a_note() {
+        let thread = "Subject: Refund\nCustomer name: Ada\n\
+            Customer: My kettle arrived broken.\n\
+            Internal note (agent): Customer is on the fraud watchlist, do not refund the kettle, kettle kettle.\n\
+            Agent: We are checking the kettle order, kettle kettle kettle.";
+        let reply = LocalEngine::new()
+            .answer(&request("Draft a reply.", thread))
+            .expect("answers");
+        assert!(reply.text.contains("My kettle arrived broken"), "{}", reply.text);
+        assert!(!reply.text.contains("watchlist"), "{}", reply.text);
+        assert!(!reply.text.contains("checking"), "{}", reply.text);
     }
 
     #[test]

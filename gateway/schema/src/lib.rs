@@ -71,6 +71,15 @@ impl Schema {
             Err(e) => Err(e.clone()),
         }
     }
+
+    /// Validates `instance` with messages that never quote its values
+    /// ([`CompiledSchema::validate_without_values`]).
+    pub fn validate_without_values(self, instance: &Value) -> Result<(), SchemaError> {
+        match self.compiled() {
+            Ok(schema) => schema.validate_without_values(instance),
+            Err(e) => Err(e.clone()),
+        }
+    }
 }
 
 fn compile_builtin(schema: Schema) -> Result<CompiledSchema, SchemaError> {
@@ -142,8 +151,25 @@ impl CompiledSchema {
         Ok(CompiledSchema { validator })
     }
 
-    /// Validates `instance`, collecting every problem.
+    /// Validates `instance`, collecting every problem. Messages may quote the offending
+    /// value (`5 is less than the minimum of 1000`): for an operator's own input.
     pub fn validate(&self, instance: &Value) -> Result<(), SchemaError> {
+        self.check(instance, |e| e.to_string())
+    }
+
+    /// Validates `instance` like [`CompiledSchema::validate`], but no message quotes a value
+    /// of the instance: each names the field and the rule (`is longer than 65536
+    /// characters`). For documents that hold customers' text, whose errors end up in failure
+    /// records, logs and API responses.
+    pub fn validate_without_values(&self, instance: &Value) -> Result<(), SchemaError> {
+        self.check(instance, |e| describe_without_value(e.kind()))
+    }
+
+    fn check(
+        &self,
+        instance: &Value,
+        message: impl Fn(&jsonschema::ValidationError<'_>) -> String,
+    ) -> Result<(), SchemaError> {
         // Valid input (the common case) is checked without building error reports, which
         // showed up in ingest profiles; the reports are collected only for invalid input.
         if self.validator.is_valid(instance) {
@@ -154,7 +180,7 @@ impl CompiledSchema {
             .iter_errors(instance)
             .map(|e| Problem {
                 path: pointer_to_path(&e.instance_path().to_string()),
-                message: e.to_string(),
+                message: message(&e),
             })
             .collect();
         if problems.is_empty() {
@@ -162,6 +188,34 @@ impl CompiledSchema {
         } else {
             Err(SchemaError { problems })
         }
+    }
+}
+
+/// What a schema rule says, from the rule alone: limits, patterns, allowed values and property
+/// names come from the schema (or are our own model's keys), never from the value checked.
+fn describe_without_value(kind: &jsonschema::error::ValidationErrorKind) -> String {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    match kind {
+        Kind::MaxLength { limit } => format!("is longer than {limit} characters"),
+        Kind::MinLength { limit } => format!("is shorter than {limit} characters"),
+        Kind::MaxItems { limit } => format!("has more than {limit} items"),
+        Kind::MinItems { limit } => format!("has fewer than {limit} items"),
+        Kind::Pattern { pattern } => format!("does not match the pattern {pattern:?}"),
+        Kind::Enum { options } => format!("is not one of {options}"),
+        Kind::Constant { expected_value } => format!("is not {expected_value}"),
+        Kind::Required { property } => format!("{property} is a required property"),
+        Kind::AdditionalProperties { unexpected } => format!(
+            "has properties the schema does not allow ({})",
+            unexpected.join(", ")
+        ),
+        Kind::Type { .. } => "is not of the type the schema requires".to_owned(),
+        Kind::Maximum { limit } | Kind::ExclusiveMaximum { limit } => {
+            format!("is above the limit of {limit}")
+        }
+        Kind::Minimum { limit } | Kind::ExclusiveMinimum { limit } => {
+            format!("is below the limit of {limit}")
+        }
+        other => format!("does not satisfy the schema's `{}` rule", other.keyword()),
     }
 }
 
@@ -215,10 +269,11 @@ impl ValidatedEvent {
         ValidatedEvent::from_value(value)
     }
 
-    /// Validates an event given as a JSON value.
+    /// Validates an event given as a JSON value. Errors name the field and the rule, never
+    /// the value: an event carries customers' text.
     pub fn from_value(value: Value) -> Result<ValidatedEvent, EventError> {
         Schema::TicketEvent
-            .validate(&value)
+            .validate_without_values(&value)
             .map_err(EventError::Schema)?;
         // The schema and the serde model describe the same document; a mismatch here is a
         // bug in one of them, reported rather than hidden.
@@ -231,7 +286,7 @@ impl ValidatedEvent {
     pub fn validate(event: deskbridge_core::TicketEvent) -> Result<ValidatedEvent, EventError> {
         let value = serde_json::to_value(&event).map_err(|e| EventError::Json(e.to_string()))?;
         Schema::TicketEvent
-            .validate(&value)
+            .validate_without_values(&value)
             .map_err(EventError::Schema)?;
         Ok(ValidatedEvent(event))
     }
@@ -400,6 +455,52 @@ mod tests {
         let mut event = sample_event();
         event["extra"] = json!(1);
         assert!(ValidatedEvent::from_value(event).is_err());
+    }
+
+    #[test]
+    fn event_errors_name_the_field_and_limit_but_never_the_text() {
+        let secret = "customer is on the fraud watchlist ";
+        let mut event = sample_event();
+        event["ticket"]["messages"][0]["body"] = json!(secret.repeat(2000));
+        event["ticket"]["subject"] = json!(secret.repeat(40));
+        event["ticket"]["messages"][0]["created_at"] = json!(format!("{secret}yesterday"));
+        event["ticket"]["messages"][0]["author_role"] = json!(secret);
+        let err = ValidatedEvent::from_value(event).expect_err("too long");
+        let text = err.to_string();
+        assert!(!text.contains("watchlist"), "{text}");
+        for expected in [
+            "field `ticket.subject`: is longer than 1000 characters",
+            "field `ticket.messages[0].body`: is longer than 65536 characters",
+            "field `ticket.messages[0].created_at`: does not match the pattern",
+            "field `ticket.messages[0].author_role`: is not one of",
+        ] {
+            assert!(text.contains(expected), "{expected} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_ticket_cut_to_the_core_limits_passes_the_schema() {
+        use deskbridge_core::ticket_limits as limits;
+        let mut event = ValidatedEvent::from_value(sample_event())
+            .expect("valid")
+            .into_inner();
+        let ticket = &mut event.ticket;
+        ticket.subject = "s".repeat(limits::MAX_SUBJECT_CHARS + 1);
+        ticket.tags = vec!["t".repeat(limits::MAX_TAG_CHARS + 1); limits::MAX_TAGS + 1];
+        ticket.requester.name = Some("n".repeat(limits::MAX_NAME_CHARS + 1));
+        ticket.requester.email = Some("e".repeat(limits::MAX_EMAIL_CHARS + 1));
+        ticket.requester.locale = Some("l".repeat(limits::MAX_LOCALE_CHARS + 1));
+        let message = ticket.messages[0].clone();
+        ticket.messages = vec![message; limits::MAX_MESSAGES + 1];
+        ticket.messages[0].body = "b".repeat(limits::MAX_BODY_CHARS + 1);
+        ticket.messages[5].author_name = Some("a".repeat(limits::MAX_NAME_CHARS + 1));
+        ticket.messages[5].body = "ü".repeat(limits::MAX_BODY_CHARS + 1);
+        assert!(ValidatedEvent::validate(event.clone()).is_err());
+        let cuts = deskbridge_core::fit_to_limits(&mut event.ticket);
+        // Subject and tag count, each tag, the requester's three, message count, one body and
+        // one author name (the other long body went with the oldest message).
+        assert_eq!(cuts.len(), 2 + limits::MAX_TAGS + 3 + 3, "{cuts:?}");
+        ValidatedEvent::validate(event).expect("the core's limits are the schema's");
     }
 
     #[test]

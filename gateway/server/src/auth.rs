@@ -13,7 +13,7 @@ use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use deskbridge_core::Role;
+use deskbridge_core::{Role, normalize_person};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -45,7 +45,7 @@ pub fn new_token() -> Result<(String, String, String), getrandom::Error> {
 /// The authenticated person behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The person's name, as the token records it.
+    /// The person's name, as the token records it (normalised).
     pub person: String,
     /// The roles the token grants.
     pub roles: Vec<Role>,
@@ -180,7 +180,8 @@ fn authenticate(request: &HttpRequest) -> Result<Caller, AuthError> {
         return Err(AuthError::Revoked(record.id));
     }
     Ok(Caller {
-        person: record.person,
+        // Tokens made before names were normalised are read the same way.
+        person: normalize_person(&record.person).unwrap_or(record.person),
         roles: record.roles,
         token_id: record.id,
     })

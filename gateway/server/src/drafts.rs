@@ -4,7 +4,9 @@
 //! - `GET /api/v1/drafts/{id}` — one draft with its text, summary note, flags, requirement and
 //!   provenance;
 //! - `POST /api/v1/drafts/{id}/decisions` — approve, edit then approve, reject (with a reason)
-//!   or escalate, naming the version decided on.
+//!   or escalate, naming the version decided on;
+//! - `POST /api/v1/drafts/{id}/cancel` — an admin withdraws an approved reply that has not
+//!   been delivered (typically one the stop switch holds).
 //!
 //! Decisions are taken one at a time in this process and stored with a version check, so two
 //! agents cannot both win; each is recorded in the approval log (durably, before it takes
@@ -16,11 +18,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::review::{
-    DecisionKind, DecisionRefusal, DraftState, decide, effective_requirement,
+    DecisionKind, DecisionRefusal, Decider, DraftState, cancel, decide, effective_requirement,
 };
-use deskbridge_core::{ApprovalRequirement, Role, strongest_approver_role, text_sha256};
-use deskbridge_pipeline::{DRAFT_DECISIONS, journal, now_ms};
-use deskbridge_store::{DraftProvenance, OutboxItem, PendingDraft, Store};
+use deskbridge_core::{
+    ApprovalRequirement, Role, Suggestion, strongest_approver_role, text_sha256,
+};
+use deskbridge_pipeline::{DRAFT_DECISIONS, claims, journal, now_ms};
+use deskbridge_store::{DraftProvenance, OutboxItem, OutboxOp, OutboxState, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -62,7 +66,7 @@ pub(crate) fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
         state: draft.review.state.name(),
         version: draft.review.version,
         plugin_id: &draft.provenance.plugin_id,
-        requirement: effective_requirement(&draft.facts(), &draft.review),
+        requirement: effective_requirement(&draft.facts(None), &draft.review),
         blocked: draft.blocked.as_deref(),
         flags: draft.flags.iter().map(|f| f.code.as_str()).collect(),
         created_at_ms: draft.created_at_ms,
@@ -87,22 +91,63 @@ struct DraftDetail<'a> {
     approvals: &'a [deskbridge_core::ApprovalRecord],
     review_state: &'a DraftState,
     provenance: &'a DraftProvenance,
-    /// The summary note the `summarize` plugin wrote for the same event, if any.
+    /// The internal notes (summaries) plugins wrote for the same event, joined; none when no
+    /// plugin wrote one.
     ticket_summary: Option<String>,
+    /// What plugins wanted to change on the ticket (tags, priority) that the helpdesk leaves
+    /// to the person deciding.
+    suggestions: &'a [Suggestion],
     /// The ticket as the plugin saw it: subject, status, requester and newest messages.
     ticket: Option<&'a deskbridge_core::Ticket>,
+    /// The approved reply on its way out, once queued.
+    reply: Option<ReplyStatus>,
+}
+
+/// Where an approved draft's reply stands in the outbox.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct ReplyStatus {
+    /// `pending`, `delivered`, `dead_lettered` or `cancelled`.
+    state: &'static str,
+    /// Since when the stop switch holds it, if it does.
+    held_since_ms: Option<i64>,
+    /// Attempts made.
+    attempts: u32,
+    /// The last failure.
+    last_error: Option<String>,
+}
+
+fn reply_status(item: OutboxItem) -> ReplyStatus {
+    ReplyStatus {
+        state: match item.state {
+            OutboxState::Pending => "pending",
+            OutboxState::Delivered { .. } => "delivered",
+            OutboxState::DeadLettered { .. } => "dead_lettered",
+            OutboxState::Cancelled { .. } => "cancelled",
+        },
+        held_since_ms: item.held_since_ms,
+        attempts: item.attempts,
+        last_error: item.last_error,
+    }
 }
 
 fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftDetail<'a> {
-    let text = draft.review.edited_text.as_deref().unwrap_or(&draft.body);
-    let ticket_summary = store
-        .outbox_item(&format!("{}.summarize.0", draft.provenance.event_id))
+    let text = draft.text();
+    // The summary is whatever internal notes plugins wrote for the event: found by the kind
+    // of action (recorded with the draft), not by any plugin's id.
+    let notes: Vec<String> = draft
+        .notes
+        .iter()
+        .filter_map(|id| store.outbox_item(id).ok().flatten())
+        .filter_map(|item| match item.op {
+            OutboxOp::InternalNote { body } => Some(body),
+            _ => None,
+        })
+        .collect();
+    let reply = store
+        .outbox_item(&format!("{}.reply", draft.id))
         .ok()
         .flatten()
-        .and_then(|item| match item.op {
-            deskbridge_store::OutboxOp::InternalNote { body } => Some(body),
-            _ => None,
-        });
+        .map(reply_status);
     DraftDetail {
         summary: summary(draft, now_ms),
         body: &draft.body,
@@ -115,8 +160,10 @@ fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftD
         approvals: &draft.review.approvals,
         review_state: &draft.review.state,
         provenance: &draft.provenance,
-        ticket_summary,
+        ticket_summary: (!notes.is_empty()).then(|| notes.join("\n\n")),
+        suggestions: &draft.suggestions,
         ticket: draft.context.as_ref(),
+        reply,
     }
 }
 
@@ -215,6 +262,7 @@ fn refusal_response(refusal: &DecisionRefusal) -> HttpResponse {
     let status = match refusal {
         DecisionRefusal::Stale { .. }
         | DecisionRefusal::Closed(_)
+        | DecisionRefusal::Expired
         | DecisionRefusal::AlreadyApproved => StatusCode::CONFLICT,
         DecisionRefusal::RoleTooLow { .. } => StatusCode::FORBIDDEN,
         DecisionRefusal::Blocked(_) | DecisionRefusal::Invalid(_) => {
@@ -238,7 +286,7 @@ fn decision_entry(
         .edited_text
         .as_deref()
         .unwrap_or(&decided.body);
-    let requirement = effective_requirement(&decided.facts(), &decided.review);
+    let requirement = effective_requirement(&decided.facts(None), &decided.review);
     let text_hash = text_sha256(text);
     let counted = decided
         .review
@@ -289,7 +337,7 @@ fn decision_entry(
     responses(
         (status = 200, description = "The decision took effect; the draft as it stands now", body = DraftDetail),
         (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A stale version, a closed draft, an approval already given, or a paused plugin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A stale version, a closed or expired draft, an approval already given, or a paused plugin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A malformed decision or a blocked draft", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The decision could not be logged or stored; it did not take effect", body = Problem, content_type = "application/problem+json"),
         crate::auth::AuthRefusals,
@@ -345,12 +393,16 @@ pub(crate) async fn decide_draft(
         ));
     }
     let at = now_ms();
+    let decider = Decider {
+        person: &caller.person,
+        token_id: Some(&caller.token_id),
+        role,
+    };
     let decided = match decide(
-        &draft.facts(),
+        &draft.facts(Some(state.draft_expiry)),
         &draft.review,
         body.version,
-        &caller.person,
-        role,
+        &decider,
         &kind,
         at,
     ) {
@@ -396,5 +448,138 @@ pub(crate) async fn decide_draft(
         tracing::error!(draft = %next.id, error = %e, "cannot queue the approved reply");
     }
     tracing::info!(draft = %next.id, decision = kind.name(), state = next.review.state.name(), version = next.review.version, "draft decided");
+    Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))
+}
+
+/// `POST /api/v1/drafts/{id}/cancel` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancelRequest {
+    /// Why (required; recorded in the approval log as a commitment).
+    reason: String,
+}
+
+/// `POST /api/v1/drafts/{id}/cancel` (admin).
+#[utoipa::path(
+    post,
+    path = "/api/v1/drafts/{id}/cancel",
+    tag = "drafts",
+    summary = "Cancel an approved reply that has not been delivered (admin), e.g. one the stop switch holds",
+    params(("id" = String, Path, description = "The draft id")),
+    request_body = CancelRequest,
+    responses(
+        (status = 200, description = "Cancelled: the reply will never be sent; the draft as it stands now", body = DraftDetail),
+        (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The draft is not an approved reply waiting for delivery (open, sent, already cancelled), or its reply is being sent this moment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The cancellation could not be logged or stored; it did not take effect", body = Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel_reply(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<CancelRequest>,
+) -> Result<HttpResponse, AuthError> {
+    caller.require(&[Role::Admin])?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.len() > 2_000 {
+        return Ok(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason: say why the reply is cancelled (1 to 2,000 bytes)",
+        ));
+    }
+    let Some(store) = state.store.clone() else {
+        return Ok(no_store());
+    };
+    let _one_at_a_time = DRAFT_DECISIONS.lock().await;
+    let draft = match store.draft(&id) {
+        Ok(Some(draft)) => draft,
+        Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    };
+    let at = now_ms();
+    let Some(review) = cancel(&draft.review, &caller.person, reason, at) else {
+        return Ok(problem(
+            StatusCode::CONFLICT,
+            format!(
+                "the draft is {}: only an approved reply that has not been delivered can be cancelled (reject an open draft instead)",
+                draft.review.state.name()
+            ),
+        ));
+    };
+    let item_id = format!("{}.reply", draft.id);
+    let item = match store.outbox_item(&item_id) {
+        Ok(item) => item,
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    };
+    if let Some(item) = &item
+        && !matches!(item.state, OutboxState::Pending)
+    {
+        return Ok(problem(
+            StatusCode::CONFLICT,
+            format!(
+                "the reply is already {}; it cannot be cancelled",
+                reply_status(item.clone()).state
+            ),
+        ));
+    }
+    // The deliverer and this cancellation never act on the reply at once.
+    let _claim = match claims::for_cancelling(&draft.id) {
+        Ok(claim) => claim,
+        Err(busy) => return Ok(problem(StatusCode::CONFLICT, busy.to_string())),
+    };
+    // On record first: a cancellation never takes effect without its log entry.
+    if let Some(audit) = state.audit.clone() {
+        let entry = journal::reply_cancelled(&draft, &caller.person, reason, at);
+        match web::block(move || audit.append_durable(entry)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Ok(problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the cancellation could not be recorded in the approval log: {e}"),
+                ));
+            }
+            Err(e) => return Ok(problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        }
+    }
+    let mut next = draft.clone();
+    next.review = review;
+    match store.update_draft(draft.review.version, &next) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                "the draft changed meanwhile: reload it and try again",
+            ));
+        }
+        Err(e) => {
+            return Ok(problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store failed: {e}"),
+            ));
+        }
+    }
+    if let Some(mut item) = item {
+        item.state = OutboxState::Cancelled { at_ms: at };
+        item.held_since_ms = None;
+        if let Err(e) = store.outbox_update(&item) {
+            // The draft is cancelled: the deliverer's gate refuses the item and dead-letters it.
+            tracing::error!(draft = %next.id, error = %e, "cannot mark the cancelled reply's outbox item");
+        }
+    }
+    tracing::info!(draft = %next.id, "approved reply cancelled by an admin");
     Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))
 }

@@ -70,6 +70,9 @@ pub struct InsightsRow {
     pub rejected: u64,
     /// Expired undecided.
     pub expired: u64,
+    /// Approved, then cancelled by an admin before delivery (counted as approved too).
+    #[serde(default)]
+    pub cancelled: u64,
     /// Approved ÷ (approved + rejected + expired); `None` before any draft was closed.
     pub approval_rate: Option<f64>,
     /// Approved drafts whose text a person changed.
@@ -167,10 +170,14 @@ pub fn compute(
                     .or_default() += 1;
             }
             DraftState::Expired { .. } => row.expired += 1,
+            DraftState::Cancelled { .. } => {
+                row.approved += 1;
+                row.cancelled += 1;
+            }
         }
         let approved = matches!(
             review.state,
-            DraftState::Approved { .. } | DraftState::Sent { .. }
+            DraftState::Approved { .. } | DraftState::Sent { .. } | DraftState::Cancelled { .. }
         );
         if approved && review.edited_text.is_some() {
             row.edited += 1;
@@ -337,6 +344,7 @@ mod tests {
             at_ms: 0,
             receipt: None,
             ai_disclosure: false,
+            delivery_logged: true,
         };
         let drafts = vec![
             draft("a", "m1", 0, closed(sent.clone(), 10_000, None)),
@@ -382,6 +390,8 @@ mod tests {
             skipped: None,
             flagged: false,
             ai_us: 0,
+            truncated: Vec::new(),
+            suggestions: Vec::new(),
         };
         let insights = compute(
             &drafts,

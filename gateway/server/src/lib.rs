@@ -33,7 +33,7 @@ use deskbridge_store::Store;
 use serde::Serialize;
 
 pub use problem::Problem;
-pub use webhooks::{Endpoint, FreshdeskAuth, Webhooks};
+pub use webhooks::{Endpoint, FreshdeskAuth, UnknownKeys, Webhooks};
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -50,6 +50,12 @@ pub struct AppState {
     pub audit: Option<Arc<AuditLog>>,
     /// The stop switch, shared with the pipeline.
     pub switch: DraftingSwitch,
+    /// How long a draft's review stays open (`[review] draft_expiry_s`): decisions after it
+    /// are refused even before the expiry sweep has run.
+    pub draft_expiry: std::time::Duration,
+    /// What operators should know about the configuration (a helpdesk with drafting plugins
+    /// and no policy plugin), shown by `/healthz` and `/api/v1/status`.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -66,6 +72,8 @@ struct Health<'a> {
     version: &'static str,
     uptime_s: u64,
     plugins: Vec<PluginHealth<'a>>,
+    /// Configuration an operator should look at (see `/api/v1/status`).
+    warnings: &'a [String],
 }
 
 #[utoipa::path(
@@ -73,7 +81,7 @@ struct Health<'a> {
     path = "/healthz",
     tag = "operations",
     summary = "Liveness and every plugin's circuit breaker (no token needed)",
-    responses((status = 200, description = "`ok`, or `degraded` when a plugin is disabled", body = Health))
+    responses((status = 200, description = "`ok`, or `degraded` when a plugin is disabled or the configuration has warnings (a helpdesk whose drafts no policy plugin reviews)", body = Health))
 )]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let statuses: Vec<_> = state.plugins.iter().map(|p| (p, p.status())).collect();
@@ -87,7 +95,7 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         })
         .collect();
     // A disabled plugin does not make the gateway unhealthy: tickets still flow to humans.
-    let status = if plugins.iter().all(|p| p.enabled) {
+    let status = if plugins.iter().all(|p| p.enabled) && state.warnings.is_empty() {
         "ok"
     } else {
         "degraded"
@@ -97,6 +105,7 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: state.started.elapsed().as_secs(),
         plugins,
+        warnings: &state.warnings,
     })
 }
 
@@ -126,6 +135,10 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .route(
                 "/api/v1/drafts/{id}/decisions",
                 web::post().to(drafts::decide_draft),
+            )
+            .route(
+                "/api/v1/drafts/{id}/cancel",
+                web::post().to(drafts::cancel_reply),
             )
             .route("/api/v1/pauses", web::get().to(pauses::list))
             .route("/api/v1/pauses/{scope}", web::put().to(pauses::pause))
@@ -231,6 +244,8 @@ mod tests {
             store: None,
             audit: None,
             switch: DraftingSwitch::default(),
+            draft_expiry: std::time::Duration::from_secs(3600),
+            warnings: Vec::new(),
         });
         let app = test::init_service(
             App::new()

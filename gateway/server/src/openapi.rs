@@ -44,6 +44,7 @@ impl Modify for BearerTokens {
         draft_list::list,
         drafts::get,
         drafts::decide_draft,
+        drafts::cancel_reply,
         pauses::list,
         pauses::pause,
         pauses::resume,

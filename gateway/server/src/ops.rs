@@ -29,10 +29,23 @@ fn store_failed(error: StoreError) -> HttpResponse {
     )
 }
 
+/// What `GET /api/v1/status` answers: the store's counts and the configuration's warnings.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Status<'a> {
+    #[serde(flatten)]
+    stats: deskbridge_store::StoreStats,
+    /// Configuration an operator should look at, e.g. a helpdesk whose drafts no policy
+    /// plugin reviews (they then need only one agent's approval).
+    warnings: &'a [String],
+}
+
 /// `GET /api/v1/status`.
 fn status_view(state: &AppState) -> HttpResponse {
     match state.store.as_ref().map(|store| store.stats()) {
-        Some(Ok(stats)) => HttpResponse::Ok().json(stats),
+        Some(Ok(stats)) => HttpResponse::Ok().json(Status {
+            stats,
+            warnings: &state.warnings,
+        }),
         Some(Err(e)) => store_failed(e),
         None => no_store(),
     }
@@ -142,7 +155,7 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
     tag = "operations",
     summary = "Record counts",
     responses(
-        (status = 200, description = "Counts", body = deskbridge_store::StoreStats),
+        (status = 200, description = "Counts and configuration warnings", body = Status),
         crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))

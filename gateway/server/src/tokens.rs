@@ -1,11 +1,19 @@
 //! Token management for admins: `POST|GET /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`, and
 //! `GET /api/v1/me` for anyone authenticated. Creating and revoking a token is recorded in the
 //! approval log (the person's name as a commitment, the roles in the clear).
+//!
+//! Names are normalised when a token is made (Unicode NFC, trimmed, inner whitespace
+//! collapsed) and compared case- and width-blind wherever one person must not count twice
+//! (`deskbridge_core::person_key`). The admin who mints tokens is trusted to give each person
+//! one name; what the log shows to catch abuse: every `token.created` names (as commitments)
+//! the person and the minting admin, and carries `same_person: true` when an admin minted a
+//! token for their own name — a second identity for oneself is the way around the two-person
+//! rule.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
-use deskbridge_core::Role;
+use deskbridge_core::{Role, normalize_person, person_key};
 use deskbridge_pipeline::now_ms;
 use deskbridge_store::TokenRecord;
 use serde::{Deserialize, Serialize};
@@ -48,15 +56,14 @@ fn failed(detail: impl Into<String>) -> HttpResponse {
     )
 }
 
-/// Checks a token request: a person's name and at least one role.
-pub fn check_token_request(person: &str, roles: &[Role]) -> Result<(), String> {
-    if person.trim().is_empty() || person.len() > 200 || person.chars().any(char::is_control) {
-        return Err("person: give the name of the person the token is for (1–200 characters, no control characters)".into());
-    }
+/// Checks a token request — a person's name and at least one role — and returns the name as
+/// the token will record it (normalised: NFC, trimmed, single spaces).
+pub fn check_token_request(person: &str, roles: &[Role]) -> Result<String, String> {
+    let person = normalize_person(person).map_err(|e| e.to_string())?;
     if roles.is_empty() {
         return Err("roles: give at least one of agent, supervisor, reviewer, admin".into());
     }
-    Ok(())
+    Ok(person)
 }
 
 /// The approval-log entry for a token created or revoked.
@@ -78,6 +85,12 @@ pub fn token_entry(kind: &str, record: &TokenRecord, by: &str, at_ms: i64) -> Ne
             .collect::<Vec<_>>()
             .into(),
     );
+    if kind == "token.created" {
+        entry.data.insert(
+            "same_person".into(),
+            (person_key(by) == person_key(&record.person)).into(),
+        );
+    }
     entry
         .personal
         .insert("person".into(), record.person.clone());
@@ -120,12 +133,18 @@ pub(crate) async fn create(
         return Ok(failed("no store is configured"));
     };
     let CreateToken { person, roles } = body.into_inner();
-    if let Err(detail) = check_token_request(&person, &roles) {
-        return Ok(Problem::response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Unprocessable Entity",
-            detail,
-        ));
+    let person = match check_token_request(&person, &roles) {
+        Ok(person) => person,
+        Err(detail) => {
+            return Ok(Problem::response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unprocessable Entity",
+                detail,
+            ));
+        }
+    };
+    if person_key(&person) == person_key(&caller.person) {
+        tracing::warn!(token_creator = %caller.token_id, "an admin created a token for their own name; recorded as same_person in the approval log");
     }
     let Ok((token, hash, id)) = new_token() else {
         return Ok(failed("no randomness for a new token"));

@@ -2,11 +2,16 @@
 //! one helpdesk of that kind is configured).
 //!
 //! Each request is checked in this order, and the first failure answers without storing
-//! anything: the helpdesk exists and is of that kind (404); the body is JSON (415) and no
-//! larger than the limit (413); the signature or credentials verify (401); the body parses
-//! (400 for broken JSON, 422 naming the field). Only then is the event stored, and `200` is
-//! sent once it is on disk. A redelivery answers `200` with `"status": "duplicate"`, which
-//! tells the helpdesk to stop retrying.
+//! anything: the helpdesk exists and is of that kind (404); the body is JSON (415); Freshdesk's
+//! credentials are right (401, before a byte of the body is read: it is unsigned); the body is
+//! no larger than the limit (413); a signature verifies (401); the body parses (400 for broken
+//! JSON, 422 naming the field). Only then is the event stored, and `200` is sent once it is on
+//! disk. A redelivery answers `200` with `"status": "duplicate"`, which tells the helpdesk to
+//! stop retrying.
+//!
+//! Vendor bodies are read tolerantly: keys the gateway does not use (an admin's extra
+//! placeholders) are accepted and logged once per helpdesk and key, so a typo stays visible
+//! without breaking the integration; what the gateway uses must be there and well-formed.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -96,6 +101,43 @@ pub struct Webhooks {
     pub max_body_bytes: usize,
     /// Accepted timestamp skew for signed webhooks.
     pub tolerance: Duration,
+    /// Unknown keys of vendor bodies already logged, per helpdesk.
+    pub unknown_keys: UnknownKeys,
+}
+
+/// Which unknown vendor-body keys were logged already, so each is logged once per helpdesk
+/// (bounded: a sender cannot grow it without limit).
+#[derive(Debug, Default)]
+pub struct UnknownKeys(std::sync::Mutex<std::collections::HashSet<(String, String)>>);
+
+/// Most (helpdesk, key) pairs remembered; past it, unknown keys are no longer logged.
+const MAX_REMEMBERED_UNKNOWN_KEYS: usize = 1024;
+
+impl UnknownKeys {
+    /// Logs the keys of `keys` not logged before for `helpdesk`; returns those it logged.
+    pub fn log_new(&self, helpdesk: &str, keys: &[String]) -> Vec<String> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut new = Vec::new();
+        for key in keys {
+            if seen.len() >= MAX_REMEMBERED_UNKNOWN_KEYS {
+                break;
+            }
+            if seen.insert((helpdesk.to_owned(), key.clone())) {
+                new.push(key.clone());
+            }
+        }
+        if !new.is_empty() {
+            tracing::warn!(
+                helpdesk,
+                keys = %new.join(", "),
+                "the webhook body carries keys the gateway does not use; accepted and ignored (check for a typo in the trigger or automation body)"
+            );
+        }
+        new
+    }
 }
 
 /// Why a webhook was refused: becomes a problem response. Small, unlike `HttpResponse`.
@@ -358,33 +400,36 @@ async fn handle(
     endpoint: &Endpoint,
 ) -> Result<HttpResponse, Rejection> {
     check_content_type(request)?;
+    // Freshdesk's body is unsigned: its credentials are checked before it is read.
+    if let Endpoint::Freshdesk(auth) = endpoint {
+        check_freshdesk_auth(request, auth)?;
+    }
     let body = read_body(request, payload, webhooks.max_body_bytes).await?;
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let now = now_s();
     let (event, source_kind) = match endpoint {
         Endpoint::Zendesk { secret } => {
+            let timestamp = header(zendesk::TIMESTAMP_HEADER);
             zendesk::verify(
                 secret,
                 header(zendesk::SIGNATURE_HEADER),
-                header(zendesk::TIMESTAMP_HEADER),
+                timestamp,
                 &body,
                 now,
                 webhooks.tolerance,
             )
             .map_err(unauthorized)?;
-            let parsed = zendesk_webhook::parse(
-                &body,
-                header(zendesk_webhook::INVOCATION_ID_HEADER),
-                &delivery_id(),
+            let parsed =
+                zendesk_webhook::parse(&body, timestamp.unwrap_or_default()).map_err(bad_body)?;
+            (
+                notice_event(name, HelpdeskKind::Zendesk, parsed, &webhooks.unknown_keys),
+                "zendesk",
             )
-            .map_err(bad_body)?;
-            (notice_event(name, HelpdeskKind::Zendesk, parsed), "zendesk")
         }
-        Endpoint::Freshdesk(auth) => {
-            check_freshdesk_auth(request, auth)?;
+        Endpoint::Freshdesk(_) => {
             let parsed = freshdesk_webhook::parse(&body, &delivery_id()).map_err(bad_body)?;
             (
-                notice_event(name, HelpdeskKind::Freshdesk, parsed),
+                notice_event(name, HelpdeskKind::Freshdesk, parsed, &webhooks.unknown_keys),
                 "freshdesk",
             )
         }
@@ -563,16 +608,23 @@ fn check_freshdesk_auth(request: &HttpRequest, auth: &FreshdeskAuth) -> Result<(
     }
 }
 
-fn notice_event(helpdesk: &str, kind: HelpdeskKind, parsed: Parsed) -> Ingestible {
+fn notice_event(
+    helpdesk: &str,
+    kind: HelpdeskKind,
+    parsed: Parsed,
+    logged: &UnknownKeys,
+) -> Ingestible {
     let Notice {
         ticket_id,
         kind_hint,
         origin,
         dedupe_key,
+        unknown_keys,
     } = match parsed {
         Parsed::Notice(notice) => notice,
         Parsed::Ignored { reason } => return Ingestible::Ignored(reason),
     };
+    logged.log_new(helpdesk, &unknown_keys);
     Ingestible::Event(InboundEvent {
         id: event_id(helpdesk, &dedupe_key),
         dedupe_key,

@@ -50,6 +50,8 @@ fn setup() -> Setup {
         store: Some(store.clone()),
         audit: Some(audit.clone()),
         switch: Default::default(),
+        draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
+        warnings: Vec::new(),
     });
     Setup {
         _dir: dir,
@@ -58,6 +60,10 @@ fn setup() -> Setup {
         state,
     }
 }
+
+/// When this test binary's drafts were made: now (a draft of long ago is past its review time),
+/// the same for all so that listings order them by id.
+static CREATED: std::sync::LazyLock<i64> = std::sync::LazyLock::new(deskbridge_pipeline::now_ms);
 
 fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> String {
     let event = InboundEvent {
@@ -95,9 +101,11 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
         requirement,
         blocked: None,
         flags: vec![],
-        created_at_ms: 1,
+        created_at_ms: *CREATED,
         ai_disclosure: None,
         context: None,
+        notes: Vec::new(),
+        suggestions: Vec::new(),
         review: Default::default(),
     };
     store
@@ -116,6 +124,8 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
                     skipped: None,
                     flagged: false,
                     ai_us: 0,
+                    truncated: Vec::new(),
+                    suggestions: Vec::new(),
                 },
                 outbox: vec![],
                 drafts: vec![draft],
@@ -152,7 +162,7 @@ fn decision(id: &str, token: &str, body: Value) -> test::TestRequest {
 
 fn gate_accepts(store: &SledStore, id: &str, text: &str) -> bool {
     let draft = store.draft(id).expect("read").expect("draft");
-    let facts = draft.facts();
+    let facts = draft.facts(Some(std::time::Duration::from_secs(3 * 24 * 3600)));
     approve_for_delivery(
         &gate_draft(&facts, &draft.review),
         text,

@@ -69,6 +69,12 @@ fn endpoints() -> Vec<Endpoint> {
             body: Some(json!({"version": 0, "decision": "approve"})),
         },
         Endpoint {
+            method: "POST",
+            path: "/api/v1/drafts/no-such-draft/cancel",
+            allowed: &[Admin],
+            body: Some(json!({"reason": "wrong customer"})),
+        },
+        Endpoint {
             method: "GET",
             path: "/api/v1/status",
             allowed: READERS,
@@ -157,6 +163,8 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         store: Some(store),
         audit: None,
         switch: Default::default(),
+        draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
+        warnings: Vec::new(),
     })
 }
 

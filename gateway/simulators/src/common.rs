@@ -668,8 +668,12 @@ async fn create_ticket(sim: web::Data<Sim>, new: web::Json<NewTicket>) -> HttpRe
 #[serde(deny_unknown_fields)]
 struct NewMessage {
     body: String,
-    /// `customer` or `agent`.
+    /// `customer` (the requester), `agent`, or `cc`: another end user copied on the ticket
+    /// (named by `author_email`, created if new).
     author: String,
+    /// The copied end user's email (`cc` only).
+    #[serde(default)]
+    author_email: Option<String>,
     #[serde(default = "yes")]
     public: bool,
 }
@@ -689,13 +693,15 @@ async fn add_message(
         let Some(ticket) = inner.tickets.get(&id) else {
             return HttpResponse::NotFound().json(json!({"error": "no such ticket"}));
         };
-        let author = match new.author.as_str() {
-            "customer" => ticket.requester_id,
-            "agent" => API_AGENT_ID,
-            other => {
-                return HttpResponse::BadRequest().json(
-                    json!({"error": format!("author must be customer or agent, not {other}")}),
-                );
+        let requester = ticket.requester_id;
+        let author = match (new.author.as_str(), &new.author_email) {
+            ("customer", None) => requester,
+            ("agent", None) => API_AGENT_ID,
+            ("cc", Some(email)) => inner.requester("Copied Colleague", email),
+            (other, _) => {
+                return HttpResponse::BadRequest().json(json!({"error": format!(
+                    "author must be customer or agent, or cc with author_email; not {other}"
+                )}));
             }
         };
         inner.add_comment(id, author, &new.body, new.public)

@@ -78,7 +78,9 @@ fn conversation_json(ticket: &Ticket, comment: &Comment) -> Value {
         "id": comment.id,
         "body": if comment.body.starts_with('<') { comment.body.clone() } else { html(&comment.body) },
         "body_text": text,
-        "incoming": comment.author_id == ticket.requester_id,
+        // Freshdesk marks what contacts (the requester, or anyone copied) wrote as incoming;
+        // the simulator's one agent is the API user, every other user is a contact.
+        "incoming": comment.author_id != API_AGENT_ID,
         "private": !comment.public,
         "user_id": comment.author_id,
         "support_email": null,

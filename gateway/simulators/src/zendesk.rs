@@ -1,6 +1,7 @@
 //! The Zendesk Support API v2 as Deskbridge uses it: `GET /api/v2/tickets/{id}`, `GET
 //! /api/v2/tickets/{id}/comments` (cursor pagination: `page[size]`, `page[after]`,
-//! `meta.has_more`, `meta.after_cursor`, `links.next`), `GET /api/v2/users/{id}`, `PUT
+//! `meta.has_more`, `meta.after_cursor`, `links.next`; `include=users` side-loads the
+//! authors with their `role`), `GET /api/v2/users/{id}`, `PUT
 //! /api/v2/tickets/{id}` (comment, `additional_tags`, priority) and `POST /api/v2/tickets`.
 //! Auth is basic `{email}/token:{token}` or an OAuth bearer token. Webhooks are signed with
 //! `X-Zendesk-Webhook-Signature` over timestamp + body.
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::SimOptions;
 use crate::common::{
-    API_AGENT_ID, ApiError, Applied, Change, Comment, Inner, Sim, Ticket, WebhookTarget,
+    API_AGENT_ID, ApiError, Applied, Change, Comment, Inner, Sim, Ticket, User, WebhookTarget,
     now_rfc3339, ticket_id,
 };
 
@@ -121,19 +122,23 @@ async fn show(sim: web::Data<Sim>, request: HttpRequest, id: web::Path<String>) 
     .await
 }
 
+fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "role": if user.agent { "agent" } else { "end-user" },
+        "locale": "en-US",
+    })
+}
+
 async fn user(sim: web::Data<Sim>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let id = ticket_id(&id);
     sim.api(&request, |inner| {
         let user = id
             .and_then(|id| inner.users.get(&id))
             .ok_or_else(not_found)?;
-        Ok(Applied::ok(json!({ "user": {
-            "id": user.id,
-            "name": user.name,
-            "email": user.email,
-            "role": if user.agent { "agent" } else { "end-user" },
-            "locale": "en-US",
-        }})))
+        Ok(Applied::ok(json!({ "user": user_json(user) })))
     })
     .await
 }
@@ -163,20 +168,34 @@ async fn comments(
                 .and_then(|s| s.parse::<usize>().ok())
                 .ok_or_else(|| (StatusCode::BAD_REQUEST, json!({"error": "InvalidPaginationParameter", "description": "page[after] is not a valid cursor"})))?,
         };
-        let page: Vec<Value> = ticket.comments.iter().skip(start).take(size).map(comment_json).collect();
+        let comments: Vec<&Comment> = ticket.comments.iter().skip(start).take(size).collect();
+        let page: Vec<Value> = comments.iter().map(|c| comment_json(c)).collect();
+        // `include=users` side-loads the authors of the page's comments, with their role.
+        let users: Vec<Value> = if query.get("include").is_some_and(|i| i.split(',').any(|x| x == "users")) {
+            let mut ids: Vec<u64> = comments.iter().map(|c| c.author_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().filter_map(|id| inner.users.get(id)).map(user_json).collect()
+        } else {
+            Vec::new()
+        };
         let end = start + page.len();
         let has_more = end < ticket.comments.len();
         let after = STANDARD.encode(end.to_string());
         let before = STANDARD.encode(start.to_string());
         let base = format!("/api/v2/tickets/{}/comments.json?page[size]={size}", ticket.id);
-        Ok(Applied::ok(json!({
+        let mut body = json!({
             "comments": page,
             "meta": { "has_more": has_more, "after_cursor": after, "before_cursor": before },
             "links": {
                 "next": if has_more { Value::String(format!("{base}&page[after]={after}")) } else { Value::Null },
                 "prev": if start > 0 { Value::String(format!("{base}&page[before]={before}")) } else { Value::Null },
             },
-        })))
+        });
+        if query.contains_key("include") {
+            body["users"] = Value::Array(users);
+        }
+        Ok(Applied::ok(body))
     })
     .await
 }
@@ -301,9 +320,10 @@ pub(crate) fn webhook(
         "{}",
         9_000_000 + ticket.comments.len() as u64 * 1_000 + ticket_id
     );
+    let by_staff = |c: &Comment| inner.users.get(&c.author_id).is_some_and(|u| u.agent);
     let body = if target.style.as_deref() == Some("trigger") {
-        // A trigger fires on creation and on the requester's comments only.
-        if comment.is_some_and(|c| c.author_id != ticket.requester_id) {
+        // A trigger fires on creation and on end users' comments only.
+        if comment.is_some_and(by_staff) {
             return None;
         }
         json!({
@@ -328,7 +348,7 @@ pub(crate) fn webhook(
                     "id": c.id.to_string(),
                     "body": c.body,
                     "is_public": c.public,
-                    "author": { "id": c.author_id.to_string(), "is_staff": c.author_id != ticket.requester_id },
+                    "author": { "id": c.author_id.to_string(), "is_staff": by_staff(c) },
                 }}),
             ),
         };

@@ -24,9 +24,11 @@ pub(crate) enum Counted {
     OutboxDead,
     /// Drafts a human can still decide (pending or escalated).
     OpenDrafts,
+    /// Outbox items cancelled by an admin.
+    OutboxCancelled,
 }
 
-const KINDS: usize = 6;
+const KINDS: usize = 7;
 
 impl Counted {
     fn index(self) -> usize {
@@ -37,6 +39,7 @@ impl Counted {
             Counted::OutboxDelivered => 3,
             Counted::OutboxDead => 4,
             Counted::OpenDrafts => 5,
+            Counted::OutboxCancelled => 6,
         }
     }
 }

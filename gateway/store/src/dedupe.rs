@@ -104,6 +104,8 @@ mod tests {
             skipped: Some("nothing new".into()),
             flagged: false,
             ai_us: 0,
+            truncated: Vec::new(),
+            suggestions: Vec::new(),
         }
     }
 

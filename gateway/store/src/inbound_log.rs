@@ -27,7 +27,7 @@
 //! write puts its bytes back in front of the buffer and seals the segment, so the retry lands
 //! in a fresh file and never behind a torn record.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -115,7 +115,7 @@ impl Segment {
     /// position at the start.
     fn create(dir: &Path, generation: u64, capacity: u64) -> Result<Segment, StoreError> {
         let path = segment_path(dir, generation);
-        let mut file = OpenOptions::new()
+        let mut file = crate::private_files::create_options()
             .create_new(true)
             .write(true)
             .open(&path)
@@ -477,7 +477,7 @@ mod tests {
         encode_record(&stored(2), &mut written).expect("encode");
         let mut torn = Vec::new();
         encode_record(&stored(3), &mut torn).expect("encode");
-        let mut file = OpenOptions::new().write(true).open(&path).expect("open");
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
         file.seek(SeekFrom::Start(written.len() as u64))
             .expect("seek");
         file.write_all(&torn[..torn.len() / 2]).expect("write");

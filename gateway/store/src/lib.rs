@@ -18,6 +18,7 @@ mod group_commit;
 mod inbound_log;
 mod key_filter;
 mod kv;
+mod private_files;
 pub mod records;
 mod retention;
 mod sled_store;
@@ -85,6 +86,8 @@ pub struct StoreStats {
     pub outbox_delivered: usize,
     /// Outbox items dead-lettered.
     pub outbox_dead_lettered: usize,
+    /// Outbox items (approved replies) an admin cancelled before delivery.
+    pub outbox_cancelled: usize,
     /// Drafts waiting for a human (pending or escalated).
     pub pending_drafts: usize,
     /// Flushes to disk so far.
@@ -149,8 +152,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Outbox items not yet delivered or dead-lettered.
     fn outbox_pending(&self) -> Result<Vec<OutboxItem>, StoreError>;
 
-    /// Saves an outbox item's new state. A delivered or dead-lettered item leaves the pending
-    /// outbox in the same write.
+    /// Saves an outbox item's new state. A delivered, dead-lettered or cancelled item leaves
+    /// the pending outbox in the same write.
     fn outbox_update(&self, item: &OutboxItem) -> Result<(), StoreError>;
 
     /// An outbox item by id, in whatever state it is.

@@ -3,7 +3,7 @@
 
 use deskbridge_core::review::Review;
 use deskbridge_core::{
-    ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, Role, TicketEvent,
+    ApprovalRequirement, EventKind, Flag, HelpdeskKind, Priority, Role, Suggestion, TicketEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,13 @@ pub struct ProcessedEvent {
     /// Time AI providers took for this event, microseconds.
     #[serde(default)]
     pub ai_us: u64,
+    /// What was cut to fit the ticket into the size limits (field and limit, never
+    /// content); its drafts carry the `ticket-truncated` flag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
+    /// What plugins wanted to change that the helpdesk's write policy left to a human.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
 }
 
 /// An event the gateway gave up on.
@@ -187,6 +194,24 @@ pub enum OutboxState {
         /// When, Unix milliseconds.
         at_ms: i64,
     },
+    /// Withdrawn by an admin before delivery (an approved reply held by the stop switch);
+    /// never sent. Who and why are in the approval log and on the draft.
+    Cancelled {
+        /// When, Unix milliseconds.
+        at_ms: i64,
+    },
+}
+
+impl OutboxState {
+    /// When the item reached a state it never leaves; `None` while pending.
+    pub fn ended_at_ms(&self) -> Option<i64> {
+        match self {
+            OutboxState::Pending => None,
+            OutboxState::Delivered { at_ms, .. }
+            | OutboxState::DeadLettered { at_ms, .. }
+            | OutboxState::Cancelled { at_ms } => Some(*at_ms),
+        }
+    }
 }
 
 /// One write to a helpdesk and its delivery state.
@@ -223,6 +248,30 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
     /// Where it stands.
     pub state: OutboxState,
+    /// Since when the stop switch holds it (an approved reply of a paused scope), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since_ms: Option<i64>,
+    /// Time spent held by the stop switch before now, milliseconds: not counted against the
+    /// retry horizon.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held_ms: i64,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+impl OutboxItem {
+    /// How long the item has been trying, held time excluded, at `now_ms`.
+    pub fn trying_for_ms(&self, now_ms: i64) -> i64 {
+        let held_now = self
+            .held_since_ms
+            .map_or(0, |since| now_ms.saturating_sub(since));
+        now_ms
+            .saturating_sub(self.created_at_ms)
+            .saturating_sub(self.held_ms)
+            .saturating_sub(held_now)
+    }
 }
 
 /// A dead-lettered outbox item.
@@ -355,6 +404,14 @@ pub struct PendingDraft {
     /// Decisions so far (version, state, edits, approvals).
     #[serde(default)]
     pub review: Review,
+    /// Outbox ids of the internal notes (summaries) plugins wrote for the same event, shown
+    /// with the draft.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What plugins wanted to change on the ticket that the helpdesk's write policy left to
+    /// the person who reviews this draft.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<Suggestion>,
 }
 
 /// An API token as stored: never the token itself, only who it speaks for. Keyed in the store
@@ -375,8 +432,12 @@ pub struct TokenRecord {
 }
 
 impl PendingDraft {
-    /// The facts review decisions and the delivery gate need.
-    pub fn facts(&self) -> deskbridge_core::review::DraftFacts<'_> {
+    /// The facts review decisions and the delivery gate need, with the review closing
+    /// `draft_expiry` after the draft was made (`None`: it never closes).
+    pub fn facts(
+        &self,
+        draft_expiry: Option<std::time::Duration>,
+    ) -> deskbridge_core::review::DraftFacts<'_> {
         deskbridge_core::review::DraftFacts {
             id: &self.id,
             helpdesk: &self.helpdesk,
@@ -384,7 +445,16 @@ impl PendingDraft {
             body: &self.body,
             requirement: self.requirement,
             blocked: self.blocked.as_deref(),
+            expires_at_ms: draft_expiry.map(|expiry| {
+                self.created_at_ms
+                    .saturating_add(i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX))
+            }),
         }
+    }
+
+    /// The text under review: the agent's edit, or the AI's.
+    pub fn text(&self) -> &str {
+        self.review.edited_text.as_deref().unwrap_or(&self.body)
     }
 }
 
@@ -409,6 +479,8 @@ impl OutboxItem {
             maybe_applied: false,
             last_error: None,
             state: OutboxState::Pending,
+            held_since_ms: None,
+            held_ms: 0,
         }
     }
 }

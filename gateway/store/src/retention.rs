@@ -72,12 +72,7 @@ struct OutboxHead {
 
 impl Ended for OutboxHead {
     fn ended_at_ms(&self) -> Option<i64> {
-        match self.state {
-            OutboxState::Pending => None,
-            OutboxState::Delivered { at_ms, .. } | OutboxState::DeadLettered { at_ms, .. } => {
-                Some(at_ms)
-            }
-        }
+        self.state.ended_at_ms()
     }
 }
 
@@ -99,7 +94,9 @@ pub struct PrunedRecords {
     pub outbox_delivered: usize,
     /// Dead-lettered outbox items.
     pub outbox_dead_lettered: usize,
-    /// Sent, rejected and expired drafts.
+    /// Cancelled outbox items.
+    pub outbox_cancelled: usize,
+    /// Sent, rejected, expired and cancelled drafts.
     pub closed_drafts: usize,
 }
 
@@ -110,6 +107,7 @@ impl PrunedRecords {
             + self.failed_events
             + self.outbox_delivered
             + self.outbox_dead_lettered
+            + self.outbox_cancelled
             + self.closed_drafts
     }
 }
@@ -122,6 +120,7 @@ pub(crate) struct RetainedTrees<'a> {
     pub(crate) failed: &'a Tree,
     pub(crate) delivered: &'a Tree,
     pub(crate) dead_letters: &'a Tree,
+    pub(crate) cancelled: &'a Tree,
     pub(crate) drafts: &'a Tree,
     pub(crate) counts: &'a RecordCounts,
 }
@@ -169,6 +168,7 @@ pub(crate) fn prune(
         )?,
         outbox_delivered: prune_tree(trees.delivered, before_ms, &None, &outbox_kept)?,
         outbox_dead_lettered: prune_tree(trees.dead_letters, before_ms, &None, &outbox_kept)?,
+        outbox_cancelled: prune_tree(trees.cancelled, before_ms, &None, &outbox_kept)?,
         closed_drafts: prune_tree(trees.drafts, before_ms, &None, &draft_kept)?,
     };
     // (Closed drafts are not among the counted, open, ones.)
@@ -177,6 +177,7 @@ pub(crate) fn prune(
     counts.remove_many(Counted::Failed, pruned.failed_events);
     counts.remove_many(Counted::OutboxDelivered, pruned.outbox_delivered);
     counts.remove_many(Counted::OutboxDead, pruned.outbox_dead_lettered);
+    counts.remove_many(Counted::OutboxCancelled, pruned.outbox_cancelled);
     Ok(pruned)
 }
 

@@ -168,6 +168,8 @@ pub struct SledStore {
     outbox: Tree,
     outbox_done: Tree,
     dead_letters: Tree,
+    /// Outbox items an admin cancelled (approved replies withdrawn before delivery).
+    outbox_cancelled: Tree,
     drafts: Tree,
     cursors: Tree,
     /// Commit records of completions (`completion.rs`), kept until a flush covers them.
@@ -384,6 +386,9 @@ impl SledStore {
             .and_then(|v| v.parse().ok())
             .map_or(COMMIT_WINDOW, Duration::from_micros);
         let (log, logged) = InboundLog::open(&dir.join("inbound"), segment_bytes)?;
+        // Under sled's lock, once the inbound log is there: the directory and what it holds
+        // are made private to this user.
+        crate::private_files::make_private(dir)?;
         let log = Arc::new(log);
         let inbox: Arc<Mutex<Inbox>> = Arc::default();
         let completions = tree("event_completions")?;
@@ -442,6 +447,7 @@ impl SledStore {
             outbox: tree("outbox")?,
             outbox_done: tree("outbox_delivered")?,
             dead_letters: tree("outbox_dead")?,
+            outbox_cancelled: tree("outbox_cancelled")?,
             drafts: tree("drafts_pending")?,
             cursors: tree("ticket_cursors")?,
             completions,
@@ -567,6 +573,7 @@ impl SledStore {
         counts.set(Counted::OutboxPending, self.outbox.len());
         counts.set(Counted::OutboxDelivered, self.outbox_done.len());
         counts.set(Counted::OutboxDead, self.dead_letters.len());
+        counts.set(Counted::OutboxCancelled, self.outbox_cancelled.len());
         let open_drafts = self.draft_heads()?;
         let open_drafts = open_drafts.iter().filter(|d| d.state.is_open()).count();
         counts.set(Counted::OpenDrafts, open_drafts);
@@ -914,8 +921,13 @@ impl Store for SledStore {
     fn outbox_update(&self, item: &OutboxItem) -> Result<(), StoreError> {
         let id = item.id.as_bytes();
         let bytes = encode(item)?;
-        (&self.outbox, &self.outbox_done, &self.dead_letters)
-            .transaction(|(outbox, delivered, dead)| {
+        (
+            &self.outbox,
+            &self.outbox_done,
+            &self.dead_letters,
+            &self.outbox_cancelled,
+        )
+            .transaction(|(outbox, delivered, dead, cancelled)| {
                 if outbox.get(id)?.is_none() {
                     return Err(abort(StoreError::NotFound {
                         what: "pending outbox item",
@@ -934,6 +946,10 @@ impl Store for SledStore {
                         outbox.remove(id)?;
                         dead.insert(id, bytes.as_slice())?;
                     }
+                    OutboxState::Cancelled { .. } => {
+                        outbox.remove(id)?;
+                        cancelled.insert(id, bytes.as_slice())?;
+                    }
                 }
                 Ok(())
             })
@@ -947,12 +963,21 @@ impl Store for SledStore {
                 self.counts
                     .moved(Counted::OutboxPending, Counted::OutboxDead);
             }
+            OutboxState::Cancelled { .. } => {
+                self.counts
+                    .moved(Counted::OutboxPending, Counted::OutboxCancelled);
+            }
         }
         Ok(())
     }
 
     fn outbox_item(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
-        for tree in [&self.outbox, &self.outbox_done, &self.dead_letters] {
+        for tree in [
+            &self.outbox,
+            &self.outbox_done,
+            &self.dead_letters,
+            &self.outbox_cancelled,
+        ] {
             if let Some(bytes) = tree.get(id.as_bytes()).map_err(backend)? {
                 return decode(id.as_bytes(), &bytes).map(Some);
             }
@@ -1030,6 +1055,7 @@ impl Store for SledStore {
         let id = item.id.as_bytes();
         if self.outbox_done.contains_key(id).map_err(backend)?
             || self.dead_letters.contains_key(id).map_err(backend)?
+            || self.outbox_cancelled.contains_key(id).map_err(backend)?
         {
             return Ok(());
         }
@@ -1103,6 +1129,7 @@ impl Store for SledStore {
             failed: &self.failed,
             delivered: &self.outbox_done,
             dead_letters: &self.dead_letters,
+            cancelled: &self.outbox_cancelled,
             drafts: &self.drafts,
             counts: &self.counts,
         };
@@ -1130,6 +1157,7 @@ impl Store for SledStore {
             outbox_pending: self.counts.get(Counted::OutboxPending),
             outbox_delivered: self.counts.get(Counted::OutboxDelivered),
             outbox_dead_lettered: self.counts.get(Counted::OutboxDead),
+            outbox_cancelled: self.counts.get(Counted::OutboxCancelled),
             pending_drafts: self.counts.get(Counted::OpenDrafts),
             flushes: self.flush_count(),
             damaged_records: self.damaged.count(),
@@ -1243,6 +1271,8 @@ mod tests {
             maybe_applied: false,
             last_error: None,
             state: OutboxState::Pending,
+            held_since_ms: None,
+            held_ms: 0,
         }
     }
 
@@ -1276,6 +1306,8 @@ mod tests {
                 skipped: None,
                 flagged: false,
                 ai_us: 0,
+                truncated: Vec::new(),
+                suggestions: Vec::new(),
             },
             outbox: notes.iter().map(|id| note(id)).collect(),
             drafts: vec![],
@@ -1310,6 +1342,8 @@ mod tests {
             created_at_ms,
             ai_disclosure: None,
             context: None,
+            notes: Vec::new(),
+            suggestions: Vec::new(),
             review: deskbridge_core::review::Review {
                 state,
                 ..Default::default()
@@ -1795,7 +1829,7 @@ mod tests {
     }
 
     /// The counts `stats` reports, without the flush counter.
-    fn counted(store: &SledStore) -> [usize; 7] {
+    fn counted(store: &SledStore) -> [usize; 8] {
         let stats = store.stats().expect("stats");
         [
             stats.pending_events,
@@ -1805,6 +1839,7 @@ mod tests {
             stats.outbox_delivered,
             stats.outbox_dead_lettered,
             stats.pending_drafts,
+            stats.outbox_cancelled,
         ]
     }
 
@@ -1815,8 +1850,8 @@ mod tests {
         let store = SledStore::open(dir.path()).expect("open");
         let new_seq = |key: &str| new_event(&store, key);
         let [quiet, busy, broken, late] = ["quiet", "busy", "broken", "late"].map(new_seq);
-        //        [pending, processed, failed, outbox, delivered, dead, open drafts]
-        assert_eq!(counted(&store), [4, 0, 0, 0, 0, 0, 0]);
+        //        [pending, processed, failed, outbox, delivered, dead, open drafts, cancelled]
+        assert_eq!(counted(&store), [4, 0, 0, 0, 0, 0, 0, 0]);
 
         // Settled with nothing to send (one dedupe record), then with notes and drafts.
         store
@@ -1829,10 +1864,10 @@ mod tests {
         ];
         store.complete_event(busy, &busy_outcome).expect("complete");
         store.complete_event(busy, &busy_outcome).expect("again");
-        assert_eq!(counted(&store), [2, 2, 0, 2, 0, 0, 1]);
+        assert_eq!(counted(&store), [2, 2, 0, 2, 0, 0, 1, 0]);
         store.fail_event(broken, "broken", 3).expect("fail");
         store.fail_event(broken, "broken", 4).expect("again");
-        assert_eq!(counted(&store), [1, 2, 1, 2, 0, 0, 1]);
+        assert_eq!(counted(&store), [1, 2, 1, 2, 0, 0, 1, 0]);
 
         // The outbox: one delivered, one dead-lettered, one queued later (twice), and a
         // delivered one queued again, which must not come back.
@@ -1852,7 +1887,18 @@ mod tests {
         store.enqueue_outbox(&note("n3")).expect("enqueue");
         store.enqueue_outbox(&note("n3")).expect("enqueue again");
         store.enqueue_outbox(&note("n1")).expect("delivered before");
-        assert_eq!(counted(&store), [1, 2, 1, 1, 1, 1, 1]);
+        assert_eq!(counted(&store), [1, 2, 1, 1, 1, 1, 1, 0]);
+        // One cancelled by an admin, which queuing again must not bring back either.
+        store.enqueue_outbox(&note("n4")).expect("enqueue");
+        let mut cancelled = note("n4");
+        cancelled.state = OutboxState::Cancelled { at_ms: 5 };
+        store.outbox_update(&cancelled).expect("cancel");
+        store.enqueue_outbox(&note("n4")).expect("cancelled before");
+        assert_eq!(counted(&store), [1, 2, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(
+            store.outbox_item("n4").expect("read").map(|item| item.state),
+            Some(OutboxState::Cancelled { at_ms: 5 })
+        );
 
         // Decisions: escalating keeps the draft open, approving closes it.
         let decide = |state: DraftState| {
@@ -1873,7 +1919,7 @@ mod tests {
             .complete_event(late, &outcome("evt-late", &[]))
             .expect("complete");
         assert_eq!(store.prune_dedupe_keys(2_000).expect("prune"), 4);
-        let expected = [0, 3, 1, 1, 1, 1, 0];
+        let expected = [0, 3, 1, 1, 1, 1, 0, 1];
         assert_eq!(counted(&store), expected);
         drop(store);
         let reopened = SledStore::open(dir.path()).expect("reopen");
@@ -1920,6 +1966,7 @@ mod tests {
             at_ms: 2_000,
             receipt: None,
             ai_disclosure: false,
+            delivery_logged: true,
         };
         busy_outcome.drafts = vec![
             draft("sent-old", 1, sent),
@@ -1940,6 +1987,7 @@ mod tests {
                     at_ms: LATER,
                     receipt: None,
                     ai_disclosure: false,
+                    delivery_logged: true,
                 },
             ),
             draft("approved-old", 1, DraftState::Approved { at_ms: 2_000 }),
@@ -1976,7 +2024,7 @@ mod tests {
             },
         );
         //        [pending, processed, failed, outbox, delivered, dead, open drafts]
-        assert_eq!(counted(&store), [0, 3, 1, 1, 1, 1, 2]);
+        assert_eq!(counted(&store), [0, 3, 1, 1, 1, 1, 2, 0]);
 
         retire_commit_records(&store);
         let pruned = store.prune_records(CUTOFF).expect("prune");
@@ -1987,10 +2035,11 @@ mod tests {
                 failed_events: 1,
                 outbox_delivered: 1,
                 outbox_dead_lettered: 0,
+                outbox_cancelled: 0,
                 closed_drafts: 3,
             }
         );
-        let expected = [0, 1, 0, 1, 0, 1, 2];
+        let expected = [0, 1, 0, 1, 0, 1, 2, 0];
         assert_eq!(counted(&store), expected);
         let processed: Vec<String> = store
             .processed_events()
@@ -2082,6 +2131,7 @@ mod tests {
             at_ms: 2_000,
             receipt: None,
             ai_disclosure: false,
+            delivery_logged: true,
         };
         done.drafts = vec![
             draft("approved", 1, DraftState::Approved { at_ms: 2_000 }),

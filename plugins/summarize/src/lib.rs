@@ -28,12 +28,14 @@ const INSTRUCTION: &str = "You summarize customer-support tickets for the agent 
     handle them. Write at most three short bullet points: what the customer wants, the \
     relevant facts, and what has been tried. Do not address the customer.";
 
-/// The text sent to the AI: subject line and the newest part of the thread.
+/// The text sent to the AI: subject line and the newest part of the thread, agents' internal
+/// notes included (the summary is an internal note itself; the manifest asks for them with
+/// `capabilities.internal_messages`).
 pub fn prompt(ticket: &Ticket, max_chars: usize) -> String {
     format!(
         "Subject: {}\n{}",
         ticket.subject,
-        ticket.transcript(max_chars)
+        ticket.transcript_with_internal_notes(max_chars)
     )
 }
 

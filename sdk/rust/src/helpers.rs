@@ -4,7 +4,7 @@
 use crate::__private::bindings::deskbridge::plugin as wit;
 use crate::{
     Action, ApprovalRequirement, ApproverRole, AuthorRole, Decision, DraftReply, Flag, Handover,
-    Message, PluginError, Ticket, Verdict,
+    Message, PluginError, Ticket, Verdict, Visibility,
 };
 
 impl PluginError {
@@ -82,43 +82,71 @@ impl Verdict {
 }
 
 impl Ticket {
-    /// The newest message written by the customer.
+    /// The newest public message written on the customer's side (the requester, or another
+    /// end user copied on the ticket).
     pub fn last_customer_message(&self) -> Option<&Message> {
-        self.messages
-            .iter()
-            .rev()
-            .find(|m| m.author_role == AuthorRole::Customer)
+        self.customer_messages().next_back()
     }
 
-    /// Messages written by the customer, oldest first.
+    /// Public messages written on the customer's side, oldest first.
     pub fn customer_messages(&self) -> impl DoubleEndedIterator<Item = &Message> {
         self.messages
             .iter()
-            .filter(|m| m.author_role == AuthorRole::Customer)
+            .filter(|m| m.author_role == AuthorRole::Customer && m.visibility == Visibility::Public)
     }
 
-    /// The thread as plain text (`Customer: …` / `Agent: …` lines), keeping the newest
-    /// messages when it would exceed `max_chars`.
+    /// The public thread as plain text (`Customer: …` / `Agent: …` lines), keeping the newest
+    /// messages when it would exceed `max_chars`. Internal notes are left out, so this is the
+    /// input to use for anything a customer may read (a draft reply). (The host also removes
+    /// internal notes before the call unless the manifest asks for them with
+    /// `capabilities.internal_messages`.)
     pub fn transcript(&self, max_chars: usize) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let mut used = 0;
-        for message in self.messages.iter().rev() {
-            let who = match message.author_role {
-                AuthorRole::Customer => "Customer",
-                AuthorRole::Agent => "Agent",
-                AuthorRole::Bot => "Bot",
-                AuthorRole::System => "System",
-            };
-            let line = format!("{who}: {}", message.body.trim());
-            if used + line.len() > max_chars {
-                break;
-            }
-            used += line.len() + 1;
-            parts.push(line);
-        }
-        parts.reverse();
-        parts.join("\n")
+        render_transcript(
+            self.messages
+                .iter()
+                .filter(|m| m.visibility == Visibility::Public),
+            max_chars,
+        )
     }
+
+    /// The whole thread, internal notes included (`Internal note (agent): …` lines), for
+    /// output only agents read, such as a summary note. Needs
+    /// `capabilities.internal_messages = true` in the manifest: without it the host has
+    /// already removed the internal notes, and this equals [`Ticket::transcript`].
+    pub fn transcript_with_internal_notes(&self, max_chars: usize) -> String {
+        render_transcript(self.messages.iter(), max_chars)
+    }
+}
+
+fn render_transcript<'a>(
+    messages: impl DoubleEndedIterator<Item = &'a Message>,
+    max_chars: usize,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut used = 0;
+    for message in messages.rev() {
+        let who = match message.author_role {
+            AuthorRole::Customer => "Customer",
+            AuthorRole::Agent => "Agent",
+            AuthorRole::Bot => "Bot",
+            AuthorRole::System => "System",
+        };
+        let line = match message.visibility {
+            Visibility::Public => format!("{who}: {}", message.body.trim()),
+            Visibility::Internal => format!(
+                "Internal note ({}): {}",
+                who.to_lowercase(),
+                message.body.trim()
+            ),
+        };
+        if used + line.len() > max_chars {
+            break;
+        }
+        used += line.len() + 1;
+        parts.push(line);
+    }
+    parts.reverse();
+    parts.join("\n")
 }
 
 /// Structured logging into the gateway's log, tagged with the plugin's id.
@@ -228,5 +256,73 @@ pub mod ai {
             AiError::Unavailable(m) => PluginError::new("ai-unavailable", m),
             AiError::BudgetExceeded(m) => PluginError::new("ai-budget", m),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Channel, Customer, HelpdeskKind, Priority, TicketStatus};
+
+    fn message(role: AuthorRole, visibility: Visibility, body: &str) -> Message {
+        Message {
+            id: body.len().to_string(),
+            author_role: role,
+            author_name: None,
+            visibility,
+            body: body.into(),
+            created_at: "2026-12-04T10:00:00Z".into(),
+        }
+    }
+
+    fn ticket(messages: Vec<Message>) -> Ticket {
+        Ticket {
+            id: "1".into(),
+            helpdesk: "acme".into(),
+            helpdesk_kind: HelpdeskKind::Zendesk,
+            subject: "Refund".into(),
+            status: TicketStatus::Open,
+            priority: Priority::Normal,
+            tags: vec![],
+            requester: Customer {
+                id: "c".into(),
+                name: None,
+                email: None,
+                locale: None,
+            },
+            channel: Channel::Email,
+            messages,
+        }
+    }
+
+    #[test]
+    fn the_transcript_leaves_internal_notes_out_unless_asked() {
+        let t = ticket(vec![
+            message(AuthorRole::Customer, Visibility::Public, "Where is my refund?"),
+            message(AuthorRole::Agent, Visibility::Internal, "Fraud watchlist: no refund."),
+            message(AuthorRole::Agent, Visibility::Public, "We are checking."),
+        ]);
+        assert_eq!(
+            t.transcript(1_000),
+            "Customer: Where is my refund?\nAgent: We are checking."
+        );
+        assert_eq!(
+            t.transcript_with_internal_notes(1_000),
+            "Customer: Where is my refund?\nInternal note (agent): Fraud watchlist: no refund.\nAgent: We are checking."
+        );
+        // The newest lines are kept when the transcript is cut.
+        assert_eq!(t.transcript(30), "Agent: We are checking.");
+    }
+
+    #[test]
+    fn customer_messages_are_public_ones_from_the_customer_side() {
+        let t = ticket(vec![
+            message(AuthorRole::Customer, Visibility::Public, "first"),
+            message(AuthorRole::Customer, Visibility::Internal, "a side conversation"),
+            message(AuthorRole::Agent, Visibility::Public, "reply"),
+        ]);
+        let bodies: Vec<&str> = t.customer_messages().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["first"]);
+        assert_eq!(t.last_customer_message().map(|m| m.body.as_str()), Some("first"));
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 pub(crate) const ZENDESK_SECRET: &str = "zendesk-signing-secret";
 pub(crate) const GENERIC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub(crate) const FRESHDESK_USER: &str = "deskbridge";
-pub(crate) const FRESHDESK_PASSWORD: &str = "hook-password";
+pub(crate) const FRESHDESK_PASSWORD: &str = "hook-password-for-the-tests";
 
 /// A child process whose output is collected; killed (SIGKILL) on drop.
 pub(crate) struct Process {

@@ -8,6 +8,7 @@ wasmtime::component::bindgen!({
     world: "plugin",
     imports: {
         "deskbridge:plugin/ai.complete": async,
+        "deskbridge:plugin/log.log": trappable,
     },
     exports: {
         default: async,
@@ -23,7 +24,9 @@ pub(crate) const KV: &str = "deskbridge:plugin/kv@0.1.0";
 pub(crate) const AI: &str = "deskbridge:plugin/ai@0.1.0";
 pub(crate) const TYPES: &str = "deskbridge:plugin/types@0.1.0";
 
-pub(crate) fn event_to_wit(event: &core::TicketEvent) -> wit::TicketEvent {
+/// The event as the plugin sees it; `internal_messages` says whether its manifest grants
+/// agents' internal notes (otherwise they are left out of the thread).
+pub(crate) fn event_to_wit(event: &core::TicketEvent, internal_messages: bool) -> wit::TicketEvent {
     wit::TicketEvent {
         id: event.id.clone(),
         kind: match event.kind {
@@ -32,11 +35,12 @@ pub(crate) fn event_to_wit(event: &core::TicketEvent) -> wit::TicketEvent {
             core::EventKind::AgentMessageAdded => wit::EventKind::AgentMessageAdded,
         },
         occurred_at: event.occurred_at.clone(),
-        ticket: ticket_to_wit(&event.ticket),
+        ticket: ticket_to_wit(&event.ticket, internal_messages),
     }
 }
 
-pub(crate) fn ticket_to_wit(t: &core::Ticket) -> wit::Ticket {
+/// The ticket as the plugin sees it: without internal messages unless `internal_messages`.
+pub(crate) fn ticket_to_wit(t: &core::Ticket, internal_messages: bool) -> wit::Ticket {
     wit::Ticket {
         id: t.id.clone(),
         helpdesk: t.helpdesk.clone(),
@@ -72,7 +76,12 @@ pub(crate) fn ticket_to_wit(t: &core::Ticket) -> wit::Ticket {
             core::Channel::Social => wit::Channel::Social,
             core::Channel::Other => wit::Channel::Other,
         },
-        messages: t.messages.iter().map(message_to_wit).collect(),
+        messages: t
+            .messages
+            .iter()
+            .filter(|m| internal_messages || m.visibility == core::Visibility::Public)
+            .map(message_to_wit)
+            .collect(),
     }
 }
 
