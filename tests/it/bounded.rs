@@ -89,7 +89,11 @@ impl AiProvider for RecordingProvider {
         &self,
         request: CompletionRequest,
     ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
-        let prompt: Vec<&str> = request.messages.iter().map(|m| m.content.as_str()).collect();
+        let prompt: Vec<&str> = request
+            .messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect();
         self.prompts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -118,7 +122,11 @@ async fn the_reply_prompt_never_carries_an_internal_note_and_the_summary_prompt_
     assert!(!draft.body.contains("watchlist"), "{}", draft.body);
     let sent = taken();
     assert_eq!(sent.len(), 1);
-    assert!(!sent[0].contains("watchlist"), "the reply prompt: {}", sent[0]);
+    assert!(
+        !sent[0].contains("watchlist"),
+        "the reply prompt: {}",
+        sent[0]
+    );
     assert!(sent[0].contains("Any news about my kettle order?"));
 
     let summarize = load_bundled("summarize", None, &services, |_| {});
@@ -205,7 +213,10 @@ async fn ai_requests_are_bounded_in_messages_and_bytes() {
         );
     }
     let refused = run(&plugin, "ai-messages").await.expect("reports");
-    assert!(refused.starts_with("ai refused: AiError::Denied"), "{refused}");
+    assert!(
+        refused.starts_with("ai refused: AiError::Denied"),
+        "{refused}"
+    );
     assert!(refused.contains("limits.max_ai_messages is 4"), "{refused}");
     let refused = run(&plugin, "ai-prompt").await.expect("reports");
     assert!(
@@ -224,15 +235,18 @@ async fn kv_keys_values_key_count_and_total_bytes_are_bounded() {
             "kv-value",
             "kv refused key 0: the value is 1025 bytes; limits.max_kv_value_bytes is 1024",
         ),
-        ("kv-keys", "kv refused key 16: the plugin already holds 16 keys"),
+        (
+            "kv-keys",
+            "kv refused key 16: the plugin already holds 16 keys",
+        ),
     ];
     for (subject, expected) in cases {
         let outcome = run(&plugin, subject).await.expect("reports");
         assert!(outcome.contains(expected), "{subject}: {outcome}");
     }
     // A fresh store: 4 keys of about 1,005 bytes fit in 4,096, a fifth does not.
-    let fresh = try_load_guest(guests::IMPORT_ABUSER, &HostServices::local(), |_| {})
-        .expect("loads");
+    let fresh =
+        try_load_guest(guests::IMPORT_ABUSER, &HostServices::local(), |_| {}).expect("loads");
     let outcome = run(&fresh, "kv-total").await.expect("reports");
     assert!(
         outcome.starts_with("kv refused key 4:") && outcome.contains("limits.max_kv_total_bytes"),

@@ -50,6 +50,29 @@ fn write_lines<'a>(path: &Path, lines: impl Iterator<Item = &'a String>) -> Resu
     out.flush().map_err(io(path))
 }
 
+/// The newest signed checkpoint of the log in `log_dir` (checked against the log's key) and
+/// its note text, read-only: safe while a gateway appends. This is what an operator ships
+/// to another system after each checkpoint, for `audit verify --checkpoint`.
+pub fn newest_checkpoint(log_dir: &Path) -> Result<Option<(Checkpoint, String)>, AuditError> {
+    let key_path = log_dir.join(files::PUBLIC_KEY);
+    let key = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+    let verifier = NoteVerifier::parse(&key)?;
+    let mut newest: Option<(Checkpoint, String)> = None;
+    for (i, text) in complete_lines(&log_dir.join(files::CHECKPOINTS))?
+        .iter()
+        .enumerate()
+    {
+        let (checkpoint, note) = open_checkpoint_line(text, i as u64 + 1, &verifier)?;
+        if newest
+            .as_ref()
+            .is_none_or(|(n, _)| checkpoint.size >= n.size)
+        {
+            newest = Some((checkpoint, note));
+        }
+    }
+    Ok(newest)
+}
+
 /// Copies the log in `log_dir` to `out`, up to its newest checkpoint.
 pub fn export_dir(log_dir: &Path, out: &Path) -> Result<ExportSummary, AuditError> {
     let key_path = log_dir.join(files::PUBLIC_KEY);

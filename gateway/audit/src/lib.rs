@@ -21,6 +21,6 @@ pub mod note;
 pub mod verify;
 
 pub use entry::{Entry, NewEntry};
-pub use export::{ExportSummary, export_dir};
+pub use export::{ExportSummary, export_dir, newest_checkpoint};
 pub use log::{AuditConfig, AuditError, AuditLog};
-pub use verify::{Verified, VerifyError, verify_export};
+pub use verify::{Verified, VerifyError, verify_export, verify_export_against};

@@ -7,6 +7,12 @@
 //! up to its size (which makes all checkpoints consistent with one another: they are roots of
 //! prefixes of one sequence); the newest checkpoint covers every entry; every readable personal
 //! value opens the commitment of its entry.
+//!
+//! A log's own checkpoints cannot catch an operator who rewrites the log *and* its
+//! checkpoints with the log's key: [`verify_export_against`] also takes checkpoints kept
+//! elsewhere (`deskbridge audit checkpoint --out FILE`, shipped to another system as they are
+//! made), and refuses an export that is shorter than one of them (cut short) or whose entries
+//! do not produce its root (rewritten).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -43,6 +49,14 @@ pub enum VerifyError {
     /// The key given or found is not a verifier key.
     #[error("public key: {0}")]
     Key(String),
+    /// The export contradicts a checkpoint kept outside the gateway.
+    #[error("checkpoint kept elsewhere ({which}): {reason}")]
+    Witness {
+        /// Which one (its size and origin).
+        which: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// What a successful verification covered.
@@ -149,11 +163,43 @@ fn check_chunk(
 /// the export's own `log.pub` is used, which proves integrity but not authorship: compare it
 /// with a copy obtained independently.
 pub fn verify_export(dir: &Path, public_key: Option<&str>) -> Result<Verified, VerifyError> {
+    verify_export_against(dir, public_key, &[])
+}
+
+/// [`verify_export`], and the export must agree with every checkpoint of `witnessed` (signed
+/// note texts kept outside the gateway): it holds at least as many entries, and its first
+/// `size` entries produce the checkpoint's root.
+pub fn verify_export_against(
+    dir: &Path,
+    public_key: Option<&str>,
+    witnessed: &[String],
+) -> Result<Verified, VerifyError> {
     let key_text = match public_key {
         Some(key) => key.to_owned(),
         None => read(&dir.join(files::PUBLIC_KEY))?,
     };
     let verifier = NoteVerifier::parse(&key_text).map_err(|e| VerifyError::Key(e.to_string()))?;
+    let mut witness_roots: BTreeMap<u64, Vec<(String, Hash)>> = BTreeMap::new();
+    for (i, note) in witnessed.iter().enumerate() {
+        let checkpoint = Checkpoint::open(note, &verifier).map_err(|e| VerifyError::Witness {
+            which: format!("number {}", i + 1),
+            reason: format!("not a checkpoint signed by this key: {e}"),
+        })?;
+        let which = format!("size {} of {}", checkpoint.size, checkpoint.origin);
+        if checkpoint.origin != verifier.name() {
+            return Err(VerifyError::Witness {
+                which,
+                reason: format!(
+                    "it is not a checkpoint of the key's log {:?}",
+                    verifier.name()
+                ),
+            });
+        }
+        witness_roots
+            .entry(checkpoint.size)
+            .or_default()
+            .push((which, checkpoint.root));
+    }
 
     // Checkpoints first: they say which roots the entries must produce.
     let checkpoints_text = read(&dir.join(files::CHECKPOINTS))?;
@@ -211,6 +257,17 @@ pub fn verify_export(dir: &Path, public_key: Option<&str>) -> Result<Verified, V
                 }
             }
         }
+        for (which, expected_root) in witness_roots.get(&frontier.size()).into_iter().flatten() {
+            if *expected_root != frontier.root() {
+                return Err(VerifyError::Witness {
+                    which: which.clone(),
+                    reason: format!(
+                        "the export's first {} entries do not produce its root: the log was rewritten since (the log's own checkpoints were re-signed to match)",
+                        frontier.size()
+                    ),
+                });
+            }
+        }
         Ok(())
     };
     check_roots(&frontier)?;
@@ -237,6 +294,17 @@ pub fn verify_export(dir: &Path, public_key: Option<&str>) -> Result<Verified, V
             frontier.push(leaf);
             check_roots(&frontier)?;
         }
+    }
+    if let Some((size, found)) = witness_roots.iter().next_back()
+        && *size > frontier.size()
+    {
+        return Err(VerifyError::Witness {
+            which: found[0].0.clone(),
+            reason: format!(
+                "it covers {size} entries but the export holds {}: the log was cut short",
+                frontier.size()
+            ),
+        });
     }
     if largest > frontier.size() {
         return Err(VerifyError::Bad {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use deskbridge_audit::log::files;
 use deskbridge_audit::merkle;
-use deskbridge_audit::{AuditConfig, AuditLog, NewEntry, VerifyError, verify_export};
+use deskbridge_audit::{
+    AuditConfig, AuditLog, NewEntry, VerifyError, verify_export, verify_export_against,
+};
 
 fn config(every: u64) -> AuditConfig {
     AuditConfig {
@@ -284,4 +286,92 @@ fn concurrent_appenders_share_syncs_and_lose_nothing() {
     drop(log);
     let log = AuditLog::open(&path, config(50)).expect("reopen");
     assert_eq!(log.size(), 200);
+}
+
+/// A log under the same signing key as the one in `original` (what an operator who holds the
+/// key can build), with `n` entries starting at decision `from`.
+fn forged_log(original: &Path, dir: &Path, from: u64, n: u64) -> AuditLog {
+    std::fs::create_dir_all(dir).expect("dir");
+    std::fs::copy(
+        original.join(files::SIGNING_KEY),
+        dir.join(files::SIGNING_KEY),
+    )
+    .expect("copy the key");
+    let log = AuditLog::open(dir, config(1000)).expect("open");
+    for i in from..from + n {
+        log.append(decision(i)).expect("append");
+    }
+    log.checkpoint().expect("checkpoint");
+    log
+}
+
+#[test]
+fn a_checkpoint_kept_elsewhere_catches_a_log_cut_short_or_rewritten_under_its_own_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let original = dir.path().join("log");
+    let log = log_with(&original, 20, 1000);
+    log.checkpoint().expect("checkpoint");
+    // What an operator ships to another system: the newest signed checkpoint.
+    let (_, witnessed) = log.latest_checkpoint().expect("a checkpoint");
+    let key = log.verifier().to_key_string();
+    let out = dir.path().join("export");
+    log.export(&out).expect("export");
+    let verified =
+        verify_export_against(&out, Some(&key), std::slice::from_ref(&witnessed)).expect("honest");
+    assert_eq!(verified.entries, 20);
+    // The log grows: an older witnessed checkpoint still agrees with the longer export.
+    for i in 20..25 {
+        log.append(decision(i)).expect("append");
+    }
+    log.checkpoint().expect("checkpoint");
+    let longer = dir.path().join("longer");
+    log.export(&longer).expect("export");
+    verify_export_against(&longer, Some(&key), std::slice::from_ref(&witnessed))
+        .expect("a prefix of the witnessed log");
+
+    // Cut short: ten entries, re-signed with the log's own key. Its own checkpoints verify.
+    let cut = forged_log(&original, &dir.path().join("cut"), 0, 10);
+    let cut_out = dir.path().join("cut-export");
+    cut.export(&cut_out).expect("export");
+    verify_export(&cut_out, Some(&key)).expect("self-consistent");
+    let err = verify_export_against(&cut_out, Some(&key), std::slice::from_ref(&witnessed))
+        .expect_err("cut short");
+    assert!(
+        matches!(&err, VerifyError::Witness { reason, .. } if reason.contains("cut short")),
+        "{err}"
+    );
+
+    // Rewritten: as many entries, one of them different, re-signed.
+    let rewritten = forged_log(&original, &dir.path().join("rewritten"), 1, 20);
+    let rewritten_out = dir.path().join("rewritten-export");
+    rewritten.export(&rewritten_out).expect("export");
+    verify_export(&rewritten_out, Some(&key)).expect("self-consistent");
+    let err = verify_export_against(&rewritten_out, Some(&key), std::slice::from_ref(&witnessed))
+        .expect_err("rewritten");
+    assert!(
+        matches!(&err, VerifyError::Witness { reason, .. } if reason.contains("rewritten")),
+        "{err}"
+    );
+
+    // A checkpoint of another log, or not signed by this key, is refused as a witness.
+    let other = AuditLog::open(&dir.path().join("other"), config(1000)).expect("open");
+    other.append(decision(0)).expect("append");
+    other.checkpoint().expect("checkpoint");
+    let (_, foreign) = other.latest_checkpoint().expect("checkpoint");
+    let err = verify_export_against(&out, Some(&key), &[foreign]).expect_err("foreign");
+    assert!(matches!(err, VerifyError::Witness { .. }), "{err}");
+}
+
+#[test]
+fn entries_of_a_kind_are_read_back_from_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = log_with(dir.path(), 3, 1000);
+    let mut other = decision(9);
+    other.kind = "reply.delivered".into();
+    log.append(other).expect("append");
+    let found = log.entries_of_kind("reply.delivered").expect("read");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].index, 3);
+    assert_eq!(log.entries_of_kind("draft.decided").expect("read").len(), 3);
+    assert!(log.entries_of_kind("nothing").expect("read").is_empty());
 }

@@ -1,4 +1,5 @@
-//! The approval log from the command line (`deskbridge audit export|verify`) and its setup in
+//! The approval log from the command line (`deskbridge audit export|checkpoint|verify|erase`)
+//! and its setup in
 //! `deskbridge serve`: opening it in `DATA_DIR/audit`, recording plugin loads and the
 //! configuration, and signing checkpoints on a timer.
 
@@ -28,6 +29,17 @@ pub(crate) enum AuditCommand {
         #[command(flatten)]
         place: crate::token_cmd::DataPlace,
     },
+    /// Write the log's newest signed checkpoint (a C2SP signed note) to a file, to keep it
+    /// outside the gateway (another system, another person): `verify --checkpoint` then
+    /// catches a log cut short or rewritten since, even one re-signed with the log's own key.
+    /// Safe while the gateway runs.
+    Checkpoint {
+        /// Where to write the checkpoint.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        place: crate::token_cmd::DataPlace,
+    },
     /// Verify an export offline: signatures, roots, consistency of every checkpoint, and
     /// personal values against their commitments. Names the first bad line.
     Verify {
@@ -37,6 +49,10 @@ pub(crate) enum AuditCommand {
         /// own `log.pub` is used, which proves integrity but not who signed.
         #[arg(long)]
         pubkey: Option<String>,
+        /// A checkpoint kept outside the gateway (from `audit checkpoint --out`); the export
+        /// must agree with it. Repeat for several.
+        #[arg(long = "checkpoint")]
+        checkpoints: Vec<PathBuf>,
     },
     /// Erase readable personal data (a person's name wherever it appears, or every personal
     /// value of one entry) while keeping the log verifiable. With the gateway stopped; while
@@ -105,7 +121,31 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
             println!("erased {erased} personal values; the log still verifies");
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { dir, pubkey } => {
+        AuditCommand::Checkpoint { out, place } => {
+            let data_dir = place.config()?.data_dir;
+            let Some((checkpoint, note)) = deskbridge_audit::newest_checkpoint(&log_dir(&data_dir))
+                .with_context(|| format!("reading the approval log of {}", data_dir.display()))?
+            else {
+                bail!(
+                    "the approval log in {} has no signed checkpoint yet",
+                    data_dir.display()
+                );
+            };
+            std::fs::write(&out, &note).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "checkpoint of {} at size {} (root {}) written to {}",
+                checkpoint.origin,
+                checkpoint.size,
+                hex::encode(checkpoint.root),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify {
+            dir,
+            pubkey,
+            checkpoints,
+        } => {
             let key = match pubkey {
                 Some(value) if Path::new(&value).is_file() => Some(
                     std::fs::read_to_string(&value)
@@ -113,7 +153,14 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                 ),
                 other => other,
             };
-            match deskbridge_audit::verify_export(&dir, key.as_deref()) {
+            let witnessed = checkpoints
+                .iter()
+                .map(|path| {
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading the checkpoint {}", path.display()))
+                })
+                .collect::<anyhow::Result<Vec<String>>>()?;
+            match deskbridge_audit::verify_export_against(&dir, key.as_deref(), &witnessed) {
                 Ok(verified) => {
                     println!(
                         "ok: {} entries, {} checkpoints of {} verified; root {}; {} personal values match their commitments, {} erased",
@@ -124,6 +171,12 @@ pub(crate) fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
                         verified.personal_values,
                         verified.erased_values
                     );
+                    if !witnessed.is_empty() {
+                        println!(
+                            "agrees with {} checkpoint(s) kept elsewhere",
+                            witnessed.len()
+                        );
+                    }
                     if key.is_none() {
                         println!(
                             "note: checked against the export's own log.pub; pass --pubkey with a copy obtained independently to prove who signed"

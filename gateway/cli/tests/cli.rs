@@ -185,6 +185,18 @@ fn plugin_check_reports_how_imports_are_treated() {
             .iter()
             .any(|i| i["name"] == "deskbridge:plugin/ai@0.1.0" && i["treatment"] == "granted")
     );
+    // The summary reads agents' internal notes and never drafts: both visible to operators.
+    assert_eq!(report["capabilities"]["internal_messages"], true);
+    assert_eq!(report["capabilities"]["draft_replies"], false);
+    let grants = report["grants"].to_string();
+    assert!(grants.contains("sees agents' internal notes"), "{grants}");
+    let (_, reply_manifest) = bundled_plugin(dir.path(), "suggest-reply");
+    let (output, stdout, stderr) = run(deskbridge().args(["plugin", "check"]).arg(&reply_manifest));
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("sees public messages only; internal notes are removed before each call"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -223,7 +223,8 @@ impl HelpdeskConfig {
             HelpdeskConfig::Generic(c) => &c.allowed_tags,
         };
         for pattern in tags.iter().flatten() {
-            TagPattern::parse(pattern).map_err(|e| key_error(&key("allowed_tags"), e.to_string()))?;
+            TagPattern::parse(pattern)
+                .map_err(|e| key_error(&key("allowed_tags"), e.to_string()))?;
         }
         let strong = |field: &str, bytes: usize| -> Result<(), ConfigError> {
             if allow_short_secrets || bytes >= MIN_WEBHOOK_SECRET_BYTES {

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use helpdesk::{
-    FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig,
-    MIN_WEBHOOK_SECRET_BYTES, ZendeskConfig,
+    FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
+    ZendeskConfig,
 };
 pub use secret::Secret;
 
@@ -500,7 +500,10 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
             )
         };
         let err = parse(&zendesk("short-secret")).expect_err("12 bytes");
-        assert!(err.to_string().contains("helpdesks.z.webhook_secret"), "{err}");
+        assert!(
+            err.to_string().contains("helpdesks.z.webhook_secret"),
+            "{err}"
+        );
         assert!(err.to_string().contains("at least 16"), "{err}");
         parse(&zendesk("sixteen-bytes-ok")).expect("16 bytes");
         let freshdesk = |auth: &str| {
@@ -522,18 +525,28 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         ))
         .expect_err("3 bytes");
         assert!(
-            err.to_string().contains("helpdesks.f.webhook_auth.header.value"),
+            err.to_string()
+                .contains("helpdesks.f.webhook_auth.header.value"),
             "{err}"
         );
         // A Standard Webhooks key is measured decoded: `whsec_` + base64 of 8 bytes.
-        let err = parse("[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MTIzNDU2Nzg=\"\n")
-            .expect_err("8 bytes");
-        assert!(err.to_string().contains("helpdesks.g.webhook_secret"), "{err}");
+        let err =
+            parse("[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MTIzNDU2Nzg=\"\n")
+                .expect_err("8 bytes");
+        assert!(
+            err.to_string().contains("helpdesks.g.webhook_secret"),
+            "{err}"
+        );
         let allowed = format!(
             "[ingest]\nallow_short_webhook_secrets = true\n{}",
             zendesk("short")
         );
-        assert!(parse(&allowed).expect("a test config").ingest.allow_short_webhook_secrets);
+        assert!(
+            parse(&allowed)
+                .expect("a test config")
+                .ingest
+                .allow_short_webhook_secrets
+        );
     }
 
     #[test]
@@ -550,10 +563,16 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         .expect("valid");
         let policy = c.helpdesks["z"].write_policy();
         assert!(policy.allows_tag("triage-billing") && policy.allows_tag("VIP"));
-        assert!(!policy.allows_tag("deskbridge-handover"), "the list replaces the default");
+        assert!(
+            !policy.allows_tag("deskbridge-handover"),
+            "the list replaces the default"
+        );
         assert!(policy.priority);
         let err = parse(&format!("{base}allowed_tags = [\"two words\"]\n")).expect_err("space");
-        assert!(err.to_string().contains("helpdesks.z.allowed_tags"), "{err}");
+        assert!(
+            err.to_string().contains("helpdesks.z.allowed_tags"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -147,8 +147,11 @@ mod tests {
             err.to_string().contains("freshdesk_webhook.ticket_id"),
             "{err}"
         );
-        let err = parse(br#"{"freshdesk_webhook":{"ticket_id":"{{ticket.id}}"}}"#, "d")
-            .expect_err("unrendered");
+        let err = parse(
+            br#"{"freshdesk_webhook":{"ticket_id":"{{ticket.id}}"}}"#,
+            "d",
+        )
+        .expect_err("unrendered");
         assert!(
             err.to_string().contains("freshdesk_webhook.ticket_id"),
             "{err}"

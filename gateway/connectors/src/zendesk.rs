@@ -296,7 +296,11 @@ fn customer(id: &str, user: &Value) -> Customer {
 /// Whether a comment's author is on the customer's side: the requester, an end user (copied,
 /// following, or writing in), or anyone the API did not describe as staff.
 fn customer_side(author: &str, requester_id: &str, roles: &HashMap<String, String>) -> bool {
-    author == requester_id || !matches!(roles.get(author).map(String::as_str), Some("agent" | "admin"))
+    author == requester_id
+        || !matches!(
+            roles.get(author).map(String::as_str),
+            Some("agent" | "admin")
+        )
 }
 
 fn message(
@@ -384,21 +388,29 @@ mod tests {
 
     #[test]
     fn comments_are_classified_by_author_role_and_marker() {
-        let roles: HashMap<String, String> = [("7", "end-user"), ("8", "end-user"), ("9", "agent"), ("10", "admin")]
-            .into_iter()
-            .map(|(id, role)| (id.to_owned(), role.to_owned()))
-            .collect();
+        let roles: HashMap<String, String> = [
+            ("7", "end-user"),
+            ("8", "end-user"),
+            ("9", "agent"),
+            ("10", "admin"),
+        ]
+        .into_iter()
+        .map(|(id, role)| (id.to_owned(), role.to_owned()))
+        .collect();
         let customer = json!({"id": 1, "author_id": 7, "plain_body": "help", "public": true, "created_at": "t"});
         let agent =
             json!({"id": 2, "author_id": 9, "body": "on it", "public": false, "created_at": "t"});
         let ours = json!({"id": 3, "author_id": 9, "body": "summary\n\n— Deskbridge ref e.s.0", "public": false, "created_at": "t"});
         let m = |c: &Value| message(c, "7", &roles).expect("valid");
         // A colleague the requester copied in, an admin, and someone the API did not describe.
-        let copied = json!({"id": 5, "author_id": 8, "body": "me too", "public": true, "created_at": "t"});
+        let copied =
+            json!({"id": 5, "author_id": 8, "body": "me too", "public": true, "created_at": "t"});
         assert_eq!(m(&copied).author_role, AuthorRole::Customer);
-        let admin = json!({"id": 6, "author_id": 10, "body": "done", "public": true, "created_at": "t"});
+        let admin =
+            json!({"id": 6, "author_id": 10, "body": "done", "public": true, "created_at": "t"});
         assert_eq!(m(&admin).author_role, AuthorRole::Agent);
-        let stranger = json!({"id": 7, "author_id": 99, "body": "hi", "public": true, "created_at": "t"});
+        let stranger =
+            json!({"id": 7, "author_id": 99, "body": "hi", "public": true, "created_at": "t"});
         assert_eq!(m(&stranger).author_role, AuthorRole::Customer);
         assert_eq!(m(&customer).author_role, AuthorRole::Customer);
         assert_eq!(m(&agent).author_role, AuthorRole::Agent);

@@ -142,7 +142,11 @@ pub enum VerdictViolation {
     },
 }
 
-fn check_text(text: &str, what: impl FnOnce() -> String, limit: usize) -> Result<(), VerdictViolation> {
+fn check_text(
+    text: &str,
+    what: impl FnOnce() -> String,
+    limit: usize,
+) -> Result<(), VerdictViolation> {
     let problem = if text.trim().is_empty() {
         Some("empty")
     } else if text.len() > limit {
@@ -246,7 +250,14 @@ mod tests {
             limits.check(&verdict),
             Err(VerdictViolation::TooManyFlags { actual: 17, .. })
         ));
-        for code in ["", "-x", "Upper", "with space", "emoji-\u{1f600}", &"a".repeat(65)] {
+        for code in [
+            "",
+            "-x",
+            "Upper",
+            "with space",
+            "emoji-\u{1f600}",
+            &"a".repeat(65),
+        ] {
             verdict.flags = vec![flag(code, "m")];
             assert_eq!(
                 limits.check(&verdict),
@@ -257,7 +268,10 @@ mod tests {
         for message in ["", "  ", &"m".repeat(1025), "bell\u{7}", "\u{1b}[31mred"] {
             verdict.flags = vec![flag("ok", message)];
             assert!(
-                matches!(limits.check(&verdict), Err(VerdictViolation::BadText { .. })),
+                matches!(
+                    limits.check(&verdict),
+                    Err(VerdictViolation::BadText { .. })
+                ),
                 "{message:?}"
             );
         }

@@ -404,7 +404,9 @@ mod tests {
         );
         late.expires_at_ms = None;
         assert!(approve_for_delivery(&late, TEXT, &approvals).is_ok());
-        assert!(approve_for_delivery(&draft(ApprovalRequirement::BASELINE), TEXT, &approvals).is_ok());
+        assert!(
+            approve_for_delivery(&draft(ApprovalRequirement::BASELINE), TEXT, &approvals).is_ok()
+        );
     }
 
     #[test]

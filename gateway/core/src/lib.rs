@@ -33,9 +33,9 @@ pub use identity::{
 };
 pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use redact::{RedactionSummary, Redactor};
-pub use ticket_limits::{Truncation, fit_to_limits};
-pub use write_policy::{Suggestion, TagPattern, WritePolicy};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,
 };
+pub use ticket_limits::{Truncation, fit_to_limits};
+pub use write_policy::{Suggestion, TagPattern, WritePolicy};

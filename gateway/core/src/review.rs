@@ -281,7 +281,10 @@ pub fn decide(
     if !review.state.is_open() {
         return Err(DecisionRefusal::Closed(review.state.name()));
     }
-    if facts.expires_at_ms.is_some_and(|deadline| at_ms >= deadline) {
+    if facts
+        .expires_at_ms
+        .is_some_and(|deadline| at_ms >= deadline)
+    {
         return Err(DecisionRefusal::Expired);
     }
     if version != review.version {

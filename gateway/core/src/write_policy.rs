@@ -254,7 +254,10 @@ mod tests {
             tags: vec![pattern("deskbridge*"), pattern("vip")],
             priority: true,
         };
-        assert_eq!(open.check_priority("p", Priority::Urgent), Ok(Priority::Urgent));
+        assert_eq!(
+            open.check_priority("p", Priority::Urgent),
+            Ok(Priority::Urgent)
+        );
         assert_eq!(open.split_tags("p", vec!["vip".into()]).1, None);
         let closed = WritePolicy {
             tags: Vec::new(),

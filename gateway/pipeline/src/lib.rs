@@ -12,11 +12,15 @@
 //! - [`housekeeping`] drops old dedupe keys and deletes records past their retention.
 //! - The [`outbox`] delivers notes, tags and priorities to each helpdesk: rate-limited,
 //!   retried with backoff and jitter, dead-lettered after a horizon, and idempotent through
-//!   a marker read back after any attempt whose outcome is unknown.
+//!   a marker read back after any attempt whose outcome is unknown. It also delivers the
+//!   replies of approved drafts — only as the delivery gate's `ApprovedReply`, made from the
+//!   store right before each send (`replies.rs`), held while the stop switch pauses their
+//!   scope, each send announced in the approval log before it happens.
 //!
 //! Failure is closed (invariant 2): a plugin that fails produces nothing and flags the
-//! ticket; a policy plugin that fails drops the draft it was reviewing. Nothing here can send
-//! a public reply: drafts are stored for the approval queue only.
+//! ticket; a policy plugin that fails drops the draft it was reviewing. Plugins' drafts are
+//! stored for the approval queue only; the one way out to a customer is the outbox's reply
+//! item, which names a draft (never a text) and passes the gate at send time.
 
 mod backoff;
 mod expiry;
@@ -40,9 +44,9 @@ use deskbridge_store::{Store, StoreError};
 use tokio::sync::Notify;
 
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
-pub use replies::claims;
 pub use ingest::{Accepted, Ingest, IngestError};
 pub use metrics::{MetricsSnapshot, Percentiles, PipelineMetrics};
+pub use replies::claims;
 
 /// Tunables of the pipeline and the outbox.
 #[derive(Debug, Clone)]
@@ -202,8 +206,11 @@ pub fn event_id(helpdesk: &str, dedupe_key: &str) -> String {
 mod tests {
     use deskbridge_core::review::{DraftState, Review};
     use deskbridge_store::{
-        DraftProvenance, EventOutcome, Inserted, PendingDraft, ProcessedEvent, SledStore,
+        DraftProvenance, EventOutcome, Inserted, OutboxItem, PendingDraft, ProcessedEvent,
+        SledStore,
     };
+
+    use crate::journal::DeliveredReply;
 
     use super::*;
 
@@ -239,15 +246,13 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_approved_draft_whose_reply_a_crash_kept_from_the_outbox_gets_it_at_start() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("open"));
+    /// A store holding `drafts`, as a crash left it.
+    fn store_with(dir: &std::path::Path, drafts: Vec<PendingDraft>) -> Arc<dyn Store> {
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir).expect("open"));
         let event = fixtures::unconfigured_delivery();
         let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
             panic!("a new event");
         };
-        // The store as a crash after the approval and before its outbox item leaves it.
         let outcome = EventOutcome {
             processed: ProcessedEvent {
                 event_id: event.id.clone(),
@@ -265,13 +270,60 @@ mod tests {
                 suggestions: Vec::new(),
             },
             outbox: Vec::new(),
-            drafts: vec![
-                draft("approved", DraftState::Approved { at_ms: 2 }),
-                draft("open", DraftState::Pending),
-            ],
+            drafts,
             last_message_id: None,
         };
         store.complete_event(seq, &outcome).expect("complete");
+        store
+    }
+
+    fn audit_log(dir: &std::path::Path) -> Arc<deskbridge_audit::AuditLog> {
+        Arc::new(
+            deskbridge_audit::AuditLog::open(dir, deskbridge_audit::AuditConfig::default())
+                .expect("log"),
+        )
+    }
+
+    fn with_audit(audit: &Arc<deskbridge_audit::AuditLog>) -> PipelineSettings {
+        PipelineSettings {
+            audit: Some(audit.clone()),
+            ..PipelineSettings::default()
+        }
+    }
+
+    fn sent(delivery_logged: bool) -> DraftState {
+        DraftState::Sent {
+            at_ms: 3,
+            receipt: Some("c-1".into()),
+            ai_disclosure: false,
+            delivery_logged,
+        }
+    }
+
+    fn approved_by_ann(mut draft: PendingDraft) -> PendingDraft {
+        draft
+            .review
+            .approvals
+            .push(deskbridge_core::ApprovalRecord {
+                draft_id: draft.id.clone(),
+                approver: "Ann Agent".into(),
+                role: deskbridge_core::ApproverRole::Agent,
+                text_sha256: deskbridge_core::text_sha256(&draft.body),
+                token_id: Some("tok_1".into()),
+            });
+        draft
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_approved_draft_whose_reply_a_crash_kept_from_the_outbox_gets_it_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with(
+            dir.path(),
+            vec![
+                draft("approved", DraftState::Approved { at_ms: 2 }),
+                draft("open", DraftState::Pending),
+            ],
+        );
         Pipeline::start(store.clone(), Helpdesks::new(), PipelineSettings::default())
             .expect("start");
         assert!(
@@ -279,5 +331,96 @@ mod tests {
             "the approved draft's reply is queued (whatever became of it since)"
         );
         assert!(store.outbox_item("open.reply").expect("read").is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_delivered_before_a_crash_is_marked_sent_and_logged_once_at_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let approved = approved_by_ann(draft("approved", DraftState::Approved { at_ms: 2 }));
+        let store = store_with(&dir.path().join("store"), vec![approved.clone()]);
+        // The crash fell after the outbox recorded the delivery, before the draft and the
+        // log heard of it.
+        let mut item = OutboxItem::public_reply(&approved, 2);
+        store.enqueue_outbox(&item).expect("queue");
+        item.state = deskbridge_store::OutboxState::Delivered {
+            receipt: Some("c-1".into()),
+            at_ms: 3,
+            reconciled: false,
+        };
+        store.outbox_update(&item).expect("deliver");
+        let audit = audit_log(&dir.path().join("audit"));
+        Pipeline::start(store.clone(), Helpdesks::new(), with_audit(&audit)).expect("start");
+        let entries = audit.entries_of_kind("reply.delivered").expect("read");
+        assert_eq!(entries.len(), 1);
+        let data = &entries[0].data;
+        assert_eq!(data["draft_id"], "approved");
+        assert_eq!(data["reconciled"], true);
+        assert_eq!(data["receipt"], "c-1");
+        assert_eq!(data["approvers"], 1);
+        assert_eq!(
+            data["sent_sha256"],
+            deskbridge_core::text_sha256(&approved.body).as_str()
+        );
+        let state = store
+            .draft("approved")
+            .expect("read")
+            .expect("draft")
+            .review
+            .state;
+        assert!(
+            matches!(
+                state,
+                DraftState::Sent {
+                    delivery_logged: true,
+                    ..
+                }
+            ),
+            "{state:?}"
+        );
+        // A second start finds nothing to do.
+        Pipeline::start(store.clone(), Helpdesks::new(), with_audit(&audit)).expect("again");
+        assert_eq!(
+            audit
+                .entries_of_kind("reply.delivered")
+                .expect("read")
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sent_draft_whose_delivery_the_log_missed_gets_its_entry_and_never_two() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with(
+            &dir.path().join("store"),
+            vec![
+                approved_by_ann(draft("unlogged", sent(false))),
+                approved_by_ann(draft("logged-then-crash", sent(false))),
+                approved_by_ann(draft("done", sent(true))),
+            ],
+        );
+        let audit = audit_log(&dir.path().join("audit"));
+        // The crash fell between this delivery's entry and the note that it was written.
+        let logged = DeliveredReply::of_draft(
+            &store
+                .draft("logged-then-crash")
+                .expect("read")
+                .expect("draft"),
+        );
+        audit
+            .append_durable(journal::reply_delivered(&logged, None, false, false, 3))
+            .expect("append");
+        Pipeline::start(store.clone(), Helpdesks::new(), with_audit(&audit)).expect("start");
+        let ids: Vec<String> = audit
+            .entries_of_kind("reply.delivered")
+            .expect("read")
+            .iter()
+            .map(|e| e.data["draft_id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids, ["logged-then-crash", "unlogged"]);
+        for id in ["unlogged", "logged-then-crash", "done"] {
+            let state = store.draft(id).expect("read").expect("draft").review.state;
+            assert_eq!(state, sent(true), "{id}");
+        }
     }
 }

@@ -225,7 +225,9 @@ impl Deliverer {
             let entry = journal::reply_sending(reply, &item.id, item.attempts + 1, now_ms());
             if let Err(e) = journal::record(audit, vec![entry]).await {
                 let error = ApiError::Transient {
-                    reason: format!("the approval log refused the reply's intent, so it was not sent: {e}"),
+                    reason: format!(
+                        "the approval log refused the reply's intent, so it was not sent: {e}"
+                    ),
                     maybe_applied: false,
                 };
                 return self.retry_or_dead_letter(item, error, false).await;

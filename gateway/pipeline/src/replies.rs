@@ -21,7 +21,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-
 use deskbridge_audit::AuditLog;
 use deskbridge_core::review::{DraftState, gate_draft};
 use deskbridge_core::{ApprovedReply, approve_for_delivery};

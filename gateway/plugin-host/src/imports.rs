@@ -67,11 +67,7 @@ impl log::Host for CallState {
         message: String,
         fields: Vec<(String, String)>,
     ) -> wasmtime::Result<()> {
-        let bytes = message.len()
-            + fields
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>();
+        let bytes = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         if let Some(violation) = self.count_log(bytes) {
             let error = wasmtime::Error::msg(format!(
                 "the plugin logged past {} ({})",
@@ -146,7 +142,12 @@ impl kv::Host for CallState {
     fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
         let store = self.grants.kv.as_ref().ok_or("kv is not granted")?;
         store
-            .set(&self.grants.plugin_id, &key, &value, &self.grants.limits.kv())
+            .set(
+                &self.grants.plugin_id,
+                &key,
+                &value,
+                &self.grants.limits.kv(),
+            )
             .map_err(|e| e.to_string())
     }
 

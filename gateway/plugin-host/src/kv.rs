@@ -69,13 +69,13 @@ pub enum KvError {
     Store(String),
 }
 
-/// Storage for plugin key-value data. The sled and PostgreSQL stores implement it too.
+/// Storage for plugin key-value data. The sled store implements it (and a PostgreSQL store
+/// will).
 pub trait KvStore: Send + Sync {
     /// The value under `key` for `plugin`.
     fn get(&self, plugin: &str, key: &str, limits: &KvLimits) -> Result<Option<Vec<u8>>, KvError>;
     /// Stores `value` under `key` for `plugin`, within `limits`.
-    fn set(&self, plugin: &str, key: &str, value: &[u8], limits: &KvLimits)
-    -> Result<(), KvError>;
+    fn set(&self, plugin: &str, key: &str, value: &[u8], limits: &KvLimits) -> Result<(), KvError>;
     /// Removes `key` for `plugin`.
     fn delete(&self, plugin: &str, key: &str, limits: &KvLimits) -> Result<(), KvError>;
 }
@@ -178,19 +178,16 @@ impl KvStore for MemoryKv {
         self.with(|d| d.get(plugin).and_then(|p| p.get(key)).cloned())
     }
 
-    fn set(
-        &self,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        limits: &KvLimits,
-    ) -> Result<(), KvError> {
+    fn set(&self, plugin: &str, key: &str, value: &[u8], limits: &KvLimits) -> Result<(), KvError> {
         check_entry(key, Some(value), limits)?;
         self.with(|d| {
             let entries = d.entry(plugin.to_owned()).or_default();
             let held = Holdings {
                 keys: entries.len(),
-                bytes: entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum(),
+                bytes: entries
+                    .iter()
+                    .map(|(k, v)| (k.len() + v.len()) as u64)
+                    .sum(),
             };
             held.after_set(key, entries.get(key).map(Vec::len), value.len(), limits)?;
             entries.insert(key.to_owned(), value.to_vec());
@@ -242,7 +239,13 @@ mod tests {
         );
         let big = vec![0u8; 17];
         let refused = kv.set("a", "k", &big, &LIMITS).expect_err("too big");
-        assert_eq!(refused, KvError::ValueTooLarge { size: 17, limit: 16 });
+        assert_eq!(
+            refused,
+            KvError::ValueTooLarge {
+                size: 17,
+                limit: 16
+            }
+        );
         assert!(refused.to_string().contains("limits.max_kv_value_bytes"));
         // 3 keys of 1 + 12 bytes = 39 bytes: under both limits.
         for key in ["a", "b", "c"] {
@@ -253,10 +256,17 @@ mod tests {
             Err(KvError::Full { limit: 3 })
         );
         let total = kv.set("p", "a", &[0; 14], &LIMITS).expect_err("41 bytes");
-        assert_eq!(total, KvError::TotalTooLarge { total: 41, limit: 40 });
+        assert_eq!(
+            total,
+            KvError::TotalTooLarge {
+                total: 41,
+                limit: 40
+            }
+        );
         kv.set("p", "a", &[0; 2], &LIMITS)
             .expect("shrinking is always allowed");
         kv.delete("p", "b", &LIMITS).expect("delete");
-        kv.set("p", "d", &[0; 12], &LIMITS).expect("the freed place");
+        kv.set("p", "d", &[0; 12], &LIMITS)
+            .expect("the freed place");
     }
 }

@@ -357,9 +357,8 @@ mod tests {
     fn capabilities_default_to_no_internal_notes_and_drafts_allowed() {
         let m = Manifest::from_toml(MINIMAL).expect("valid");
         assert_eq!(m.capabilities, Capabilities::none());
-        let text = format!(
-            "{MINIMAL}\n[capabilities]\ninternal_messages = true\ndraft_replies = false\n"
-        );
+        let text =
+            format!("{MINIMAL}\n[capabilities]\ninternal_messages = true\ndraft_replies = false\n");
         let m = Manifest::from_toml(&text).expect("valid");
         assert!(m.capabilities.internal_messages);
         assert!(!m.capabilities.draft_replies);
@@ -367,7 +366,10 @@ mod tests {
         let m = Manifest::from_toml(&text).expect("valid");
         assert_eq!(m.limits.max_log_lines, 3);
         assert_eq!(m.limits.kv().max_total_bytes, 4096);
-        assert_eq!(m.limits.max_prompt_bytes, Limits::default().max_prompt_bytes);
+        assert_eq!(
+            m.limits.max_prompt_bytes,
+            Limits::default().max_prompt_bytes
+        );
         let text = format!("{MINIMAL}\n[limits]\nmax_log_lines = 0\n");
         let err = Manifest::from_toml(&text).expect_err("zero lines");
         assert!(err.to_string().contains("limits.max_log_lines"), "{err}");

@@ -521,7 +521,10 @@ mod tests {
         assert_eq!(before, 1, "memory a grew from one page");
         // Memory b alone would fit (1.0625 MiB) but not on top of memory a.
         let (refused,) = grow_b.call_async(&mut store, (16,)).await.expect("runs");
-        assert_eq!(refused, -1, "the second memory may not take the budget again");
+        assert_eq!(
+            refused, -1,
+            "the second memory may not take the budget again"
+        );
         assert!(store.data().memory.hit);
         // What is left of the budget is still there for either memory.
         let (grew,) = grow_b.call_async(&mut store, (8,)).await.expect("runs");

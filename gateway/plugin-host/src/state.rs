@@ -257,7 +257,10 @@ mod tests {
         assert!(cap.memory_growing(MIB, 2 * MIB, None).expect("grow b"));
         assert!(!cap.hit);
         // Either one growing further breaks the call's cap, though each is below it alone.
-        assert!(!cap.memory_growing(2 * MIB, 3 * MIB, None).expect("grow a again"));
+        assert!(
+            !cap.memory_growing(2 * MIB, 3 * MIB, None)
+                .expect("grow a again")
+        );
         assert!(cap.hit);
         assert_eq!(cap.used_bytes, 4 * MIB);
     }

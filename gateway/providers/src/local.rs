@@ -314,7 +314,11 @@ mod tests {
         let reply = LocalEngine::new()
             .answer(&request("Draft a reply.", thread))
             .expect("answers");
-        assert!(reply.text.contains("My kettle arrived broken"), "{}", reply.text);
+        assert!(
+            reply.text.contains("My kettle arrived broken"),
+            "{}",
+            reply.text
+        );
         assert!(!reply.text.contains("watchlist"), "{}", reply.text);
         assert!(!reply.text.contains("checking"), "{}", reply.text);
     }

@@ -18,7 +18,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::review::{
-    DecisionKind, DecisionRefusal, Decider, DraftState, cancel, decide, effective_requirement,
+    Decider, DecisionKind, DecisionRefusal, DraftState, cancel, decide, effective_requirement,
 };
 use deskbridge_core::{
     ApprovalRequirement, Role, Suggestion, strongest_approver_role, text_sha256,

@@ -429,7 +429,12 @@ async fn handle(
         Endpoint::Freshdesk(_) => {
             let parsed = freshdesk_webhook::parse(&body, &delivery_id()).map_err(bad_body)?;
             (
-                notice_event(name, HelpdeskKind::Freshdesk, parsed, &webhooks.unknown_keys),
+                notice_event(
+                    name,
+                    HelpdeskKind::Freshdesk,
+                    parsed,
+                    &webhooks.unknown_keys,
+                ),
                 "freshdesk",
             )
         }

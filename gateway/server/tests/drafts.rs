@@ -509,3 +509,115 @@ async fn a_body_that_is_not_the_expected_json_is_a_problem_document() {
         0
     );
 }
+
+#[actix_web::test]
+async fn one_person_with_a_second_token_under_another_spelling_still_counts_once() {
+    let s = setup();
+    let two = add_draft(
+        &s.store,
+        "e",
+        ApprovalRequirement {
+            role: ApproverRole::Agent,
+            approvers: 2,
+        },
+    );
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    // A second token for the same person, her name written differently (spacing, case and
+    // full-width letters).
+    let ann_again = token(&s.store, "  ANN   \u{ff21}gent ", Role::Agent);
+    let bob = token(&s.store, "Bob Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let first = test::call_service(
+        &app,
+        decision(&two, &ann, json!({"version": 0, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = test::call_service(
+        &app,
+        decision(
+            &two,
+            &ann_again,
+            json!({"version": 1, "decision": "approve"}),
+        )
+        .to_request(),
+    )
+    .await;
+    assert_eq!(
+        second.status(),
+        StatusCode::CONFLICT,
+        "the same person under another spelling"
+    );
+    let body: Value = test::read_body_json(second).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already approved"),
+        "{body}"
+    );
+    assert!(!gate_accepts(&s.store, &two, BODY));
+    let done: Value = test::call_and_read_body_json(
+        &app,
+        decision(&two, &bob, json!({"version": 1, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(done["state"], "approved");
+    let approvals = done["approvals"].as_array().expect("approvals");
+    assert!(
+        approvals.iter().all(|a| a["token_id"].is_string()),
+        "each approval names its token: {approvals:?}"
+    );
+}
+
+#[actix_web::test]
+async fn names_are_normalised_at_creation_and_a_token_for_oneself_is_on_record() {
+    let s = setup();
+    let ada = {
+        let (token, hash, id) = new_token().expect("randomness");
+        s.store
+            .insert_token(
+                &hash,
+                &TokenRecord {
+                    id,
+                    person: "Ada Admin".into(),
+                    roles: vec![Role::Admin],
+                    created_at_ms: 1,
+                    revoked_at_ms: None,
+                },
+            )
+            .expect("token");
+        token
+    };
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let create = |person: &str| {
+        test::TestRequest::post()
+            .uri("/api/v1/tokens")
+            .insert_header(("Authorization", format!("Bearer {ada}")))
+            .set_json(json!({"person": person, "roles": ["agent"]}))
+            .to_request()
+    };
+    let created: Value =
+        test::call_and_read_body_json(&app, create("  Rene\u{301}e   Agent ")).await;
+    assert_eq!(
+        created["person"], "Ren\u{e9}e Agent",
+        "NFC, trimmed, one space"
+    );
+    let own: Value = test::call_and_read_body_json(&app, create("ADA admin")).await;
+    assert_eq!(own["person"], "ADA admin");
+    let bad = test::call_service(&app, create("   ")).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    s.audit.sync().expect("sync");
+    let created_entries: Vec<bool> = s
+        .audit
+        .entries_of_kind("token.created")
+        .expect("read")
+        .iter()
+        .map(|e| e.data["same_person"] == true)
+        .collect();
+    assert_eq!(
+        created_entries,
+        [false, true],
+        "the admin's token for her own name is marked"
+    );
+}

@@ -477,7 +477,10 @@ mod tests {
         encode_record(&stored(2), &mut written).expect("encode");
         let mut torn = Vec::new();
         encode_record(&stored(3), &mut torn).expect("encode");
-        let mut file = std::fs::OpenOptions::new().write(true).open(&path).expect("open");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open");
         file.seek(SeekFrom::Start(written.len() as u64))
             .expect("seek");
         file.write_all(&torn[..torn.len() / 2]).expect("write");

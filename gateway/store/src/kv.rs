@@ -69,13 +69,7 @@ impl KvStore for SledKv {
         Ok(value.map(|v| v.to_vec()))
     }
 
-    fn set(
-        &self,
-        plugin: &str,
-        key: &str,
-        value: &[u8],
-        limits: &KvLimits,
-    ) -> Result<(), KvError> {
+    fn set(&self, plugin: &str, key: &str, value: &[u8], limits: &KvLimits) -> Result<(), KvError> {
         check_entry(key, Some(value), limits)?;
         let full = Self::key(plugin, key);
         let mut all = self.holdings.lock().unwrap_or_else(|e| e.into_inner());
@@ -159,7 +153,13 @@ mod tests {
             .set("a", "k2", &[0; 64], &LIMITS)
             .expect_err("over the total");
         assert!(
-            matches!(total, KvError::TotalTooLarge { total: 854, limit: 800 }),
+            matches!(
+                total,
+                KvError::TotalTooLarge {
+                    total: 854,
+                    limit: 800
+                }
+            ),
             "{total}"
         );
         kv.set("a", "k2", b"", &LIMITS).expect("shrinking");

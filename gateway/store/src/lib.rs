@@ -3,7 +3,7 @@
 //! Everything the gateway must not lose lives behind the [`Store`] trait: inbound events from
 //! the moment they are acknowledged until their outputs are recorded, the outbox of writes to
 //! helpdesks, pending drafts, and the plugins' key-value data. [`SledStore`] is the embedded
-//! default; a PostgreSQL backend implements the same trait.
+//! default; a PostgreSQL backend (planned, not written yet) will implement the same trait.
 //!
 //! Durability is explicit: writes return once they are in the store's memory, and
 //! [`Store::durable`] resolves once everything written before the call is on disk

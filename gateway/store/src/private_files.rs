@@ -32,7 +32,8 @@ fn io(path: &Path, error: std::io::Error) -> StoreError {
 fn restrict(dir: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::PermissionsExt;
     let set = |path: &Path, mode: u32| {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io(path, e))
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io(path, e))
     };
     set(dir, DIR_MODE)?;
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
@@ -66,7 +67,11 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[test]
@@ -99,7 +104,10 @@ mod tests {
                 }
             }
         }
-        assert!(seen >= 3, "sled's files, the inbound segment and the old log file");
+        assert!(
+            seen >= 3,
+            "sled's files, the inbound segment and the old log file"
+        );
     }
 
     #[test]

@@ -1896,7 +1896,10 @@ mod tests {
         store.enqueue_outbox(&note("n4")).expect("cancelled before");
         assert_eq!(counted(&store), [1, 2, 1, 1, 1, 1, 1, 1]);
         assert_eq!(
-            store.outbox_item("n4").expect("read").map(|item| item.state),
+            store
+                .outbox_item("n4")
+                .expect("read")
+                .map(|item| item.state),
             Some(OutboxState::Cancelled { at_ms: 5 })
         );
 

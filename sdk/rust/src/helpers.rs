@@ -298,8 +298,16 @@ mod tests {
     #[test]
     fn the_transcript_leaves_internal_notes_out_unless_asked() {
         let t = ticket(vec![
-            message(AuthorRole::Customer, Visibility::Public, "Where is my refund?"),
-            message(AuthorRole::Agent, Visibility::Internal, "Fraud watchlist: no refund."),
+            message(
+                AuthorRole::Customer,
+                Visibility::Public,
+                "Where is my refund?",
+            ),
+            message(
+                AuthorRole::Agent,
+                Visibility::Internal,
+                "Fraud watchlist: no refund.",
+            ),
             message(AuthorRole::Agent, Visibility::Public, "We are checking."),
         ]);
         assert_eq!(
@@ -318,11 +326,18 @@ mod tests {
     fn customer_messages_are_public_ones_from_the_customer_side() {
         let t = ticket(vec![
             message(AuthorRole::Customer, Visibility::Public, "first"),
-            message(AuthorRole::Customer, Visibility::Internal, "a side conversation"),
+            message(
+                AuthorRole::Customer,
+                Visibility::Internal,
+                "a side conversation",
+            ),
             message(AuthorRole::Agent, Visibility::Public, "reply"),
         ]);
         let bodies: Vec<&str> = t.customer_messages().map(|m| m.body.as_str()).collect();
         assert_eq!(bodies, ["first"]);
-        assert_eq!(t.last_customer_message().map(|m| m.body.as_str()), Some("first"));
+        assert_eq!(
+            t.last_customer_message().map(|m| m.body.as_str()),
+            Some("first")
+        );
     }
 }

@@ -272,3 +272,86 @@ fn a_persons_data_is_erased_on_request_and_the_log_still_verifies() {
     assert!(ok, "{stdout}{stderr}");
     assert!(!stdout.contains(" 0 erased"), "{stdout}");
 }
+
+/// `deskbridge audit checkpoint --config … --out OUT`; its stdout.
+fn keep_checkpoint(files: &GatewayFiles, out: &std::path::Path) -> String {
+    let (ok, stdout, stderr) = deskbridge(&[
+        "audit".as_ref(),
+        "checkpoint".as_ref(),
+        "--config".as_ref(),
+        files.config().as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    stdout
+}
+
+#[test]
+fn a_checkpoint_kept_elsewhere_exposes_a_log_cut_short_and_re_signed() {
+    let files = GatewayFiles::new("");
+    // Two starts and stops: each adds entries and a final checkpoint.
+    for _ in 0..2 {
+        let mut gateway = files.start();
+        gateway.stop();
+    }
+    let kept = files.dir.path().join("witness-checkpoint.txt");
+    let printed = keep_checkpoint(&files, &kept);
+    assert!(
+        printed.contains("checkpoint of deskbridge.local/approval-log at size"),
+        "{printed}"
+    );
+    let out = files.dir.path().join("export");
+    export(&files, &out);
+    let key = files.data_dir().join("audit").join("log.pub");
+    let verify = |dir: &std::path::Path| {
+        deskbridge(&[
+            "audit".as_ref(),
+            "verify".as_ref(),
+            dir.as_os_str(),
+            "--pubkey".as_ref(),
+            key.as_os_str(),
+            "--checkpoint".as_ref(),
+            kept.as_os_str(),
+        ])
+    };
+    let (ok, stdout, stderr) = verify(&out);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("agrees with 1 checkpoint(s) kept elsewhere"),
+        "{stdout}"
+    );
+
+    // Someone with the log's key cuts the log back to its first start and re-signs it: the
+    // export verifies on its own, but not against the checkpoint kept elsewhere.
+    let audit_dir = files.data_dir().join("audit");
+    let entries = std::fs::read_to_string(audit_dir.join("entries.jsonl")).expect("entries");
+    let first_start: Vec<&str> = entries.lines().take(3).collect();
+    std::fs::write(
+        audit_dir.join("entries.jsonl"),
+        format!("{}\n", first_start.join("\n")),
+    )
+    .expect("cut");
+    std::fs::write(audit_dir.join("checkpoints.jsonl"), "").expect("drop checkpoints");
+    std::fs::write(audit_dir.join("personal.jsonl"), "").expect("drop personal data");
+    {
+        // Reopening under the same key and signing anew.
+        let log =
+            deskbridge_audit::AuditLog::open(&audit_dir, deskbridge_audit::AuditConfig::default())
+                .expect("reopen the cut log");
+        log.checkpoint().expect("re-sign");
+    }
+    let forged = files.dir.path().join("forged-export");
+    export(&files, &forged);
+    let (ok, stdout, stderr) = deskbridge(&[
+        "audit".as_ref(),
+        "verify".as_ref(),
+        forged.as_os_str(),
+        "--pubkey".as_ref(),
+        key.as_os_str(),
+    ]);
+    assert!(ok, "the forgery is self-consistent: {stdout}{stderr}");
+    let (ok, stdout, stderr) = verify(&forged);
+    assert!(!ok, "{stdout}");
+    assert!(stderr.contains("cut short"), "{stderr}");
+}

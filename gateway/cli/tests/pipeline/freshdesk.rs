@@ -179,7 +179,59 @@ fn freshdesk_webhooks_without_the_right_credentials_are_refused() {
         "{}",
         answer.body
     );
+    // Credentials come before the body: a stranger's oversized body is refused for who sent
+    // it (401), not read to find out it is too large (413).
+    let oversized = vec![b' '; 64 * 1024];
+    let answer = http(
+        &gateway.address,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &wrong),
+        ],
+        &oversized,
+    );
+    assert_eq!(answer.status, 401, "{}", answer.body);
     assert_eq!(stored_events(&gateway), 0);
+}
+
+#[test]
+fn a_real_automation_body_with_more_placeholders_is_accepted_and_its_extra_keys_logged_once() {
+    let sim = start_sim("freshdesk");
+    let files = GatewayFiles::new(&freshdesk_helpdesk(&sim));
+    let gateway = files.start();
+    let ticket = create_ticket(&sim, "Wrong size", "I received size M but ordered L.");
+    let right = format!(
+        "Basic {}",
+        base64_encode(&format!("{FRESHDESK_USER}:{FRESHDESK_PASSWORD}"))
+    );
+    // What admins paste once they add the placeholders they find useful.
+    let body = format!(
+        r#"{{"freshdesk_webhook": {{"ticket_id": "{ticket}", "triggered_event": "{{ticket_action:created}}", "ticket_subject": "Wrong size", "ticket_status": "Open", "requester_email": "ann@example.com", "ticket_url": "https://acme.freshdesk.com/helpdesk/tickets/{ticket}"}}}}"#
+    );
+    for _ in 0..2 {
+        let answer = http(
+            &gateway.address,
+            "POST",
+            "/webhooks/freshdesk/support",
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", &right),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.json()["status"], "accepted", "{}", answer.body);
+    }
+    wait_for(30, "the note", || !internal_notes(&sim, ticket).is_empty());
+    let log = gateway.log();
+    assert_eq!(
+        log.matches("keys the gateway does not use").count(),
+        1,
+        "once per helpdesk and key: {log}"
+    );
+    assert!(log.contains("freshdesk_webhook.ticket_subject"), "{log}");
 }
 
 fn base64_encode(text: &str) -> String {

@@ -2,12 +2,13 @@
 //! `deskbridge sim` Zendesk and Freshdesk simulators: webhooks in, notes and drafts out, and
 //! the fault paths (bad signatures, replays, oversized bodies, 429/500, timeouts after the
 //! write was applied, SIGKILL right after an acknowledgement), approved replies, the stop
-//! switch, disclosure, expiry and the approval log.
+//! switch, disclosure, expiry, the approval log, and the hardening around the approval gate.
 
 mod audit;
 mod faults;
 mod freshdesk;
 mod generic;
+mod hardening;
 mod harness;
 mod ingest_errors;
 mod insights;

@@ -44,14 +44,22 @@ impl Plugin for ImportAbuser {
     fn on_event(event: TicketEvent) -> Result<Vec<Action>, PluginError> {
         let outcome = match event.ticket.subject.as_str() {
             "log-lines-within" | "log-lines" => {
-                let lines = if event.ticket.subject.ends_with("within") { 8 } else { 9 };
+                let lines = if event.ticket.subject.ends_with("within") {
+                    8
+                } else {
+                    9
+                };
                 for i in 0..lines {
                     log::info(&format!("line {i}"));
                 }
                 format!("logged {lines} lines")
             }
             "log-bytes" => {
-                log::with_fields(log::Level::Info, &"m".repeat(2048), &[("f", &"v".repeat(2100))]);
+                log::with_fields(
+                    log::Level::Info,
+                    &"m".repeat(2048),
+                    &[("f", &"v".repeat(2100))],
+                );
                 "logged 4 KiB".into()
             }
             "log-forged" => {
