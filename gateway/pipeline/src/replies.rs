@@ -346,3 +346,33 @@ pub(crate) fn reconcile(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::claims::{self, Busy};
+
+    #[test]
+    fn a_send_and_a_cancellation_never_hold_one_draft_at_once() {
+        let sending = claims::for_sending("d-claims").expect("free");
+        assert_eq!(
+            claims::for_cancelling("d-claims").map(drop),
+            Err(Busy::Sending)
+        );
+        drop(sending);
+        let cancelling = claims::for_cancelling("d-claims").expect("free again");
+        assert!(
+            claims::for_sending("d-claims").is_none(),
+            "no send while a cancellation is recorded"
+        );
+        assert_eq!(
+            claims::for_cancelling("d-claims").map(drop),
+            Err(Busy::Cancelling)
+        );
+        assert!(
+            claims::for_sending("another-draft").is_some(),
+            "other drafts are not held"
+        );
+        drop(cancelling);
+        assert!(claims::for_sending("d-claims").is_some());
+    }
+}

@@ -15,8 +15,8 @@ use deskbridge_core::{
 use deskbridge_server::auth::new_token;
 use deskbridge_server::{AppState, configure};
 use deskbridge_store::{
-    DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, PendingDraft,
-    ProcessedEvent, SledStore, Store, TokenRecord,
+    DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, OutboxItem, OutboxOp,
+    OutboxState, PendingDraft, ProcessedEvent, SledStore, Store, TokenRecord,
 };
 use serde_json::{Value, json};
 
@@ -66,6 +66,16 @@ fn setup() -> Setup {
 static CREATED: std::sync::LazyLock<i64> = std::sync::LazyLock::new(deskbridge_pipeline::now_ms);
 
 fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> String {
+    add_draft_with_note(store, key, requirement, None)
+}
+
+/// A draft whose event also produced a private note by `note.0` reading `note.1`.
+fn add_draft_with_note(
+    store: &SledStore,
+    key: &str,
+    requirement: ApprovalRequirement,
+    note: Option<(&str, &str)>,
+) -> String {
     let event = InboundEvent {
         id: format!("evt-{key}"),
         dedupe_key: key.into(),
@@ -108,6 +118,28 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
         suggestions: Vec::new(),
         review: Default::default(),
     };
+    let mut draft = draft;
+    let outbox: Vec<OutboxItem> = note
+        .map(|(plugin, body)| OutboxItem {
+            id: format!("{}.{plugin}.0", event.id),
+            helpdesk: "acme".into(),
+            ticket_id: "42".into(),
+            op: OutboxOp::InternalNote { body: body.into() },
+            plugin: plugin.into(),
+            event_seq: seq,
+            position: 1,
+            created_at_ms: *CREATED,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            maybe_applied: false,
+            last_error: None,
+            state: OutboxState::Pending,
+            held_since_ms: None,
+            held_ms: 0,
+        })
+        .into_iter()
+        .collect();
+    draft.notes = outbox.iter().map(|item| item.id.clone()).collect();
     store
         .complete_event(
             seq,
@@ -127,7 +159,7 @@ fn add_draft(store: &SledStore, key: &str, requirement: ApprovalRequirement) -> 
                     truncated: Vec::new(),
                     suggestions: Vec::new(),
                 },
-                outbox: vec![],
+                outbox,
                 drafts: vec![draft],
                 last_message_id: None,
             },
@@ -619,5 +651,33 @@ async fn names_are_normalised_at_creation_and_a_token_for_oneself_is_on_record()
         created_entries,
         [false, true],
         "the admin's token for her own name is marked"
+    );
+}
+
+#[actix_web::test]
+async fn a_drafts_summary_is_found_by_the_kind_of_action_whatever_the_plugin_is_called() {
+    let s = setup();
+    let id = add_draft_with_note(
+        &s.store,
+        "f",
+        ApprovalRequirement::BASELINE,
+        Some((
+            "team-digest",
+            "Digest: the customer wants a replacement kettle.",
+        )),
+    );
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let detail: Value = test::call_and_read_body_json(
+        &app,
+        test::TestRequest::get()
+            .uri(&format!("/api/v1/drafts/{id}"))
+            .insert_header(("Authorization", format!("Bearer {ann}")))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        detail["ticket_summary"],
+        "Digest: the customer wants a replacement kettle."
     );
 }

@@ -211,7 +211,7 @@ fn an_operator_can_let_plugins_set_priority_and_other_tags_and_close_the_default
     let files = GatewayFiles::new(&zendesk_helpdesk(
         "acme",
         &sim,
-        "allowed_tags = [\"handover-*\"]\nallow_priority = true",
+        "allowed_tags = [\"deskbridge-handover-*\"]\nallow_priority = true",
     ));
     let gateway = files.start();
     point_zendesk_webhooks(&sim, &gateway);
@@ -221,12 +221,19 @@ fn an_operator_can_let_plugins_set_priority_and_other_tags_and_close_the_default
     });
     wait_idle(&gateway, 30);
     let stored = get_json(&sim.address, &format!("/_sim/tickets/{ticket}"));
+    let tags: Vec<&str> = stored["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(
-        !stored["tags"]
-            .to_string()
-            .contains("\"deskbridge-handover\""),
-        "the operator's list replaced the default: {}",
-        stored["tags"]
+        tags.contains(&"deskbridge-handover-asked-for-human"),
+        "a tag the operator's patterns allow is written: {tags:?}"
+    );
+    assert!(
+        !tags.contains(&"deskbridge-handover"),
+        "the operator's list replaced the default: {tags:?}"
     );
     assert!(
         internal_notes(&sim, ticket)
@@ -493,14 +500,30 @@ fn a_plugin_claiming_a_bundled_plugins_id_stops_the_start() {
         .replace("id = \"noop\"", "id = \"summarize\"");
     assert!(manifest.contains("id = \"summarize\""));
     std::fs::write(impostor.join("plugin.toml"), manifest).expect("manifest");
-    let output = deskbridge()
+    let mut serve = deskbridge()
         .arg("serve")
         .arg("--config")
         .arg(files.config())
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("serve");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // It must stop on its own; a gateway that starts anyway is killed and the test fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = serve.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            panic!("the gateway started with two plugins claiming one id");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
     assert!(
         stderr.contains("two plugins claim the id `summarize`"),
         "{stderr}"
