@@ -19,12 +19,21 @@ use std::fmt::Write as _;
 use phrases::{LANGUAGES, Language};
 
 /// The index of one table: `(bit, phrase)` pairs sorted by bit, the phrases every text must
-/// consider, and the number of phrases.
-fn index(table: fn(&Language) -> &'static [&'static str]) -> (Vec<(u16, u16)>, Vec<u16>, usize) {
-    let phrases: Vec<&str> = LANGUAGES
-        .iter()
-        .flat_map(|l| table(l).iter().copied())
-        .collect();
+/// consider, and where each phrase is (`(language, position)`).
+fn index(
+    table: fn(&Language) -> &'static [&'static str],
+) -> (Vec<(u16, u16)>, Vec<u16>, Vec<(u8, u16)>) {
+    let mut phrases = Vec::new();
+    let mut at = Vec::new();
+    for (l, language) in LANGUAGES.iter().enumerate() {
+        for (p, phrase) in table(language).iter().enumerate() {
+            phrases.push(*phrase);
+            at.push((
+                u8::try_from(l).expect("fewer than 256 languages"),
+                u16::try_from(p).expect("fewer than 65,536 phrases"),
+            ));
+        }
+    }
     let mut pairs = Vec::new();
     let mut always = Vec::new();
     for (i, phrase) in phrases.iter().enumerate() {
@@ -39,7 +48,7 @@ fn index(table: fn(&Language) -> &'static [&'static str]) -> (Vec<(u16, u16)>, V
         }
     }
     pairs.sort_unstable();
-    (pairs, always, phrases.len())
+    (pairs, always, at)
 }
 
 fn main() {
@@ -55,8 +64,8 @@ fn main() {
     let tables: [(&str, fn(&Language) -> &'static [&'static str]); 2] =
         [("HUMAN", |l| l.human), ("FRUSTRATION", |l| l.frustration)];
     for (name, table) in tables {
-        let (pairs, always, count) = index(table);
-        let _ = writeln!(code, "pub(crate) const {name}_PHRASES: usize = {count};");
+        let (pairs, always, at) = index(table);
+        let _ = writeln!(code, "pub(crate) static {name}_AT: &[(u8, u16)] = &{at:?};");
         let _ = writeln!(
             code,
             "pub(crate) static {name}_ALWAYS: &[u16] = &{always:?};"

@@ -284,9 +284,18 @@ pub(crate) fn ticket_id_field(
     };
     let id = id.trim().to_owned();
     if !http::is_numeric_id(&id) {
+        // The value is not quoted: a mis-mapped placeholder may carry a customer's text.
+        let shown = if id.contains("{{") {
+            "an unrendered placeholder".to_owned()
+        } else {
+            format!(
+                "{} characters that are not a ticket number",
+                id.chars().count()
+            )
+        };
         return Err(field_error(
             field,
-            format!("{id:?} is not a ticket number (is the placeholder spelled right?)"),
+            format!("{shown} (is the placeholder spelled right?)"),
         ));
     }
     Ok(id)

@@ -97,15 +97,18 @@ impl ZendeskClient {
             .body)
     }
 
-    /// Every comment of a ticket, oldest first, following `meta.after_cursor`, with the
-    /// Zendesk role of every author the pages side-load (`include=users`), by user id.
-    async fn comments(&self, ticket_id: &str) -> Result<Comments, ApiError> {
+    /// Every comment of a ticket, oldest first, following `meta.after_cursor`; with `roles`,
+    /// also the Zendesk role of every author the pages side-load (`include=users`), by user id.
+    async fn comments(&self, ticket_id: &str, with_roles: bool) -> Result<Comments, ApiError> {
         let path = format!("/api/v2/tickets/{ticket_id}/comments");
         let mut comments = Vec::new();
         let mut roles = HashMap::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("page[size]", PAGE_SIZE), ("include", "users")];
+            let mut query = vec![("page[size]", PAGE_SIZE)];
+            if with_roles {
+                query.push(("include", "users"));
+            }
             if let Some(cursor) = &after {
                 query.push(("page[after]", cursor.as_str()));
             }
@@ -161,7 +164,7 @@ impl ZendeskClient {
             },
             Err(e) => return Err(e),
         };
-        let Comments { comments, roles } = self.comments(ticket_id).await?;
+        let Comments { comments, roles } = self.comments(ticket_id, true).await?;
         let messages = comments
             .iter()
             .map(|c| message(c, &requester_id, &roles))
@@ -244,7 +247,7 @@ impl ZendeskClient {
         if !is_numeric_id(ticket_id) {
             return Err(bad_id(ticket_id));
         }
-        let comments = self.comments(ticket_id).await?.comments;
+        let comments = self.comments(ticket_id, false).await?.comments;
         Ok(find_marked(&comments, ["body", "plain_body"], marker))
     }
 
@@ -262,7 +265,7 @@ impl ZendeskClient {
         if !is_numeric_id(ticket_id) {
             return Err(bad_id(ticket_id));
         }
-        let comments = self.comments(ticket_id).await?.comments;
+        let comments = self.comments(ticket_id, false).await?.comments;
         Ok(comments
             .iter()
             .filter(|c| c["public"].as_bool() != Some(false))

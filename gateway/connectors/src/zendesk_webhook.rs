@@ -192,6 +192,10 @@ mod tests {
         );
         let err = parse(br#"{"ticket_id":"{{ticket.id}}","x":"1"}"#, AT).expect_err("unrendered");
         assert!(err.to_string().contains("ticket_id"), "{err}");
+        assert!(err.to_string().contains("unrendered placeholder"), "{err}");
+        // A placeholder mapped to the wrong field can carry a customer's words: never echoed.
+        let err = parse(br#"{"ticket_id":"My kettle arrived broken"}"#, AT).expect_err("text");
+        assert!(!err.to_string().contains("kettle"), "{err}");
         let err = parse(br#"{"ticketid":"8"}"#, AT).expect_err("no ticket id");
         assert!(err.to_string().contains("`ticket_id`: is missing"), "{err}");
         let err = parse(br#"{"ticket_id":"7","event":"ticket.deleted"}"#, AT).expect_err("event");

@@ -37,5 +37,5 @@ pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,
 };
-pub use ticket_limits::{Truncation, fit_to_limits};
+pub use ticket_limits::{Truncation, fit_to_limits, summarize as summarize_truncations};
 pub use write_policy::{Suggestion, TagPattern, WritePolicy};

@@ -79,10 +79,17 @@ impl DraftState {
         matches!(self, DraftState::Pending | DraftState::Escalated)
     }
 
-    /// When the draft reached a state that no decision or delivery leaves (sent, rejected,
-    /// expired, cancelled); `None` while it is open or approved and waiting for delivery.
+    /// When the draft reached a state that no decision or delivery leaves (sent — with its
+    /// delivery in the approval log —, rejected, expired, cancelled); `None` while it is open,
+    /// approved and waiting for delivery, or sent without its log entry yet.
     pub fn final_at_ms(&self) -> Option<i64> {
         match self {
+            // A delivery the approval log has not heard of yet is not over: it is kept until
+            // its entry is written.
+            DraftState::Sent {
+                delivery_logged: false,
+                ..
+            } => None,
             DraftState::Sent { at_ms, .. }
             | DraftState::Rejected { at_ms, .. }
             | DraftState::Cancelled { at_ms, .. }
@@ -552,7 +559,14 @@ mod tests {
             ai_disclosure: false,
             delivery_logged: true,
         };
+        let unlogged = DraftState::Sent {
+            at_ms: 4,
+            receipt: None,
+            ai_disclosure: false,
+            delivery_logged: false,
+        };
         for (state, at) in [
+            (unlogged, None),
             (DraftState::Pending, None),
             (DraftState::Escalated, None),
             (DraftState::Approved { at_ms: 2 }, None),

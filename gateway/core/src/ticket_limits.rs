@@ -48,6 +48,48 @@ impl std::fmt::Display for Truncation {
     }
 }
 
+/// What was cut, one line per field kind, bounded however many fields were cut: fields of
+/// the same kind (`ticket.messages[3].body`, `ticket.messages[9].body`) are counted together,
+/// e.g. `ticket.messages[*].body: 2 cut to 65536`. For flags and records.
+pub fn summarize(cuts: &[Truncation]) -> Vec<String> {
+    let mut kinds: Vec<(String, usize, usize, Option<usize>)> = Vec::new();
+    for cut in cuts {
+        let kind = generalize(&cut.field);
+        match kinds.iter_mut().find(|(k, ..)| *k == kind) {
+            Some((_, count, _, _)) => *count += 1,
+            None => kinds.push((kind, 1, cut.limit, Some(cut.was))),
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, count, limit, was)| match (count, was) {
+            (1, Some(was)) => format!("{kind} cut from {was} to {limit}"),
+            (n, _) => format!("{kind}: {n} cut to {limit}"),
+        })
+        .collect()
+}
+
+/// `ticket.messages[3].body` → `ticket.messages[*].body`.
+fn generalize(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut in_index = false;
+    for c in field.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[*");
+            }
+            ']' => {
+                in_index = false;
+                out.push(']');
+            }
+            _ if in_index => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Cuts `text` to at most `limit` characters; returns its length before, if it was cut.
 fn cut(text: &mut String, limit: usize) -> Option<usize> {
     let (cut_at, _) = text.char_indices().nth(limit)?;
@@ -209,6 +251,22 @@ mod tests {
         assert!(
             fields.iter().all(|f| !f.contains('ü')),
             "no content in the description"
+        );
+    }
+
+    #[test]
+    fn a_summary_counts_fields_of_one_kind_together() {
+        let mut t = ticket(3, &"x".repeat(MAX_BODY_CHARS + 5));
+        t.tags = vec!["t".repeat(MAX_TAG_CHARS + 1); MAX_TAGS + 1];
+        let cuts = fit_to_limits(&mut t);
+        assert_eq!(cuts.len(), 1 + MAX_TAGS + 3);
+        assert_eq!(
+            summarize(&cuts),
+            [
+                "ticket.tags cut from 201 to 200",
+                "ticket.tags[*]: 200 cut to 255",
+                "ticket.messages[*].body: 3 cut to 65536",
+            ]
         );
     }
 }

@@ -1,8 +1,9 @@
 //! Housekeeping, once per [`PipelineSettings::housekeeping_interval`] (an hour by default)
 //! and once at start: dedupe keys older than their retention are dropped, and — when
 //! `[retention] records_days` is set — records whose story ended longer ago than that are
-//! deleted ([`Store::prune_records`]). Both are scans, so they run on a blocking thread,
-//! never on the runtime's workers, which run the lanes.
+//! deleted ([`Store::prune_records`]); then deliveries the approval log missed while running
+//! (an append that failed) are recorded (`replies::reconcile`, as at start). All are scans,
+//! so they run on a blocking thread, never on the runtime's workers, which run the lanes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,14 +17,28 @@ pub(crate) fn start(store: Arc<dyn Store>, settings: &PipelineSettings) {
     let dedupe_retention = settings.dedupe_retention;
     let record_retention = settings.record_retention;
     let interval = settings.housekeeping_interval;
+    let audit = settings.audit.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(interval);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
             let store = store.clone();
+            let audit = audit.clone();
             let pass = tokio::task::spawn_blocking(move || {
                 run_once(store.as_ref(), dedupe_retention, record_retention, now_ms());
+                match crate::replies::reconcile(&store, audit.as_deref()) {
+                    Ok(done) if done == crate::replies::Reconciled::default() => {}
+                    Ok(done) => tracing::info!(
+                        queued = done.queued,
+                        finished = done.finished,
+                        logged = done.logged,
+                        "reconciled approved replies and their log entries"
+                    ),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciling replies failed; trying again later")
+                    }
+                }
             });
             if let Err(e) = pass.await {
                 tracing::warn!(error = %e, "housekeeping stopped unexpectedly; trying again later");

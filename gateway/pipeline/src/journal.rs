@@ -134,27 +134,41 @@ impl DeliveredReply {
         }
     }
 
-    /// The reply of a draft delivered before a crash (reconciled at start): its current text
-    /// and everyone who approved that text, each person once.
+    /// The reply of a draft delivered before a crash (reconciled later): its current text and
+    /// the approvers the gate counts for it (the editor left out under the two-person rule,
+    /// each person once), read without a deadline: the reply is out already.
     pub fn of_draft(draft: &PendingDraft) -> DeliveredReply {
         let text = draft.text();
-        let sha256 = text_sha256(text);
-        let mut seen = std::collections::HashSet::new();
-        let mut approvers: Vec<String> = draft
-            .review
-            .approvals
-            .iter()
-            .filter(|a| a.text_sha256 == sha256)
-            .filter(|a| seen.insert(person_key(&a.approver)))
-            .map(|a| a.approver.clone())
-            .collect();
-        approvers.sort();
+        let facts = draft.facts(None);
+        let approvers = match deskbridge_core::approve_for_delivery(
+            &deskbridge_core::review::gate_draft(&facts, &draft.review),
+            text,
+            &draft.review.approvals,
+        ) {
+            Ok(reply) => reply.approvers().to_vec(),
+            // A delivered reply the gate would refuse now (a record altered since): everyone
+            // who approved this text, each person once, for the reviewer to judge.
+            Err(_) => {
+                let sha256 = text_sha256(text);
+                let mut seen = std::collections::HashSet::new();
+                let mut names: Vec<String> = draft
+                    .review
+                    .approvals
+                    .iter()
+                    .filter(|a| a.text_sha256 == sha256)
+                    .filter(|a| seen.insert(person_key(&a.approver)))
+                    .map(|a| a.approver.clone())
+                    .collect();
+                names.sort();
+                names
+            }
+        };
         DeliveredReply {
             draft_id: draft.id.clone(),
             helpdesk: draft.helpdesk.clone(),
             ticket_id: draft.ticket_id.clone(),
             sent_text: text.to_owned(),
-            sent_sha256: sha256,
+            sent_sha256: text_sha256(text),
             approvers,
         }
     }
@@ -227,6 +241,17 @@ pub fn reply_cancelled(draft: &PendingDraft, by: &str, reason: &str, at_ms: i64)
     entry.personal.insert("by".into(), by.to_owned());
     entry.personal.insert("reason".into(), reason.to_owned());
     entry
+}
+
+/// `reply.cancel_undone`: a cancellation was logged but the store refused it (the draft
+/// changed meanwhile, or the store failed): the reply stays approved.
+pub fn reply_cancel_undone(draft: &PendingDraft, at_ms: i64) -> NewEntry {
+    NewEntry {
+        kind: "reply.cancel_undone".into(),
+        at_ms,
+        data: draft_fields(draft),
+        ..NewEntry::default()
+    }
 }
 
 /// The approval-log entry recording an erasure: how many values, never whose.

@@ -423,4 +423,41 @@ mod tests {
             assert_eq!(state, sent(true), "{id}");
         }
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_running_gateway_logs_a_delivery_its_log_missed_without_waiting_for_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store_with(
+            &dir.path().join("store"),
+            vec![approved_by_ann(draft("sent-later", DraftState::Pending))],
+        );
+        let audit = audit_log(&dir.path().join("audit"));
+        let settings = PipelineSettings {
+            housekeeping_interval: Duration::from_millis(50),
+            ..with_audit(&audit)
+        };
+        let _pipeline = Pipeline::start(store.clone(), Helpdesks::new(), settings).expect("start");
+        // While it runs, a reply goes out and the log refuses its entry (say, a full disk for
+        // a moment): the draft is sent, its delivery not yet logged.
+        let mut delivered = store.draft("sent-later").expect("read").expect("draft");
+        let version = delivered.review.version;
+        delivered.review.state = sent(false);
+        delivered.review.version += 1;
+        assert!(store.update_draft(version, &delivered).expect("update"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store
+            .draft("sent-later")
+            .expect("read")
+            .is_some_and(|d| d.review.state != sent(true))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "housekeeping never logged the delivery"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let entries = audit.entries_of_kind("reply.delivered").expect("read");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].data["reconciled"], true);
+    }
 }

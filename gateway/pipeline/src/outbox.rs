@@ -114,7 +114,16 @@ impl Deliverer {
                 continue;
             }
             let ticket = item.ticket_id.clone();
-            let updated = self.deliver(item).await?;
+            let id = item.id.clone();
+            let updated = match self.deliver(item).await {
+                Ok(updated) => updated,
+                // Ended elsewhere meanwhile (an admin cancelled it): nothing left to do.
+                Err(deskbridge_store::StoreError::NotFound { .. }) => {
+                    tracing::info!(helpdesk = %self.helpdesk, item = %id, "outbox item ended elsewhere; skipped");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if let OutboxState::Pending = updated.state {
                 waiting_tickets.insert(ticket);
                 next_due = Some(next_due.map_or(updated.next_attempt_at_ms, |d| {
@@ -232,6 +241,10 @@ impl Deliverer {
                 };
                 return self.retry_or_dead_letter(item, error, false).await;
             }
+            // A pause that came while the intent was being written still holds the reply.
+            if let Some(scope) = self.settings.switch.paused(&item.helpdesk, &item.plugin) {
+                return self.hold(item, &scope.to_string()).await;
+            }
         }
         // Write-ahead: from here the note may reach the helpdesk, so a crash before the answer
         // is recorded must lead to a read-back, not a blind resend.
@@ -312,8 +325,9 @@ impl Deliverer {
             tracing::info!(helpdesk = %self.helpdesk, item = %item.id, %scope, "an approved reply is held by the stop switch");
             self.store.outbox_update(&item)?;
         }
-        // Looked at again on every pass (at least each second): resuming releases it.
-        item.next_attempt_at_ms = now_ms();
+        // Looked at again within a second: resuming releases it.
+        item.next_attempt_at_ms =
+            now_ms().saturating_add(i64::try_from(IDLE_POLL.as_millis()).unwrap_or(i64::MAX));
         Ok(item)
     }
 

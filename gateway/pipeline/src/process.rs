@@ -7,7 +7,7 @@ use std::time::Duration;
 use deskbridge_connectors::ApiError;
 use deskbridge_core::{
     Action, AuthorRole, Decision, EventKind, Flag, RedactionSummary, Suggestion, Ticket,
-    TicketEvent, Verdict, combine_verdicts, fit_to_limits,
+    TicketEvent, Verdict, combine_verdicts, fit_to_limits, summarize_truncations,
 };
 use deskbridge_plugin_host::{LoadedPlugin, ValidatedEvent};
 use deskbridge_store::records::{CONTEXT_MESSAGES, EventSource, PluginRun};
@@ -171,10 +171,7 @@ impl Worker {
         let truncated: Vec<String> = if ticket_validated {
             Vec::new()
         } else {
-            fit_to_limits(&mut ticket)
-                .iter()
-                .map(ToString::to_string)
-                .collect()
+            summarize_truncations(&fit_to_limits(&mut ticket))
         };
         let newest = ticket
             .messages

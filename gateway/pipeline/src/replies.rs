@@ -263,8 +263,9 @@ pub(crate) struct Reconciled {
     pub(crate) logged: usize,
 }
 
-/// Finishes at start what a crash cut short between an approval and the log's record of its
-/// delivery (see the module docs). Runs before the outbox starts, on the starting thread.
+/// Finishes what a crash (or a failed append) cut short between an approval and the log's
+/// record of its delivery (see the module docs). Runs at start, before the outbox starts, and
+/// hourly with the housekeeping; a draft the deliverer holds at that moment is left to it.
 pub(crate) fn reconcile(
     store: &Arc<dyn Store>,
     audit: Option<&AuditLog>,
@@ -284,6 +285,10 @@ pub(crate) fn reconcile(
             }
             _ => continue,
         }
+        // Claimed as the deliverer claims it: never both at once on one draft.
+        let Some(_claim) = claims::for_sending(&head.id) else {
+            continue;
+        };
         let Some(draft) = store.draft(&head.id)? else {
             continue;
         };
@@ -307,6 +312,15 @@ pub(crate) fn reconcile(
     let Some(audit) = audit.filter(|_| !unlogged.is_empty()) else {
         return Ok(done);
     };
+    // Claimed before the log is read: an entry the deliverer appends for one of these drafts
+    // cannot fall between the reading and the writing below.
+    let claimed: Vec<(String, claims::Held)> = unlogged
+        .into_iter()
+        .filter_map(|id| claims::for_sending(&id).map(|claim| (id, claim)))
+        .collect();
+    if claimed.is_empty() {
+        return Ok(done);
+    }
     // A crash can also fall between the log's entry and the note that it was written: the
     // log is read (once, only now) so that no delivery is recorded twice.
     let in_log: HashSet<String> = match audit.entries_of_kind("reply.delivered") {
@@ -319,7 +333,8 @@ pub(crate) fn reconcile(
             return Ok(done);
         }
     };
-    for id in unlogged {
+    for (id, _claim) in &claimed {
+        let id = id.clone();
         let Some(draft) = store.draft(&id)? else {
             continue;
         };

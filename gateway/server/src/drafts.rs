@@ -470,7 +470,7 @@ pub(crate) struct CancelRequest {
     responses(
         (status = 200, description = "Cancelled: the reply will never be sent; the draft as it stands now", body = DraftDetail),
         (status = 404, description = "No such draft", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The draft is not an approved reply waiting for delivery (open, sent, already cancelled), or its reply is being sent this moment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The draft is not an approved reply waiting for delivery (open, sent, already cancelled), its reply is being sent this moment, or an earlier attempt may have reached the helpdesk", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason given", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The cancellation could not be logged or stored; it did not take effect", body = Problem, content_type = "application/problem+json"),
         crate::auth::AuthRefusals,
@@ -495,6 +495,12 @@ pub(crate) async fn cancel_reply(
         return Ok(no_store());
     };
     let _one_at_a_time = DRAFT_DECISIONS.lock().await;
+    // Claimed before anything is read: while this cancellation holds the draft, the deliverer
+    // sends nothing for it, so what is read below stays true until the cancellation is done.
+    let _claim = match claims::for_cancelling(&id) {
+        Ok(claim) => claim,
+        Err(busy) => return Ok(problem(StatusCode::CONFLICT, busy.to_string())),
+    };
     let draft = match store.draft(&id) {
         Ok(Some(draft)) => draft,
         Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
@@ -525,22 +531,23 @@ pub(crate) async fn cancel_reply(
             ));
         }
     };
-    if let Some(item) = &item
-        && !matches!(item.state, OutboxState::Pending)
-    {
-        return Ok(problem(
-            StatusCode::CONFLICT,
-            format!(
-                "the reply is already {}; it cannot be cancelled",
-                reply_status(item.clone()).state
-            ),
-        ));
+    if let Some(item) = &item {
+        if !matches!(item.state, OutboxState::Pending) {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                format!(
+                    "the reply is already {}; it cannot be cancelled",
+                    reply_status(item.clone()).state
+                ),
+            ));
+        }
+        if item.maybe_applied {
+            return Ok(problem(
+                StatusCode::CONFLICT,
+                "an earlier attempt to send this reply may have reached the helpdesk (its outcome is unknown); it cannot be cancelled, check the ticket",
+            ));
+        }
     }
-    // The deliverer and this cancellation never act on the reply at once.
-    let _claim = match claims::for_cancelling(&draft.id) {
-        Ok(claim) => claim,
-        Err(busy) => return Ok(problem(StatusCode::CONFLICT, busy.to_string())),
-    };
     // On record first: a cancellation never takes effect without its log entry.
     if let Some(audit) = state.audit.clone() {
         let entry = journal::reply_cancelled(&draft, &caller.person, reason, at);
@@ -557,20 +564,25 @@ pub(crate) async fn cancel_reply(
     }
     let mut next = draft.clone();
     next.review = review;
-    match store.update_draft(draft.review.version, &next) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Ok(problem(
+    let stored = store.update_draft(draft.review.version, &next);
+    if !matches!(stored, Ok(true)) {
+        // Logged but not in effect: the log says so too, so it never reads as cancelled.
+        if let Some(audit) = state.audit.clone() {
+            let entry = journal::reply_cancel_undone(&draft, now_ms());
+            if let Err(e) = web::block(move || audit.append_durable(entry)).await {
+                tracing::error!(draft = %draft.id, error = %e, "cannot record that a cancellation did not take effect");
+            }
+        }
+        return Ok(match stored {
+            Ok(_) => problem(
                 StatusCode::CONFLICT,
                 "the draft changed meanwhile: reload it and try again",
-            ));
-        }
-        Err(e) => {
-            return Ok(problem(
+            ),
+            Err(e) => problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("the store failed: {e}"),
-            ));
-        }
+            ),
+        });
     }
     if let Some(mut item) = item {
         item.state = OutboxState::Cancelled { at_ms: at };

@@ -108,13 +108,21 @@ pub struct Webhooks {
 /// Which unknown vendor-body keys were logged already, so each is logged once per helpdesk
 /// (bounded: a sender cannot grow it without limit).
 #[derive(Debug, Default)]
-pub struct UnknownKeys(std::sync::Mutex<std::collections::HashSet<(String, String)>>);
+pub struct UnknownKeys(std::sync::Mutex<UnknownKeysSeen>);
+
+/// The keys logged, by helpdesk, and how many in all.
+#[derive(Debug, Default)]
+struct UnknownKeysSeen {
+    by_helpdesk: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    count: usize,
+}
 
 /// Most (helpdesk, key) pairs remembered; past it, unknown keys are no longer logged.
 const MAX_REMEMBERED_UNKNOWN_KEYS: usize = 1024;
 
 impl UnknownKeys {
-    /// Logs the keys of `keys` not logged before for `helpdesk`; returns those it logged.
+    /// Logs the keys of `keys` not logged before for `helpdesk`; returns those it logged. A
+    /// key seen before costs one look-up, no allocation.
     pub fn log_new(&self, helpdesk: &str, keys: &[String]) -> Vec<String> {
         if keys.is_empty() {
             return Vec::new();
@@ -122,12 +130,19 @@ impl UnknownKeys {
         let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut new = Vec::new();
         for key in keys {
-            if seen.len() >= MAX_REMEMBERED_UNKNOWN_KEYS {
-                break;
+            let known = seen
+                .by_helpdesk
+                .get(helpdesk)
+                .is_some_and(|logged| logged.contains(key));
+            if known || seen.count >= MAX_REMEMBERED_UNKNOWN_KEYS {
+                continue;
             }
-            if seen.insert((helpdesk.to_owned(), key.clone())) {
-                new.push(key.clone());
-            }
+            seen.count += 1;
+            seen.by_helpdesk
+                .entry(helpdesk.to_owned())
+                .or_default()
+                .insert(key.clone());
+            new.push(key.clone());
         }
         if !new.is_empty() {
             tracing::warn!(

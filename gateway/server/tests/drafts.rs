@@ -681,3 +681,81 @@ async fn a_drafts_summary_is_found_by_the_kind_of_action_whatever_the_plugin_is_
         "Digest: the customer wants a replacement kettle."
     );
 }
+
+#[actix_web::test]
+async fn a_reply_an_earlier_attempt_may_have_delivered_cannot_be_cancelled() {
+    let s = setup();
+    let id = add_draft(&s.store, "g", ApprovalRequirement::BASELINE);
+    let ann = token(&s.store, "Ann Agent", Role::Agent);
+    let root = token(&s.store, "Ada Admin", Role::Admin);
+    let app = test::init_service(App::new().configure(configure(s.state.clone()))).await;
+    let approved = test::call_service(
+        &app,
+        decision(&id, &ann, json!({"version": 0, "decision": "approve"})).to_request(),
+    )
+    .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let item_id = format!("{id}.reply");
+    let mut item = s
+        .store
+        .outbox_item(&item_id)
+        .expect("read")
+        .expect("the approval queued the reply");
+    // An attempt went out and the helpdesk never answered.
+    item.maybe_applied = true;
+    s.store.outbox_update(&item).expect("update");
+    let cancel = || {
+        test::TestRequest::post()
+            .uri(&format!("/api/v1/drafts/{id}/cancel"))
+            .insert_header(("Authorization", format!("Bearer {root}")))
+            .set_json(json!({"reason": "wrong customer"}))
+            .to_request()
+    };
+    let refused = test::call_service(&app, cancel()).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = test::read_body_json(refused).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("may have reached the helpdesk")),
+        "{body}"
+    );
+    s.audit.sync().expect("sync");
+    assert!(
+        s.audit
+            .entries_of_kind("reply.cancelled")
+            .expect("read")
+            .is_empty(),
+        "a refused cancellation is not in the log"
+    );
+    let draft = s.store.draft(&id).expect("read").expect("draft");
+    assert_eq!(draft.review.state.name(), "approved");
+    assert!(matches!(
+        s.store
+            .outbox_item(&item_id)
+            .expect("read")
+            .map(|i| i.state),
+        Some(OutboxState::Pending)
+    ));
+
+    // Once the outbox has read the ticket back and found nothing, it can be.
+    item.maybe_applied = false;
+    s.store.outbox_update(&item).expect("update");
+    let accepted = test::call_service(&app, cancel()).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    s.audit.sync().expect("sync");
+    assert_eq!(
+        s.audit
+            .entries_of_kind("reply.cancelled")
+            .expect("read")
+            .len(),
+        1
+    );
+    assert!(matches!(
+        s.store
+            .outbox_item(&item_id)
+            .expect("read")
+            .map(|i| i.state),
+        Some(OutboxState::Cancelled { .. })
+    ));
+}

@@ -1,6 +1,6 @@
 //! The default phrase tables indexed by the filter bits of their first slot (built by
 //! `build.rs` with `pattern::anchor_bits`): the phrases a text may match are found by looking
-//! up its words' bits, so a call never reads the tables of every language. Phrases without
+//! up its words' bits, so a call touches only their entries, never every phrase. Phrases without
 //! such a bound are always candidates; every candidate still passes the exact screen
 //! (`Matcher::for_heads`) before it is parsed.
 
@@ -14,7 +14,8 @@ include!(concat!(env!("OUT_DIR"), "/anchors.rs"));
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Table {
     phrases: fn(&Language) -> &'static [&'static str],
-    count: usize,
+    /// Where each indexed phrase is: its language in [`LANGUAGES`] and its position there.
+    at: &'static [(u8, u16)],
     always: &'static [u16],
     anchors: &'static [(u16, u16)],
 }
@@ -22,7 +23,7 @@ pub(crate) struct Table {
 /// Requests for a person.
 pub(crate) const HUMAN: Table = Table {
     phrases: |l| l.human,
-    count: HUMAN_PHRASES,
+    at: HUMAN_AT,
     always: HUMAN_ALWAYS,
     anchors: HUMAN_ANCHORS,
 };
@@ -30,7 +31,7 @@ pub(crate) const HUMAN: Table = Table {
 /// Frustration markers.
 pub(crate) const FRUSTRATION: Table = Table {
     phrases: |l| l.frustration,
-    count: FRUSTRATION_PHRASES,
+    at: FRUSTRATION_AT,
     always: FRUSTRATION_ALWAYS,
     anchors: FRUSTRATION_ANCHORS,
 };
@@ -38,32 +39,28 @@ pub(crate) const FRUSTRATION: Table = Table {
 impl Table {
     /// The default phrases `texts` may match, in table order.
     pub(crate) fn candidates(&self, texts: &[&Text]) -> Vec<&'static str> {
-        let mut chosen = vec![false; self.count];
-        for &i in self.always {
-            chosen[usize::from(i)] = true;
-        }
+        let mut chosen: Vec<u16> = self.always.to_vec();
         for text in texts {
             for bit in Heads::unit_bits(text) {
                 let from = self.anchors.partition_point(|&(b, _)| b < bit);
-                for &(b, i) in &self.anchors[from..] {
-                    if b != bit {
-                        break;
-                    }
-                    chosen[usize::from(i)] = true;
-                }
+                chosen.extend(
+                    self.anchors[from..]
+                        .iter()
+                        .take_while(|&&(b, _)| b == bit)
+                        .map(|&(_, i)| i),
+                );
             }
         }
-        let mut out = Vec::new();
-        let mut i = 0;
-        for language in LANGUAGES {
-            for phrase in (self.phrases)(language) {
-                if chosen.get(i).copied().unwrap_or(true) {
-                    out.push(*phrase);
-                }
-                i += 1;
-            }
-        }
-        out
+        chosen.sort_unstable();
+        chosen.dedup();
+        chosen
+            .into_iter()
+            .filter_map(|i| {
+                let &(language, position) = self.at.get(usize::from(i))?;
+                let table = (self.phrases)(LANGUAGES.get(usize::from(language))?);
+                table.get(usize::from(position)).copied()
+            })
+            .collect()
     }
 }
 
