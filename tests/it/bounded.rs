@@ -3,18 +3,21 @@
 //! each limit held by a hostile guest just past it, and let through just inside it.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use deskbridge_core::{
     Action, AuthorRole, DraftReply, Message, OutputViolation, VerdictViolation, Visibility,
 };
 use deskbridge_plugin_host::{CallError, HostServices, LoadedPlugin, MemoryKv, ValidatedEvent};
 use deskbridge_providers::{
-    AiProvider, BoxFuture, Completion, CompletionRequest, LocalEngine, ProviderError,
+    AiProvider, Answered, BoxFuture, CompletionRequest, LocalEngine, ProviderError,
     ProviderRegistry,
 };
 use deskbridge_tests::guests;
 
-use crate::support::{event, event_with_subject, load_bundled, load_guest, try_load_guest};
+use crate::support::{
+    answered, event, event_with_subject, load_bundled, load_guest, try_load_guest,
+};
 
 /// The words of an internal note no customer may read.
 const WATCHLIST: &str = "Customer is on the fraud watchlist, do not refund.";
@@ -88,7 +91,8 @@ impl AiProvider for RecordingProvider {
     fn complete(
         &self,
         request: CompletionRequest,
-    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<Answered, ProviderError>> {
         let prompt: Vec<&str> = request
             .messages
             .iter()
@@ -98,7 +102,7 @@ impl AiProvider for RecordingProvider {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(prompt.join("\n"));
-        Box::pin(async move { LocalEngine::new().answer(&request) })
+        Box::pin(async move { LocalEngine::new().answer(&request).map(answered) })
     }
 }
 
@@ -110,10 +114,7 @@ async fn the_reply_prompt_never_carries_an_internal_note_and_the_summary_prompt_
     providers.insert(Arc::new(RecordingProvider {
         prompts: prompts.clone(),
     }));
-    let services = HostServices {
-        providers,
-        kv: Arc::new(MemoryKv::new()),
-    };
+    let services = HostServices::with_providers(&providers, Arc::new(MemoryKv::new()));
     let taken = || std::mem::take(&mut *prompts.lock().unwrap_or_else(|e| e.into_inner()));
 
     let suggest = load_bundled("suggest-reply", None, &services, |_| {});

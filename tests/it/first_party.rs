@@ -1,6 +1,7 @@
 //! The first-party plugins on fixtures, through the real runtime, and how AI faults fail
 //! closed without tripping a plugin's breaker.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,11 +11,11 @@ use deskbridge_core::{
 };
 use deskbridge_plugin_host::{CallError, HostServices, MemoryKv, ValidatedEvent};
 use deskbridge_providers::{
-    AiProvider, BoxFuture, Completion, CompletionRequest, LocalEngine, ProviderError,
-    ProviderRegistry,
+    AiProvider, AiRouter, Answered, BoxFuture, CompletionRequest, FailureKind, GuardSettings,
+    LocalEngine, ProviderError, ProviderRegistry, Routes, Target,
 };
 
-use crate::support::{event, load_bundled};
+use crate::support::{answered, event, load_bundled};
 
 /// A provider named `local` that waits before answering like the local engine (or failing).
 struct SlowProvider {
@@ -32,16 +33,18 @@ impl AiProvider for SlowProvider {
     fn complete(
         &self,
         request: CompletionRequest,
-    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<Answered, ProviderError>> {
         Box::pin(async move {
             tokio::time::sleep(self.delay).await;
             if self.fail {
-                return Err(ProviderError::Unavailable {
-                    provider: "local".into(),
-                    reason: "HTTP 503 from upstream".into(),
-                });
+                return Err(ProviderError::new(
+                    "local",
+                    FailureKind::ServerError,
+                    "HTTP 503 from upstream",
+                ));
             }
-            LocalEngine::new().answer(&request)
+            LocalEngine::new().answer(&request).map(answered)
         })
     }
 }
@@ -49,10 +52,7 @@ impl AiProvider for SlowProvider {
 fn services_with(provider: SlowProvider) -> HostServices {
     let mut providers = ProviderRegistry::new();
     providers.insert(Arc::new(provider));
-    HostServices {
-        providers,
-        kv: Arc::new(MemoryKv::new()),
-    }
+    HostServices::with_providers(&providers, Arc::new(MemoryKv::new()))
 }
 
 #[tokio::test]
@@ -264,12 +264,12 @@ async fn the_deadline_includes_ai_time_and_slow_providers_are_not_the_plugins_fa
         .handle_event(&event("ticket-created.json"))
         .await
         .expect_err("provider too slow");
-    assert_eq!(
-        failure.error,
-        CallError::DeadlineExceeded {
-            plugin: "summarize".into(),
-            limit_ms: 300
-        }
+    // The AI call is cut off before the plugin's own limit, and the plugin gives up cleanly.
+    assert!(
+        matches!(&failure.error, CallError::Reported { code, message, .. }
+            if code == "ai-unavailable" && message.contains("timeout")),
+        "{}",
+        failure.error
     );
     assert!(
         failure.elapsed < Duration::from_secs(2),
@@ -336,8 +336,8 @@ async fn a_full_instance_pool_is_reported_and_not_held_against_the_plugin() {
 }
 
 #[tokio::test]
-async fn ai_is_limited_to_the_manifest_providers() {
-    // The manifest lists `local`; the registry only has another provider.
+async fn ai_is_limited_to_the_manifest_providers_even_when_a_route_says_otherwise() {
+    // The manifest lists `local` only; the operator's route puts another provider first.
     struct Other;
     impl AiProvider for Other {
         fn name(&self) -> &str {
@@ -349,27 +349,48 @@ async fn ai_is_limited_to_the_manifest_providers() {
         fn complete(
             &self,
             _: CompletionRequest,
-        ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+            _timeout: Duration,
+        ) -> BoxFuture<'_, Result<Answered, ProviderError>> {
             Box::pin(async { panic!("a provider the manifest does not list was called") })
         }
     }
-    let mut providers = ProviderRegistry::new();
-    providers.insert(Arc::new(Other));
+    let routes = Routes {
+        plugins: BTreeMap::from([(
+            "summarize".to_owned(),
+            vec![
+                Target::parse("openai").expect("step"),
+                Target::parse("local").expect("step"),
+            ],
+        )]),
+        ..Routes::default()
+    };
+    let router =
+        AiRouter::new(vec![(Arc::new(Other), GuardSettings::default())], routes).expect("router");
+    // Start-up refuses the route, naming both.
+    let refused = router
+        .check_plugin("summarize", &["local".into()], &[], &[])
+        .expect_err("outside the manifest");
+    assert!(refused.to_string().contains("`openai`"), "{refused}");
+    // And a host that was never checked still keeps to the manifest at call time.
     let services = HostServices {
-        providers,
+        ai: Arc::new(router),
         kv: Arc::new(MemoryKv::new()),
     };
-    let plugin = load_bundled("summarize", None, &services, |_| {});
-    let failure = plugin
+    let plugin = load_bundled("summarize", None, &services, |m| {
+        if let Some(ai) = &mut m.capabilities.ai {
+            ai.providers = vec!["local".into()];
+        }
+    });
+    let report = plugin
         .handle_event(&event("ticket-created.json"))
         .await
-        .expect_err("local is not configured");
-    assert!(
-        matches!(&failure.error, CallError::Reported { code, message, .. }
-            if code == "ai-unavailable" && message.contains("`local` is not configured")),
-        "{}",
-        failure.error
-    );
+        .expect("summarizes with local");
+    let providers: Vec<&str> = report
+        .ai_calls
+        .iter()
+        .map(|c| c.provider.as_str())
+        .collect();
+    assert_eq!(providers, ["local"]);
 }
 
 #[test]
@@ -406,14 +427,15 @@ impl AiProvider for RecordingProvider {
     fn complete(
         &self,
         request: CompletionRequest,
-    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<Answered, ProviderError>> {
         Box::pin(async move {
             let prompt: Vec<String> = request.messages.iter().map(|m| m.content.clone()).collect();
             let prompt = prompt.join("\n");
             self.prompts.lock().expect("lock").push(prompt.clone());
             let mut answer = LocalEngine::new().answer(&request)?;
             answer.text = format!("Summary: {prompt}");
-            Ok(answer)
+            Ok(answered(answer))
         })
     }
 }
@@ -423,10 +445,7 @@ async fn providers_never_see_personal_data_and_plugins_get_it_back() {
     let recorder = Arc::new(RecordingProvider::default());
     let mut providers = ProviderRegistry::new();
     providers.insert(recorder.clone());
-    let services = HostServices {
-        providers,
-        kv: Arc::new(MemoryKv::new()),
-    };
+    let services = HostServices::with_providers(&providers, Arc::new(MemoryKv::new()));
     let plugin = load_bundled("summarize", None, &services, |_| {});
     let mut event = event("ticket-created.json").into_inner();
     let body = "Please call me on +44 20 7946 0958 or write to ada@example.org. \

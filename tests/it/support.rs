@@ -101,3 +101,13 @@ pub(crate) fn event_with_subject(subject: &str) -> ValidatedEvent {
     event.ticket.subject = subject.to_owned();
     ValidatedEvent::validate(event).expect("still valid")
 }
+
+/// A local answer as a provider returns it (no quota headers).
+pub(crate) fn answered(
+    completion: deskbridge_providers::Completion,
+) -> deskbridge_providers::Answered {
+    deskbridge_providers::Answered {
+        completion,
+        quota: deskbridge_providers::Quota::default(),
+    }
+}

@@ -1,6 +1,7 @@
 //! `deskbridge`: the gateway binary. CLI definition and glue only; the work happens in the
 //! library crates (`deskbridge-plugin-host`, `deskbridge-server`, …).
 
+mod ai_setup;
 mod audit_cmd;
 mod insights_cmd;
 mod plugin_cmd;

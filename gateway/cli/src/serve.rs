@@ -23,7 +23,6 @@ use deskbridge_pipeline::{HelpdeskRuntime, Helpdesks, Pipeline, PipelineSettings
 use deskbridge_plugin_host::{
     EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine, PluginSource,
 };
-use deskbridge_providers::ProviderRegistry;
 use deskbridge_server::{AppState, Endpoint, FreshdeskAuth, UnknownKeys, Webhooks};
 use deskbridge_store::{SledStore, Store};
 use tracing_subscriber::EnvFilter;
@@ -55,11 +54,16 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
     );
     let engine = PluginEngine::new(EngineSettings::default())?;
+    let router = Arc::new(crate::ai_setup::router(&config)?);
     let services = HostServices {
-        providers: ProviderRegistry::with_local_engine(),
+        ai: Arc::clone(&router),
         kv: store.plugin_kv(),
     };
     let plugins = load_plugins(&engine, &services, &config)?;
+    crate::ai_setup::check_plugins(&router, &config, &plugins)?;
+    for route in crate::ai_setup::describe(&router, &config, &plugins) {
+        tracing::info!(%route, "AI route");
+    }
     let audit = crate::audit_cmd::ServeAuditLog::start(&config, args.config, &plugins)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

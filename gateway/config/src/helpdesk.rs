@@ -3,7 +3,7 @@
 use deskbridge_core::{TagPattern, WritePolicy};
 use serde::Deserialize;
 
-use crate::{ConfigError, Secret, key_error};
+use crate::{ConfigError, HelpdeskAiConfig, Secret, key_error};
 
 /// Shortest webhook secret accepted unless `[ingest] allow_short_webhook_secrets` is set.
 pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
@@ -49,6 +49,9 @@ pub struct ZendeskConfig {
     /// Timeout of one API request, milliseconds.
     #[serde(default = "default_timeout")]
     pub request_timeout_ms: u64,
+    /// `[helpdesks.NAME.ai]`.
+    #[serde(default)]
+    pub ai: HelpdeskAiConfig,
 }
 
 /// A Freshdesk instance.
@@ -76,6 +79,9 @@ pub struct FreshdeskConfig {
     /// Timeout of one API request, milliseconds.
     #[serde(default = "default_timeout")]
     pub request_timeout_ms: u64,
+    /// `[helpdesks.NAME.ai]`.
+    #[serde(default)]
+    pub ai: HelpdeskAiConfig,
 }
 
 /// How Freshdesk's unsigned webhooks authenticate.
@@ -121,6 +127,9 @@ pub struct GenericConfig {
     /// Unused for now.
     #[serde(default = "default_timeout")]
     pub request_timeout_ms: u64,
+    /// `[helpdesks.NAME.ai]`.
+    #[serde(default)]
+    pub ai: HelpdeskAiConfig,
 }
 
 /// Zendesk's smallest plan allows 200 requests a minute.
@@ -167,6 +176,15 @@ impl HelpdeskConfig {
                     .collect(),
                 priority,
             },
+        }
+    }
+
+    /// `[helpdesks.NAME.ai]`: allowed providers and routes.
+    pub fn ai(&self) -> &HelpdeskAiConfig {
+        match self {
+            HelpdeskConfig::Zendesk(c) => &c.ai,
+            HelpdeskConfig::Freshdesk(c) => &c.ai,
+            HelpdeskConfig::Generic(c) => &c.ai,
         }
     }
 

@@ -6,6 +6,7 @@
 //! then checked for what a schema cannot say (plugin ids exist, secrets resolve, addresses
 //! parse). Secrets are given literally or as `{ env = "VARIABLE" }`.
 
+mod ai;
 mod helpdesk;
 mod secret;
 
@@ -17,6 +18,7 @@ use deskbridge_schema::Schema;
 use serde::Deserialize;
 use thiserror::Error;
 
+pub use ai::{AiConfig, HelpdeskAiConfig, ProviderConfig, ProviderKind, parse_route};
 pub use helpdesk::{
     FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
     ZendeskConfig,
@@ -76,6 +78,10 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// `[helpdesks.NAME]`.
     pub helpdesks: BTreeMap<String, HelpdeskConfig>,
+    /// `[providers.NAME]`: AI providers besides the built-in `local`.
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// `[ai]`: routes.
+    pub ai: AiConfig,
 }
 
 impl Default for Config {
@@ -90,6 +96,8 @@ impl Default for Config {
             review: ReviewConfig::default(),
             retention: RetentionConfig::default(),
             helpdesks: BTreeMap::new(),
+            providers: BTreeMap::new(),
+            ai: AiConfig::default(),
         }
     }
 }
@@ -331,6 +339,15 @@ impl Config {
                 }
             }
         }
+        for (name, provider) in &mut self.providers {
+            provider.resolve(name, env)?;
+        }
+        let helpdesk_ai: Vec<(&str, &HelpdeskAiConfig)> = self
+            .helpdesks
+            .iter()
+            .map(|(name, h)| (name.as_str(), h.ai()))
+            .collect();
+        ai::check(&self.providers, &self.ai, &helpdesk_ai)?;
         for (name, helpdesk) in &mut self.helpdesks {
             helpdesk.resolve(name, env, self.ingest.allow_short_webhook_secrets)?;
             for id in helpdesk.plugin_ids() {

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod oversight;
 pub mod redact;
 pub mod review;
+pub mod throttle;
 pub mod ticket;
 pub mod ticket_limits;
 pub mod write_policy;
@@ -33,6 +34,7 @@ pub use identity::{
 };
 pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use redact::{RedactionSummary, Redactor};
+pub use throttle::{TokenBucket, backoff_delay};
 pub use ticket::{
     AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
     TicketStatus, Visibility,

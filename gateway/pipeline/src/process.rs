@@ -9,7 +9,7 @@ use deskbridge_core::{
     Action, AuthorRole, Decision, EventKind, Flag, RedactionSummary, Suggestion, Ticket,
     TicketEvent, Verdict, combine_verdicts, fit_to_limits, summarize_truncations,
 };
-use deskbridge_plugin_host::{LoadedPlugin, ValidatedEvent};
+use deskbridge_plugin_host::{CallScope, LoadedPlugin, ValidatedEvent};
 use deskbridge_store::records::{CONTEXT_MESSAGES, EventSource, PluginRun};
 use deskbridge_store::{
     DraftProvenance, EventOutcome, OutboxItem, OutboxOp, OutboxState, PendingDraft, ProcessedEvent,
@@ -217,7 +217,10 @@ impl Worker {
             .filter(|p| p.manifest().handles(kind))
             .filter(|p| switch.paused(&helpdesk.name, p.id()).is_none())
         {
-            match plugin.handle_event(&validated).await {
+            let scope = CallScope {
+                helpdesk: Some(&helpdesk.name),
+            };
+            match plugin.handle_event_for(&validated, scope).await {
                 Ok(report) => {
                     ai_us += report.ai_calls.iter().map(|c| c.elapsed_us).sum::<u64>();
                     let model = report
@@ -347,7 +350,7 @@ impl Worker {
                     tracing::info!(event = %event.id, plugin = plugin.id(), "draft dropped: a policy plugin is paused");
                 }
                 Action::DraftReply(draft) => {
-                    match review(&helpdesk.policies, &ticket, &draft, plugin.id()).await {
+                    match review(helpdesk, &ticket, &draft, plugin.id()).await {
                         Ok(verdict) => {
                             let (requirement, blocked) = match verdict.decision {
                                 Decision::RequireApproval(r) => (r, None),
@@ -604,14 +607,17 @@ fn derive_kind(ticket: &Ticket) -> EventKind {
 
 /// Every policy plugin reviews the draft; any failure drops it (fail closed).
 async fn review(
-    policies: &[Arc<LoadedPlugin>],
+    helpdesk: &HelpdeskRuntime,
     ticket: &Ticket,
     draft: &deskbridge_core::DraftReply,
     author: &str,
 ) -> Result<Verdict, String> {
-    let mut verdicts = Vec::with_capacity(policies.len());
-    for policy in policies {
-        match policy.review_draft(ticket, draft, author).await {
+    let mut verdicts = Vec::with_capacity(helpdesk.policies.len());
+    let scope = CallScope {
+        helpdesk: Some(&helpdesk.name),
+    };
+    for policy in &helpdesk.policies {
+        match policy.review_draft_for(ticket, draft, author, scope).await {
             Ok(report) => verdicts.push(report.output),
             Err(failure) => {
                 return Err(format!(

@@ -230,7 +230,7 @@ impl PluginEngine {
             ai: manifest.capabilities.ai.clone(),
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json,
-            providers: services.providers.clone(),
+            ai_router: Arc::clone(&services.ai),
             limits: manifest.limits,
         };
         Ok(LoadedPlugin::new(

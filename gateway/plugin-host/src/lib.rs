@@ -10,9 +10,11 @@
 //! that keeps failing is switched off by its circuit breaker.
 //!
 //! Invariant 4 lives here: plugins hold no secrets and no ambient authority. The host holds
-//! the providers; plugins get text and usage back through the `ai` import, and only from the
-//! providers and models their manifest lists.
+//! the providers (behind the operator's routes, [`deskbridge_providers::AiRouter`]); plugins
+//! get text and usage back through the `ai` import, and only from providers and models their
+//! manifest allows.
 
+mod ai_import;
 mod breaker;
 mod capabilities;
 mod contract;
@@ -28,7 +30,7 @@ mod state;
 
 use std::sync::Arc;
 
-use deskbridge_providers::ProviderRegistry;
+use deskbridge_providers::{AiRouter, ProviderRegistry};
 
 pub use breaker::BreakerStatus;
 pub use capabilities::ImportReport;
@@ -40,11 +42,11 @@ pub use manifest::{Manifest, ManifestError};
 pub use plugin::{CallFailure, CallReport, LoadedPlugin, PluginStatus};
 pub use state::{AiCall, LogLine};
 
-/// What the host lends plugins: AI providers and the kv store.
+/// What the host lends plugins: AI providers behind their routes, and the kv store.
 #[derive(Clone)]
 pub struct HostServices {
-    /// Providers by name.
-    pub providers: ProviderRegistry,
+    /// The providers and the operator's routes.
+    pub ai: Arc<AiRouter>,
     /// Backing store of the `kv` import.
     pub kv: Arc<dyn KvStore>,
 }
@@ -52,7 +54,7 @@ pub struct HostServices {
 impl std::fmt::Debug for HostServices {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostServices")
-            .field("providers", &self.providers)
+            .field("ai", &self.ai)
             .finish_non_exhaustive()
     }
 }
@@ -61,10 +63,26 @@ impl HostServices {
     /// The built-in local engine and an in-memory kv store: what a fresh install runs with.
     pub fn local() -> HostServices {
         HostServices {
-            providers: ProviderRegistry::with_local_engine(),
+            ai: Arc::new(AiRouter::local()),
             kv: Arc::new(MemoryKv::new()),
         }
     }
+
+    /// `providers` (default guards, no routes) and `kv`: for tests and tools.
+    pub fn with_providers(providers: &ProviderRegistry, kv: Arc<dyn KvStore>) -> HostServices {
+        HostServices {
+            ai: Arc::new(AiRouter::with_providers(providers)),
+            kv,
+        }
+    }
+}
+
+/// Whose work a plugin call is: the helpdesk whose ticket it handles (its routes and allowed
+/// providers apply). `None` outside the pipeline (`plugin run`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallScope<'a> {
+    /// The helpdesk's name in the config.
+    pub helpdesk: Option<&'a str>,
 }
 
 /// A plugin to load.

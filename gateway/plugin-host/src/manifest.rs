@@ -45,9 +45,11 @@ pub enum Subscription {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AiCapability {
-    /// Providers by config name; the first is the default.
+    /// Providers by config name the plugin may be routed to; `*` allows any. Without a
+    /// route, the first name (or `local`) answers.
     pub providers: Vec<String>,
-    /// Models the plugin may name; empty means each provider's default only.
+    /// Models the plugin may name (empty: the providers' defaults); a non-empty list also
+    /// bounds the models routes may name.
     #[serde(default)]
     pub models: Vec<String>,
     /// Upper bound on one completion's length.
@@ -92,8 +94,12 @@ impl Capabilities {
     pub fn describe(&self) -> Vec<String> {
         let mut grants = Vec::new();
         match &self.ai {
+            Some(ai) if ai.providers.iter().any(|p| p == "*") => grants.push(format!(
+                "AI through the host from any provider the operator routes it to (at most {} output tokens per completion); personal data is redacted first",
+                ai.max_output_tokens
+            )),
             Some(ai) => grants.push(format!(
-                "AI through the host from {} (at most {} output tokens per completion)",
+                "AI through the host from {} only (at most {} output tokens per completion)",
                 ai.providers.join(", "),
                 ai.max_output_tokens
             )),

@@ -40,7 +40,7 @@ impl NaivePlugin {
             ai: manifest.capabilities.ai.clone(),
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json: "{}".into(),
-            providers: services.providers.clone(),
+            ai_router: Arc::clone(&services.ai),
             limits: manifest.limits,
         });
         Ok(NaivePlugin {
@@ -53,7 +53,12 @@ impl NaivePlugin {
 
     /// New store, eager WASI context, plain instantiate, call.
     pub async fn handle_event(&self, event: &ValidatedEvent) -> wasmtime::Result<usize> {
-        let mut state = CallState::new(Arc::clone(&self.grants), 64 << 20);
+        let mut state = CallState::new(
+            Arc::clone(&self.grants),
+            64 << 20,
+            None,
+            std::time::Instant::now() + std::time::Duration::from_secs(30),
+        );
         let _ = state.ctx();
         let mut store = Store::new(&self.engine, state);
         let plugin =

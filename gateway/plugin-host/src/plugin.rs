@@ -11,6 +11,7 @@ use deskbridge_schema::ValidatedEvent;
 use sha2::{Digest, Sha256};
 use wasmtime::{Store, Trap};
 
+use crate::CallScope;
 use crate::breaker::{Breaker, BreakerStatus};
 use crate::capabilities::ImportReport;
 use crate::contract::v0_1;
@@ -171,10 +172,20 @@ impl LoadedPlugin {
         self.breaker.reset();
     }
 
-    /// Runs the plugin's event handler on one event.
+    /// Runs the plugin's event handler on one event, outside any helpdesk (`plugin run`, tests).
     pub async fn handle_event(
         &self,
         event: &ValidatedEvent,
+    ) -> Result<CallReport<Vec<Action>>, Box<CallFailure>> {
+        self.handle_event_for(event, CallScope::default()).await
+    }
+
+    /// Runs the plugin's event handler on one event of `scope`'s helpdesk: its routes and the
+    /// providers it allows apply to the plugin's AI calls.
+    pub async fn handle_event_for(
+        &self,
+        event: &ValidatedEvent,
+        scope: CallScope<'_>,
     ) -> Result<CallReport<Vec<Action>>, Box<CallFailure>> {
         let kind: EventKind = event.event().kind;
         if !self.manifest.handles(kind) {
@@ -187,7 +198,7 @@ impl LoadedPlugin {
         let capabilities = &self.manifest.capabilities;
         let wit_event = v0_1::event_to_wit(event.event(), capabilities.internal_messages);
         let limits = self.manifest.limits.output(capabilities.draft_replies);
-        self.run(|mut store| async move {
+        self.run(scope, |mut store| async move {
             let outcome = async {
                 let instance = pre.instantiate_async(&mut store).await?;
                 instance
@@ -204,12 +215,24 @@ impl LoadedPlugin {
         })
     }
 
-    /// Runs the plugin's draft review on one draft.
+    /// Runs the plugin's draft review on one draft, outside any helpdesk.
     pub async fn review_draft(
         &self,
         ticket: &Ticket,
         draft: &DraftReply,
         author_plugin: &str,
+    ) -> Result<CallReport<Verdict>, Box<CallFailure>> {
+        self.review_draft_for(ticket, draft, author_plugin, CallScope::default())
+            .await
+    }
+
+    /// Runs the plugin's draft review on one draft of `scope`'s helpdesk.
+    pub async fn review_draft_for(
+        &self,
+        ticket: &Ticket,
+        draft: &DraftReply,
+        author_plugin: &str,
+        scope: CallScope<'_>,
     ) -> Result<CallReport<Verdict>, Box<CallFailure>> {
         if !self.manifest.reviews_drafts() {
             return Err(self.refuse(CallError::NotSubscribed {
@@ -221,7 +244,7 @@ impl LoadedPlugin {
         let wit_ticket = v0_1::ticket_to_wit(ticket, self.manifest.capabilities.internal_messages);
         let wit_draft = v0_1::draft_to_wit(draft, author_plugin);
         let limits = self.manifest.limits.verdict();
-        self.run(|mut store| async move {
+        self.run(scope, |mut store| async move {
             let outcome = async {
                 let instance = pre.instantiate_async(&mut store).await?;
                 instance
@@ -250,11 +273,12 @@ impl LoadedPlugin {
         })
     }
 
-    fn new_store(&self) -> Store<CallState> {
+    fn new_store(&self, scope: CallScope<'_>) -> Store<CallState> {
         call_store(
             &self.engine.engine,
             Arc::clone(&self.grants),
             &self.manifest.limits,
+            scope,
         )
     }
 
@@ -270,7 +294,7 @@ impl LoadedPlugin {
         }
     }
 
-    async fn run<T, F, Fut>(&self, call: F) -> RawCall<T>
+    async fn run<T, F, Fut>(&self, scope: CallScope<'_>, call: F) -> RawCall<T>
     where
         F: FnOnce(Store<CallState>) -> Fut,
         Fut: std::future::Future<Output = (Outcome<T>, Store<CallState>)>,
@@ -283,7 +307,7 @@ impl LoadedPlugin {
             });
         }
         let started = Instant::now();
-        let (outcome, store) = call(self.new_store()).await;
+        let (outcome, store) = call(self.new_store(scope)).await;
         let elapsed = started.elapsed();
         let fuel_consumed = self
             .manifest
@@ -360,9 +384,21 @@ fn call_store(
     engine: &wasmtime::Engine,
     grants: Arc<Grants>,
     limits: &crate::manifest::Limits,
+    scope: CallScope<'_>,
 ) -> Store<CallState> {
     let memory_bytes = usize::try_from(limits.memory_mib << 20).unwrap_or(usize::MAX);
-    let mut store = Store::new(engine, CallState::new(grants, memory_bytes));
+    // AI calls end a tenth of the wall-clock limit (at most a second) before the limit
+    // `bounded` enforces around the whole call, so a plugin whose provider is too slow still
+    // has time to fail gracefully rather than be cut off.
+    let wall_clock = Duration::from_millis(limits.wall_clock_ms);
+    let deadline = Instant::now() + wall_clock - (wall_clock / 10).min(Duration::from_secs(1));
+    let state = CallState::new(
+        grants,
+        memory_bytes,
+        scope.helpdesk.map(str::to_owned),
+        deadline,
+    );
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.memory);
     // Fuel is the deterministic CPU budget. `set_fuel` only fails when fuel is disabled,
     // which the engine never does.
@@ -499,12 +535,12 @@ mod tests {
             ai: None,
             kv: None,
             config_json: "{}".into(),
-            providers: Default::default(),
+            ai_router: Arc::new(deskbridge_providers::AiRouter::local()),
             limits,
         });
         let wasm = wat::parse_str(TWO_MEMORIES).expect("valid component text");
         let component = Component::new(engine.wasmtime(), &wasm).expect("compiles");
-        let mut store = call_store(engine.wasmtime(), grants, &limits);
+        let mut store = call_store(engine.wasmtime(), grants, &limits, CallScope::default());
         let linker: Linker<CallState> = Linker::new(engine.wasmtime());
         let instance = linker
             .instantiate_async(&mut store, &component)

@@ -6,9 +6,9 @@
 //! it on the hot path.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use deskbridge_providers::{ProviderRegistry, Usage};
+use deskbridge_providers::{AiRouter, Usage};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -34,7 +34,8 @@ pub(crate) struct Grants {
     pub(crate) ai: Option<AiCapability>,
     pub(crate) kv: Option<Arc<dyn KvStore>>,
     pub(crate) config_json: String,
-    pub(crate) providers: ProviderRegistry,
+    /// The providers and routes the `ai` import asks.
+    pub(crate) ai_router: Arc<AiRouter>,
     /// The manifest's limits (imports check theirs on every call).
     pub(crate) limits: Limits,
 }
@@ -77,6 +78,9 @@ pub struct AiCall {
     pub elapsed_us: u64,
     /// The error, if the call failed.
     pub error: Option<String>,
+    /// The kind of failure (`rate-limited`, `budget-exhausted`, …), if the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
     /// Personal values the host took out of this call's prompts (new ones only: a value
     /// already redacted earlier in the same plugin call keeps its placeholder).
     pub redacted: deskbridge_core::redact::RedactionSummary,
@@ -91,6 +95,7 @@ impl AiCall {
             output_tokens: usage.output_tokens,
             elapsed_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             error: None,
+            error_kind: None,
             redacted: Default::default(),
         }
     }
@@ -160,13 +165,23 @@ pub(crate) struct CallState {
     pub(crate) ai_trouble: bool,
     /// The placeholders of this call's prompts (see [`deskbridge_core::redact`]).
     pub(crate) redactor: deskbridge_core::redact::Redactor,
+    /// The helpdesk whose ticket the call handles (routes and allowed providers).
+    pub(crate) helpdesk: Option<String>,
+    /// When AI calls must have finished: shortly before the call's wall-clock limit, so the
+    /// plugin can still fail gracefully.
+    pub(crate) deadline: Instant,
     table: ResourceTable,
     wasi: Option<WasiCtx>,
     stderr: Option<MemoryOutputPipe>,
 }
 
 impl CallState {
-    pub(crate) fn new(grants: Arc<Grants>, memory_bytes: usize) -> CallState {
+    pub(crate) fn new(
+        grants: Arc<Grants>,
+        memory_bytes: usize,
+        helpdesk: Option<String>,
+        deadline: Instant,
+    ) -> CallState {
         CallState {
             grants,
             memory: MemoryCap::new(memory_bytes),
@@ -177,6 +192,8 @@ impl CallState {
             ai_calls: Vec::new(),
             ai_trouble: false,
             redactor: deskbridge_core::redact::Redactor::new(),
+            helpdesk,
+            deadline,
             table: ResourceTable::new(),
             wasi: None,
             stderr: None,

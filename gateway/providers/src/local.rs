@@ -10,9 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::time::Duration;
+
 use crate::{
-    AiProvider, BoxFuture, ChatRole, Completion, CompletionRequest, ProviderError, Usage,
-    estimate_tokens,
+    AiProvider, Answered, BoxFuture, ChatRole, Completion, CompletionRequest, FailureKind,
+    ProviderError, Quota, Usage, estimate_tokens,
 };
 
 const MODEL: &str = "extractive-v1";
@@ -42,16 +44,19 @@ impl LocalEngine {
         if let Some(model) = &request.model
             && model != MODEL
         {
-            return Err(ProviderError::UnknownModel {
-                provider: "local".into(),
-                model: model.clone(),
-            });
+            return Err(ProviderError::new(
+                "local",
+                FailureKind::UnknownModel,
+                format!("the local engine has no model `{model}` (it serves {MODEL})"),
+            ));
         }
         let system: String = joined(request, ChatRole::System).to_lowercase();
         let input = joined(request, ChatRole::User);
         if input.trim().is_empty() {
-            return Err(ProviderError::InvalidRequest(
-                "no user message to work on".into(),
+            return Err(ProviderError::new(
+                "local",
+                FailureKind::BadRequest,
+                "no user message to work on",
             ));
         }
         let mut text = if system.contains("summar") {
@@ -68,12 +73,13 @@ impl LocalEngine {
             .map(|m| estimate_tokens(&m.content))
             .sum();
         Ok(Completion {
-            usage: Usage {
+            usage: Some(Usage {
                 input_tokens,
                 output_tokens: estimate_tokens(&text),
-            },
+            }),
             text,
             model: MODEL.into(),
+            finish_reason: Some("stop".into()),
         })
     }
 }
@@ -87,11 +93,21 @@ impl AiProvider for LocalEngine {
         MODEL
     }
 
+    fn is_remote(&self) -> bool {
+        false
+    }
+
     fn complete(
         &self,
         request: CompletionRequest,
-    ) -> BoxFuture<'_, Result<Completion, ProviderError>> {
-        Box::pin(async move { self.answer(&request) })
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<Answered, ProviderError>> {
+        Box::pin(async move {
+            self.answer(&request).map(|completion| Answered {
+                completion,
+                quota: Quota::default(),
+            })
+        })
     }
 }
 
@@ -288,7 +304,8 @@ mod tests {
         assert!(a.text.contains("kettle"), "{}", a.text);
         assert!(!a.text.contains("weather"), "{}", a.text);
         assert_eq!(a.text.lines().count(), 3);
-        assert!(a.usage.input_tokens > 0 && a.usage.output_tokens > 0);
+        let usage = a.usage.expect("the local engine reports usage");
+        assert!(usage.input_tokens > 0 && usage.output_tokens > 0);
     }
 
     #[test]
@@ -337,11 +354,17 @@ mod tests {
         req.model = Some("gpt-9".into());
         assert!(matches!(
             LocalEngine::new().answer(&req),
-            Err(ProviderError::UnknownModel { .. })
+            Err(ProviderError {
+                kind: FailureKind::UnknownModel,
+                ..
+            })
         ));
         assert!(matches!(
             LocalEngine::new().answer(&request("Summarize.", "  ")),
-            Err(ProviderError::InvalidRequest(_))
+            Err(ProviderError {
+                kind: FailureKind::BadRequest,
+                ..
+            })
         ));
     }
 
@@ -350,9 +373,9 @@ mod tests {
         let registry = crate::ProviderRegistry::with_local_engine();
         let provider = registry.get("local").expect("registered");
         let answer = provider
-            .complete(request("Summarize.", THREAD))
+            .complete(request("Summarize.", THREAD), Duration::from_secs(1))
             .await
             .expect("answers");
-        assert_eq!(answer.model, "extractive-v1");
+        assert_eq!(answer.completion.model, "extractive-v1");
     }
 }
