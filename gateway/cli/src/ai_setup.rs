@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use deskbridge_config::{Config, ProviderConfig, ProviderKind, parse_route};
-use deskbridge_plugin_host::LoadedPlugin;
+use deskbridge_config::{BudgetConfig, Config, ProviderConfig, ProviderKind, parse_route};
+use deskbridge_plugin_host::{LoadedPlugin, Manifest};
+use deskbridge_providers::budget::{Budget, BudgetScope, Budgets, Prices, SpendStore};
 use deskbridge_providers::{
     ANTHROPIC_VERSION, AiProvider, AiRouter, AnthropicProvider, AnthropicSettings, GuardSettings,
     HelpdeskRoutes, OpenAiFlavor, OpenAiProvider, OpenAiSettings, Routes, Target,
@@ -75,8 +76,44 @@ fn routes_of(
         .collect()
 }
 
-/// The router the config describes.
-pub(crate) fn router(config: &Config) -> anyhow::Result<AiRouter> {
+fn budget(config: &BudgetConfig) -> Budget {
+    Budget {
+        daily_tokens: config.daily_tokens,
+        monthly_tokens: config.monthly_tokens,
+        daily_cost: config.daily_cost,
+        monthly_cost: config.monthly_cost,
+    }
+}
+
+/// The budgets the config describes, counted in `spend`.
+fn budgets(config: &Config, spend: Arc<dyn SpendStore>) -> Budgets {
+    let mut limits = BTreeMap::new();
+    let mut prices = BTreeMap::new();
+    for (name, provider) in &config.providers {
+        prices.insert(
+            name.clone(),
+            Prices {
+                input_per_million: provider.price_per_million_input,
+                output_per_million: provider.price_per_million_output,
+            },
+        );
+        if let Some(limit) = &provider.budget {
+            limits.insert(BudgetScope::Provider(name.clone()), budget(limit));
+        }
+    }
+    for (plugin, limit) in &config.ai.budgets {
+        limits.insert(BudgetScope::Plugin(plugin.clone()), budget(limit));
+    }
+    for (name, helpdesk) in &config.helpdesks {
+        if let Some(limit) = &helpdesk.ai().budget {
+            limits.insert(BudgetScope::Helpdesk(name.clone()), budget(limit));
+        }
+    }
+    Budgets::new(limits, prices, spend)
+}
+
+/// The router the config describes, its budgets counted in `spend`.
+pub(crate) fn router(config: &Config, spend: Arc<dyn SpendStore>) -> anyhow::Result<AiRouter> {
     let mut providers = Vec::new();
     for (name, provider_config) in &config.providers {
         let adapter =
@@ -104,24 +141,31 @@ pub(crate) fn router(config: &Config) -> anyhow::Result<AiRouter> {
         plugins,
         helpdesks,
     };
-    Ok(AiRouter::new(providers, routes)?)
+    Ok(AiRouter::new(providers, routes)?.with_budgets(Arc::new(budgets(config, spend))))
 }
 
 /// Checks every loaded plugin that uses AI against the routes it can take: the gateway's, and
-/// those of each helpdesk that runs it. Routes for plugins that are not loaded are refused
-/// too (a misspelt id would route nothing).
+/// those of each helpdesk that runs it. Routes and budgets for plugins that are not loaded
+/// are refused too (a misspelt id would route or limit nothing).
 pub(crate) fn check_plugins(
     router: &AiRouter,
     config: &Config,
-    plugins: &[Arc<LoadedPlugin>],
+    plugins: &[&Manifest],
 ) -> anyhow::Result<()> {
-    let loaded: BTreeSet<&str> = plugins.iter().map(|p| p.id()).collect();
+    let loaded: BTreeSet<&str> = plugins.iter().map(|p| p.id.as_str()).collect();
     let route_keys = config
         .ai
         .routes
         .keys()
         .filter(|k| k.as_str() != "default")
         .map(|k| (format!("ai.routes.{k}"), k.as_str()))
+        .chain(
+            config
+                .ai
+                .budgets
+                .keys()
+                .map(|k| (format!("ai.budgets.{k}"), k.as_str())),
+        )
         .chain(config.helpdesks.iter().flat_map(|(name, h)| {
             h.ai()
                 .routes
@@ -133,21 +177,47 @@ pub(crate) fn check_plugins(
             bail!("key `{key}`: no plugin `{plugin}` is loaded");
         }
     }
-    for plugin in plugins {
-        let Some(ai) = &plugin.manifest().capabilities.ai else {
+    for manifest in plugins {
+        let Some(ai) = &manifest.capabilities.ai else {
             continue;
         };
+        let id = manifest.id.as_str();
         let helpdesks: Vec<&str> = config
             .helpdesks
             .iter()
-            .filter(|(_, h)| {
-                !h.names_plugins() || h.plugin_ids().iter().any(|id| id == plugin.id())
-            })
+            .filter(|(_, h)| !h.names_plugins() || h.plugin_ids().iter().any(|p| p == id))
             .map(|(name, _)| name.as_str())
             .collect();
-        router.check_plugin(plugin.id(), &ai.providers, &ai.models, &helpdesks)?;
+        router.check_plugin(id, &ai.providers, &ai.models, &helpdesks)?;
     }
     Ok(())
+}
+
+/// The manifests of the plugins a config loads (bundled ones, and `plugins.dir`'s), without
+/// compiling any: what `config check` checks routes against.
+pub(crate) fn manifests(config: &Config) -> anyhow::Result<Vec<Manifest>> {
+    let mut manifests = Vec::new();
+    for id in &config.plugins.bundled {
+        if let Some(bundled) = deskbridge_bundled_plugins::get(id) {
+            manifests.push(
+                Manifest::from_toml(bundled.manifest)
+                    .with_context(|| format!("bundled plugin `{id}`"))?,
+            );
+        }
+    }
+    if let Some(dir) = &config.plugins.dir {
+        for entry in std::fs::read_dir(dir)
+            .with_context(|| format!("reading plugins.dir {}", dir.display()))?
+        {
+            let file = entry?.path().join("plugin.toml");
+            if file.is_file() {
+                let text = std::fs::read_to_string(&file)?;
+                manifests
+                    .push(Manifest::from_toml(&text).with_context(|| file.display().to_string())?);
+            }
+        }
+    }
+    Ok(manifests)
 }
 
 /// One line per plugin and helpdesk saying where its AI requests go, for the start-up log.

@@ -104,6 +104,13 @@ fn model(row: &InsightsRow) -> String {
 /// reasons below each row that has any.
 pub(crate) fn table(insights: &Insights) -> String {
     let mut out = String::new();
+    if insights.budget_exhausted_events > 0 {
+        let _ = writeln!(
+            out,
+            "A spent AI budget stopped calls on {} event(s): see the budgets in /api/v1/status.\n",
+            insights.budget_exhausted_events
+        );
+    }
     if insights.rows.is_empty() {
         out.push_str("No drafts or handovers recorded yet.\n");
         return out;
@@ -215,6 +222,7 @@ mod tests {
                 rejection_reasons: vec![("wrong tone".into(), 2)],
                 ..InsightsRow::default()
             }],
+            budget_exhausted_events: 0,
         };
         let text = table(&insights);
         let lines: Vec<&str> = text.lines().collect();
@@ -234,5 +242,10 @@ mod tests {
             table(&Insights::default()),
             "No drafts or handovers recorded yet.\n"
         );
+        let stopped = Insights {
+            budget_exhausted_events: 3,
+            ..Insights::default()
+        };
+        assert!(table(&stopped).starts_with("A spent AI budget stopped calls on 3 event(s)"));
     }
 }

@@ -5,6 +5,7 @@ mod ai_setup;
 mod audit_cmd;
 mod insights_cmd;
 mod plugin_cmd;
+mod providers_cmd;
 mod serve;
 mod token_cmd;
 
@@ -41,24 +42,8 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Run a protocol-faithful helpdesk API simulator (for tests and demos).
-    Sim {
-        /// Which helpdesk.
-        #[arg(value_enum)]
-        vendor: SimVendor,
-        /// Address to listen on.
-        #[arg(long, short, default_value = "127.0.0.1:8081")]
-        listen: String,
-        /// Zendesk: the agent email of API-token auth.
-        #[arg(long, default_value = "agent@example.com")]
-        email: String,
-        /// Zendesk: the API token (also accepted as an OAuth token). Freshdesk: the API key.
-        #[arg(long, default_value = "sim-token")]
-        token: String,
-        /// Requests per minute before the simulator answers 429.
-        #[arg(long, default_value_t = 700)]
-        rate_limit: u32,
-    },
+    /// Run a protocol-faithful helpdesk or AI provider API simulator (for tests and demos).
+    Sim(SimArgs),
     /// Work with plugins.
     Plugin {
         #[command(subcommand)]
@@ -79,6 +64,11 @@ enum Command {
     Insights(insights_cmd::InsightsArgs),
     /// Print the HTTP API's OpenAPI 3.1 description (generated from the code).
     Openapi,
+    /// Check the configured AI providers.
+    Providers {
+        #[command(subcommand)]
+        command: providers_cmd::ProvidersCommand,
+    },
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -86,10 +76,47 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct SimArgs {
+    /// Which helpdesk or AI provider.
+    #[arg(value_enum)]
+    vendor: SimVendor,
+    /// Address to listen on.
+    #[arg(long, short, default_value = "127.0.0.1:8081")]
+    listen: String,
+    /// Zendesk: the agent email of API-token auth.
+    #[arg(long, default_value = "agent@example.com")]
+    email: String,
+    /// Zendesk: the API token (also accepted as an OAuth token). Freshdesk: the API key.
+    #[arg(long, default_value = "sim-token")]
+    token: String,
+    /// Requests per minute before the simulator answers 429 (helpdesks: 700 when not given;
+    /// AI providers: unlimited when not given or 0).
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// OpenAI/Anthropic: the accepted API key [default: sim-key].
+    #[arg(long)]
+    api_key: Option<String>,
+    /// OpenAI/Anthropic: a model (Azure: deployment) served; repeatable. None: any model name.
+    #[arg(long = "model", value_name = "MODEL")]
+    models: Vec<String>,
+    /// OpenAI/Anthropic: tokens per minute before 429 (0 = unlimited).
+    #[arg(long, default_value_t = 0)]
+    tokens_per_minute: u32,
+    /// OpenAI/Anthropic: milliseconds every answer waits (asynchronously).
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum SimVendor {
     Zendesk,
     Freshdesk,
+    /// OpenAI Chat Completions, also in the Azure OpenAI deployment form.
+    #[value(name = "openai")]
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,14 +128,46 @@ enum ConfigCommand {
     },
 }
 
-fn run_sim(
-    vendor: SimVendor,
-    listen: &str,
-    email: String,
-    token: String,
-    rate_limit: u32,
-) -> anyhow::Result<ExitCode> {
+/// `deskbridge config check FILE`: the file, then the AI routes against the plugins'
+/// manifests — everything `serve` checks before it listens, short of compiling plugins.
+fn check_config(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = deskbridge_config::Config::load(file)?;
+    let spend = std::sync::Arc::new(deskbridge_providers::budget::MemorySpend::default());
+    let router = ai_setup::router(&config, spend)?;
+    let manifests = ai_setup::manifests(&config)?;
+    let manifests: Vec<&deskbridge_plugin_host::Manifest> = manifests.iter().collect();
+    ai_setup::check_plugins(&router, &config, &manifests)?;
+    println!(
+        "{}: ok ({} plugins, {} helpdesks, {} AI providers configured)",
+        file.display(),
+        config.plugin_count(),
+        config.helpdesks.len(),
+        config.providers.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     use anyhow::Context as _;
+    use deskbridge_simulators::{AiSimOptions, AiVendor, Vendor};
+    let SimArgs {
+        vendor,
+        listen,
+        email,
+        token,
+        rate_limit,
+        api_key,
+        models,
+        tokens_per_minute,
+        latency_ms,
+    } = args;
+    let ai = matches!(vendor, SimVendor::OpenAi | SimVendor::Anthropic);
+    if !ai && (api_key.is_some() || !models.is_empty() || tokens_per_minute > 0 || latency_ms > 0) {
+        anyhow::bail!(
+            "--api-key, --model, --tokens-per-minute and --latency-ms apply to the openai and \
+             anthropic simulators only"
+        );
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -116,12 +175,33 @@ fn run_sim(
         )
         .with_writer(std::io::stderr)
         .init();
-    let vendor = match vendor {
-        SimVendor::Zendesk => deskbridge_simulators::Vendor::Zendesk,
-        SimVendor::Freshdesk => deskbridge_simulators::Vendor::Freshdesk,
-    };
-    let listener = std::net::TcpListener::bind(listen)
+    let listener = std::net::TcpListener::bind(&listen)
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let run_ai = |vendor: AiVendor, listener: std::net::TcpListener| -> anyhow::Result<ExitCode> {
+        // Tests read this line to find the port.
+        println!(
+            "{} simulator listening on http://{}",
+            vendor.name(),
+            listener.local_addr()?
+        );
+        let options = AiSimOptions {
+            vendor,
+            api_key: api_key.unwrap_or_else(|| "sim-key".to_owned()),
+            models,
+            requests_per_minute: rate_limit.unwrap_or(0),
+            tokens_per_minute,
+            latency: std::time::Duration::from_millis(latency_ms),
+        };
+        deskbridge_simulators::run_ai(listener, options)?;
+        Ok(ExitCode::SUCCESS)
+    };
+    let vendor = match vendor {
+        SimVendor::Zendesk => Vendor::Zendesk,
+        SimVendor::Freshdesk => Vendor::Freshdesk,
+        SimVendor::OpenAi => return run_ai(AiVendor::OpenAi, listener),
+        SimVendor::Anthropic => return run_ai(AiVendor::Anthropic, listener),
+    };
+    let rate_limit = rate_limit.unwrap_or(700);
     // Tests read this line to find the port.
     println!(
         "{vendor:?} simulator listening on http://{}",
@@ -153,14 +233,9 @@ fn main() -> ExitCode {
             listen: listen.as_deref(),
             data_dir,
         }),
-        Command::Sim {
-            vendor,
-            listen,
-            email,
-            token,
-            rate_limit,
-        } => run_sim(vendor, &listen, email, token, rate_limit),
+        Command::Sim(args) => run_sim(args),
         Command::Plugin { command } => plugin_cmd::run(command),
+        Command::Providers { command } => providers_cmd::run(command),
         Command::Audit { command } => audit_cmd::run(command),
         Command::Token { command } => token_cmd::run(command),
         Command::Insights(args) => insights_cmd::run(args),
@@ -170,17 +245,7 @@ fn main() -> ExitCode {
         }
         Command::Config {
             command: ConfigCommand::Check { file },
-        } => deskbridge_config::Config::load(&file)
-            .map(|c| {
-                println!(
-                    "{}: ok ({} plugins, {} helpdesks configured)",
-                    file.display(),
-                    c.plugin_count(),
-                    c.helpdesks.len()
-                );
-                ExitCode::SUCCESS
-            })
-            .map_err(anyhow::Error::from),
+        } => check_config(&file),
     };
     match result {
         Ok(code) => code,

@@ -54,13 +54,14 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?,
     );
     let engine = PluginEngine::new(EngineSettings::default())?;
-    let router = Arc::new(crate::ai_setup::router(&config)?);
+    let router = Arc::new(crate::ai_setup::router(&config, store.ai_spend())?);
     let services = HostServices {
         ai: Arc::clone(&router),
         kv: store.plugin_kv(),
     };
     let plugins = load_plugins(&engine, &services, &config)?;
-    crate::ai_setup::check_plugins(&router, &config, &plugins)?;
+    let manifests: Vec<&Manifest> = plugins.iter().map(|p| p.manifest()).collect();
+    crate::ai_setup::check_plugins(&router, &config, &manifests)?;
     for route in crate::ai_setup::describe(&router, &config, &plugins) {
         tracing::info!(%route, "AI route");
     }
@@ -117,6 +118,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         switch,
         draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
         warnings,
+        ai: Some(router),
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(

@@ -85,6 +85,22 @@ pub struct ProviderConfig {
     /// Price of a million answer tokens.
     #[serde(default)]
     pub price_per_million_output: f64,
+    /// `[providers.NAME.budget]`: every call to this provider counts.
+    pub budget: Option<BudgetConfig>,
+}
+
+/// Limits per UTC day and calendar month (`None`: no limit).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// Tokens per day.
+    pub daily_tokens: Option<u64>,
+    /// Tokens per month.
+    pub monthly_tokens: Option<u64>,
+    /// Money per day, in the providers' prices' currency.
+    pub daily_cost: Option<f64>,
+    /// Money per month.
+    pub monthly_cost: Option<f64>,
 }
 
 fn default_timeout_s() -> u64 {
@@ -112,6 +128,8 @@ fn default_circuit_cooldown_s() -> u64 {
 pub struct AiConfig {
     /// Routes by plugin id (`default` for the rest), as written: `name` or `name:model`.
     pub routes: BTreeMap<String, Vec<String>>,
+    /// Budgets by plugin id.
+    pub budgets: BTreeMap<String, BudgetConfig>,
 }
 
 /// `[helpdesks.NAME.ai]`.
@@ -122,6 +140,8 @@ pub struct HelpdeskAiConfig {
     pub providers: Option<Vec<String>>,
     /// Routes by plugin id, before the gateway's.
     pub routes: BTreeMap<String, Vec<String>>,
+    /// Every call for this helpdesk's tickets counts.
+    pub budget: Option<BudgetConfig>,
 }
 
 /// Parses a route as configured; errors name the key.

@@ -18,7 +18,7 @@ use deskbridge_schema::Schema;
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use ai::{AiConfig, HelpdeskAiConfig, ProviderConfig, ProviderKind, parse_route};
+pub use ai::{AiConfig, BudgetConfig, HelpdeskAiConfig, ProviderConfig, ProviderKind, parse_route};
 pub use helpdesk::{
     FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
     ZendeskConfig,

@@ -72,6 +72,7 @@ impl Worker {
                     ai_us: 0,
                     truncated: Vec::new(),
                     suggestions: Vec::new(),
+                    ai_flags: Vec::new(),
                 },
                 outbox: Vec::new(),
                 drafts: Vec::new(),
@@ -210,6 +211,7 @@ impl Worker {
         let mut actions: Vec<PluginAction> = Vec::new();
         let mut flagged = false;
         let mut ai_us = 0u64;
+        let mut ai_flags: Vec<String> = Vec::new();
         let switch = &self.settings.switch;
         for plugin in helpdesk
             .plugins
@@ -223,6 +225,7 @@ impl Worker {
             match plugin.handle_event_for(&validated, scope).await {
                 Ok(report) => {
                     ai_us += report.ai_calls.iter().map(|c| c.elapsed_us).sum::<u64>();
+                    note_ai_flags(&mut ai_flags, &report.ai_calls);
                     let model = report
                         .ai_calls
                         .iter()
@@ -249,6 +252,7 @@ impl Worker {
                 }
                 Err(failure) => {
                     ai_us += failure.ai_calls.iter().map(|c| c.elapsed_us).sum::<u64>();
+                    note_ai_flags(&mut ai_flags, &failure.ai_calls);
                     flagged = true;
                     tracing::warn!(plugin = plugin.id(), event = %event.id, error = %failure.error, "plugin failed; its output is dropped");
                     runs.push(run(
@@ -453,6 +457,7 @@ impl Worker {
                 ai_us,
                 truncated,
                 suggestions,
+                ai_flags,
             },
             outbox,
             drafts,
@@ -602,6 +607,15 @@ fn derive_kind(ticket: &Ticket) -> EventKind {
         Some(AuthorRole::Customer) if ticket.messages.len() == 1 => EventKind::TicketCreated,
         Some(AuthorRole::Customer) => EventKind::CustomerMessageAdded,
         _ => EventKind::AgentMessageAdded,
+    }
+}
+
+/// Notes on the event what stood in the AI's way that operators must see (a spent budget).
+fn note_ai_flags(flags: &mut Vec<String>, calls: &[deskbridge_plugin_host::AiCall]) {
+    for kind in calls.iter().filter_map(|c| c.error_kind) {
+        if kind == "budget-exhausted" && !flags.iter().any(|f| f == kind) {
+            flags.push(kind.to_owned());
+        }
     }
 }
 

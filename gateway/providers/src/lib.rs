@@ -18,6 +18,7 @@
 //! never appear in their `Debug` output or in an error.
 
 mod anthropic;
+pub mod budget;
 #[cfg(test)]
 mod fake;
 mod guard;
@@ -138,7 +139,8 @@ pub enum FailureKind {
     Busy,
     /// The route or the helpdesk does not allow this provider.
     NotAllowed,
-    /// A budget is spent.
+    /// A budget is spent (the route's next provider — the free built-in engine, say — may
+    /// still answer).
     BudgetExhausted,
 }
 
@@ -155,11 +157,15 @@ impl FailureKind {
         )
     }
 
-    /// A failure after which the route's next provider is tried: the provider is unavailable
-    /// (a wrong key, an unknown model or a refused request are the operator's to fix and stop
+    /// A failure after which the route's next provider is tried: the provider is unavailable,
+    /// or a budget stops this one (a wrong key, an unknown model or a refused request are the operator's to fix and stop
     /// the chain, so a misconfiguration is seen rather than hidden behind a fallback).
     pub fn falls_back(self) -> bool {
-        self.is_transient() || matches!(self, FailureKind::CircuitOpen | FailureKind::Busy)
+        self.is_transient()
+            || matches!(
+                self,
+                FailureKind::CircuitOpen | FailureKind::Busy | FailureKind::BudgetExhausted
+            )
     }
 
     /// Short name for logs and reports.

@@ -24,8 +24,11 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::Semaphore;
 
+use crate::budget::{Budgets, Outcome, Period};
 use crate::guard::{GuardSettings, Guarded, ProviderHealth};
-use crate::{AiProvider, Answered, CompletionRequest, FailureKind, LocalEngine, ProviderError};
+use crate::{
+    AiProvider, Answered, CompletionRequest, FailureKind, LocalEngine, ProviderError, Usage,
+};
 
 /// The built-in engine's name; no configured provider may take it.
 pub const LOCAL: &str = "local";
@@ -247,11 +250,13 @@ impl RouteFailure {
     }
 }
 
-/// The configured providers, guarded, and the routes between plugins and them.
+/// The configured providers, guarded, the routes between plugins and them, and the budgets
+/// every call to a paid provider must fit.
 #[derive(Debug)]
 pub struct AiRouter {
     providers: BTreeMap<String, Arc<Guarded>>,
     routes: Routes,
+    budgets: Option<Arc<Budgets>>,
 }
 
 impl AiRouter {
@@ -282,6 +287,7 @@ impl AiRouter {
         let router = AiRouter {
             providers: guarded,
             routes,
+            budgets: None,
         };
         router.check_routes()?;
         Ok(router)
@@ -301,7 +307,19 @@ impl AiRouter {
                 )),
             )]),
             routes: Routes::default(),
+            budgets: None,
         }
+    }
+
+    /// The same router, with every call to a paid provider charged to `budgets` first.
+    pub fn with_budgets(mut self, budgets: Arc<Budgets>) -> AiRouter {
+        self.budgets = (!budgets.is_empty()).then_some(budgets);
+        self
+    }
+
+    /// The budgets, if any is configured.
+    pub fn budgets(&self) -> Option<&Arc<Budgets>> {
+        self.budgets.as_ref()
     }
 
     /// `providers` with default guards and no routes (tests, `plugin run`).
@@ -552,7 +570,53 @@ impl AiRouter {
                 model: Some(model.clone()),
                 ..request.clone()
             };
-            match guarded.complete(attempt, deadline, last).await {
+            let reservation = match &self.budgets {
+                Some(budgets) => {
+                    let ceiling = Usage {
+                        input_tokens: attempt.token_ceiling().saturating_sub(attempt.max_tokens),
+                        output_tokens: attempt.max_tokens,
+                    };
+                    let reserved = budgets
+                        .reserve(
+                            &target.provider,
+                            scope.plugin,
+                            scope.helpdesk,
+                            ceiling,
+                            &Period::now(),
+                        )
+                        .await;
+                    match reserved {
+                        Ok(reservation) => reservation,
+                        Err(error) => {
+                            tracing::warn!(plugin = scope.plugin, helpdesk = scope.helpdesk, provider = %target.provider, error = %error, "a budget stopped an AI call");
+                            failed.push(Attempt {
+                                provider: target.provider.clone(),
+                                model,
+                                error,
+                                elapsed: started.elapsed(),
+                            });
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
+            let result = guarded.complete(attempt, deadline, last).await;
+            if let (Some(budgets), Some(reservation)) = (&self.budgets, reservation) {
+                let outcome = match &result {
+                    Ok(answered) => answered
+                        .completion
+                        .usage
+                        .map_or(Outcome::Unknown, Outcome::Used),
+                    // The request may have been worked on: keep the ceiling.
+                    Err(e) if matches!(e.kind, FailureKind::Timeout | FailureKind::BadAnswer) => {
+                        Outcome::Unknown
+                    }
+                    Err(_) => Outcome::Refused,
+                };
+                budgets.settle(reservation, outcome).await;
+            }
+            match result {
                 Ok(answered) => {
                     return Ok(Routed {
                         answered,
@@ -701,6 +765,54 @@ mod tests {
                 .check_plugin("suggest-reply", &manifest, &[], &["acme"])
                 .is_err(),
             "the default (manifest `*`: local) is not allowed either"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_means_no_call_to_that_provider_and_the_free_engine_may_answer() {
+        use crate::budget::{Budget, BudgetScope, MemorySpend, Prices};
+        let cloud = Arc::new(Scripted::new("cloud"));
+        let budgets = Arc::new(Budgets::new(
+            BTreeMap::from([(
+                BudgetScope::Helpdesk("acme".into()),
+                Budget {
+                    daily_tokens: Some(10),
+                    ..Budget::default()
+                },
+            )]),
+            BTreeMap::from([("cloud".to_owned(), Prices::default())]),
+            Arc::new(MemorySpend::default()),
+        ));
+        let router = router(&[&cloud], Routes::default())
+            .expect("router")
+            .with_budgets(budgets);
+        // The request's ceiling (prompt + 50 tokens) passes the helpdesk's 10 a day.
+        let failure = router
+            .complete(SCOPE, &steps(&["cloud"]), request(), soon())
+            .await
+            .expect_err("over budget");
+        assert_eq!(failure.kind(), FailureKind::BudgetExhausted);
+        assert_eq!(
+            cloud.calls(),
+            0,
+            "no call is made that the budget did not let through"
+        );
+        let routed = router
+            .complete(SCOPE, &steps(&["cloud", "local"]), request(), soon())
+            .await
+            .expect("the built-in engine is free");
+        assert_eq!(routed.provider, "local");
+        assert_eq!(routed.failed[0].error.kind, FailureKind::BudgetExhausted);
+        // Another helpdesk has no budget.
+        let other = RouteScope {
+            plugin: "suggest-reply",
+            helpdesk: Some("globex"),
+        };
+        assert!(
+            router
+                .complete(other, &steps(&["cloud"]), request(), soon())
+                .await
+                .is_ok()
         );
     }
 

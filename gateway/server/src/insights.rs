@@ -102,6 +102,10 @@ pub struct Insights {
     pub query: InsightsQuery,
     /// One row per plugin id, version, provider and model, ordered by those.
     pub rows: Vec<InsightsRow>,
+    /// Events on which a spent AI budget stopped a call (`[providers.NAME.budget]`,
+    /// `[ai.budgets]`, `[helpdesks.NAME.ai.budget]`).
+    #[serde(default)]
+    pub budget_exhausted_events: u64,
 }
 
 type RowKey = (String, String, String, String);
@@ -194,12 +198,16 @@ pub fn compute(
                 .push(at.saturating_sub(draft.created_at_ms));
         }
     }
+    let mut budget_exhausted_events = 0;
     for event in events
         .iter()
         .filter(|e| in_scope(&e.helpdesk, e.completed_at_ms))
     {
         if let Some(by) = &event.handover_by {
             tallies.entry(key(by)).or_default().row.handovers += 1;
+        }
+        if event.ai_flags.iter().any(|f| f == "budget-exhausted") {
+            budget_exhausted_events += 1;
         }
     }
     let rows = tallies
@@ -233,6 +241,7 @@ pub fn compute(
         generated_at_ms: now_ms,
         query: query.clone(),
         rows,
+        budget_exhausted_events,
     }
 }
 
@@ -392,6 +401,7 @@ mod tests {
             ai_us: 0,
             truncated: Vec::new(),
             suggestions: Vec::new(),
+            ai_flags: vec!["budget-exhausted".into()],
         };
         let insights = compute(
             &drafts,
@@ -412,6 +422,7 @@ mod tests {
         assert_eq!(m1.median_time_to_decision_s, Some(30.0));
         assert_eq!(m1.rejection_reasons, vec![("wrong tone".to_owned(), 2)]);
         assert_eq!(m1.handovers, 1);
+        assert_eq!(insights.budget_exhausted_events, 1);
         let m2 = &insights.rows[1];
         assert_eq!((m2.drafts, m2.open, m2.approval_rate), (1, 1, None));
 

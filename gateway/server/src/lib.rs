@@ -56,6 +56,8 @@ pub struct AppState {
     /// What operators should know about the configuration (a helpdesk with drafting plugins
     /// and no policy plugin), shown by `/healthz` and `/api/v1/status`.
     pub warnings: Vec<String>,
+    /// The AI providers and budgets, shown by `/api/v1/status`.
+    pub ai: Option<Arc<deskbridge_providers::AiRouter>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -246,6 +248,7 @@ mod tests {
             switch: DraftingSwitch::default(),
             draft_expiry: std::time::Duration::from_secs(3600),
             warnings: Vec::new(),
+            ai: None,
         });
         let app = test::init_service(
             App::new()

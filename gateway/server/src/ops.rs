@@ -29,7 +29,8 @@ fn store_failed(error: StoreError) -> HttpResponse {
     )
 }
 
-/// What `GET /api/v1/status` answers: the store's counts and the configuration's warnings.
+/// What `GET /api/v1/status` answers: the store's counts, the configuration's warnings, the
+/// AI providers' state and the budgets of today and this month.
 #[derive(Serialize, utoipa::ToSchema)]
 struct Status<'a> {
     #[serde(flatten)]
@@ -37,15 +38,89 @@ struct Status<'a> {
     /// Configuration an operator should look at, e.g. a helpdesk whose drafts no policy
     /// plugin reviews (they then need only one agent's approval).
     warnings: &'a [String],
+    /// Each AI provider (the built-in `local` included).
+    providers: Vec<ProviderView>,
+    /// Each configured budget, for the current UTC day and month.
+    budgets: Vec<BudgetView>,
+}
+
+/// An AI provider's state.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProviderView {
+    name: String,
+    /// Whether prompts leave the machine.
+    remote: bool,
+    /// `closed` (normal), `open` (held off after failures) or `half-open` (one trial call).
+    circuit: &'static str,
+    in_flight: usize,
+    calls: u64,
+    failures: u64,
+    last_error: Option<String>,
+}
+
+/// A budget counter.
+#[derive(Serialize, utoipa::ToSchema)]
+struct BudgetView {
+    /// `provider:NAME`, `plugin:ID` or `helpdesk:NAME`.
+    scope: String,
+    /// `day:YYYY-MM-DD` or `month:YYYY-MM` (UTC).
+    period: String,
+    /// Tokens counted, calls in flight at their ceiling.
+    tokens: u64,
+    token_limit: Option<u64>,
+    cost: f64,
+    cost_limit: Option<f64>,
+    /// A limit is reached: calls in this scope are refused.
+    exhausted: bool,
+}
+
+fn ai_views(state: &AppState) -> (Vec<ProviderView>, Vec<BudgetView>) {
+    let Some(ai) = &state.ai else {
+        return (Vec::new(), Vec::new());
+    };
+    let providers = ai
+        .health()
+        .into_iter()
+        .map(|h| ProviderView {
+            name: h.name,
+            remote: h.remote,
+            circuit: h.circuit,
+            in_flight: h.in_flight,
+            calls: h.calls,
+            failures: h.failures,
+            last_error: h.last_error,
+        })
+        .collect();
+    let budgets = ai
+        .budgets()
+        .map(|b| b.status(&deskbridge_providers::budget::Period::now()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|b| BudgetView {
+            scope: b.scope,
+            period: b.period,
+            tokens: b.tokens,
+            token_limit: b.token_limit,
+            cost: b.cost,
+            cost_limit: b.cost_limit,
+            exhausted: b.exhausted,
+        })
+        .collect();
+    (providers, budgets)
 }
 
 /// `GET /api/v1/status`.
 fn status_view(state: &AppState) -> HttpResponse {
     match state.store.as_ref().map(|store| store.stats()) {
-        Some(Ok(stats)) => HttpResponse::Ok().json(Status {
-            stats,
-            warnings: &state.warnings,
-        }),
+        Some(Ok(stats)) => {
+            let (providers, budgets) = ai_views(state);
+            HttpResponse::Ok().json(Status {
+                stats,
+                warnings: &state.warnings,
+                providers,
+                budgets,
+            })
+        }
         Some(Err(e)) => store_failed(e),
         None => no_store(),
     }
@@ -153,9 +228,9 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
     get,
     path = "/api/v1/status",
     tag = "operations",
-    summary = "Record counts",
+    summary = "Record counts, warnings, AI providers and budgets",
     responses(
-        (status = 200, description = "Counts and configuration warnings", body = Status),
+        (status = 200, description = "Counts, configuration warnings, the AI providers' state and today's and this month's budgets", body = Status),
         crate::auth::AuthRefusals,
     ),
     security(("bearer" = []))

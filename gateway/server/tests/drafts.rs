@@ -52,6 +52,7 @@ fn setup() -> Setup {
         switch: Default::default(),
         draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
         warnings: Vec::new(),
+        ai: None,
     });
     Setup {
         _dir: dir,
@@ -158,6 +159,7 @@ fn add_draft_with_note(
                     ai_us: 0,
                     truncated: Vec::new(),
                     suggestions: Vec::new(),
+                    ai_flags: Vec::new(),
                 },
                 outbox,
                 drafts: vec![draft],

@@ -165,6 +165,7 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         switch: Default::default(),
         draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
         warnings: Vec::new(),
+        ai: None,
     })
 }
 

@@ -10,11 +10,18 @@
 //! customer messages, point webhooks at a gateway, inject faults (a status, a delay, a write
 //! applied and then answered with a timeout or an error), and read back every ticket, every
 //! request received and every webhook fired. Run one with `deskbridge sim zendesk|freshdesk`.
+//!
+//! The AI providers' APIs are simulated too ([`run_ai`]): OpenAI Chat Completions (and its
+//! Azure OpenAI form) and Anthropic Messages, with the vendors' validation, error shapes,
+//! rate limits and headers, a configurable latency, fault injection and scripted answers. Run
+//! one with `deskbridge sim openai|anthropic`.
 
+mod ai;
 mod common;
 mod freshdesk;
 mod zendesk;
 
+pub use ai::{AiSimOptions, AiVendor};
 pub use common::{Fault, FaultKind, SimOptions};
 
 use std::net::TcpListener;
@@ -47,4 +54,10 @@ pub fn run(vendor: Vendor, listener: TcpListener, options: SimOptions) -> std::i
         .run();
         server.await
     })
+}
+
+/// Runs an AI provider simulator on `listener` until the process is stopped (2 workers; every
+/// vendor answer waits `options.latency` asynchronously, so 10,000 requests can wait at once).
+pub fn run_ai(listener: TcpListener, options: AiSimOptions) -> std::io::Result<()> {
+    ai::run(listener, options)
 }

@@ -106,6 +106,7 @@ mod tests {
             ai_us: 0,
             truncated: Vec::new(),
             suggestions: Vec::new(),
+            ai_flags: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@ mod private_files;
 pub mod records;
 mod retention;
 mod sled_store;
+mod spend;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -251,4 +252,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The plugin key-value store backed by this store.
     fn plugin_kv(&self) -> std::sync::Arc<dyn deskbridge_plugin_host::KvStore>;
+
+    /// The AI budget counters backed by this store.
+    fn ai_spend(&self) -> std::sync::Arc<dyn deskbridge_providers::budget::SpendStore>;
 }

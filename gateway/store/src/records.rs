@@ -119,6 +119,10 @@ pub struct ProcessedEvent {
     /// What plugins wanted to change that the helpdesk's write policy left to a human.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<Suggestion>,
+    /// What stood in the AI's way, by kind: `budget-exhausted` when a budget stopped a call
+    /// (a plugin whose route had no free provider left then drafted nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ai_flags: Vec<String>,
 }
 
 /// An event the gateway gave up on.

@@ -187,6 +187,7 @@ pub struct SledStore {
     inbox: Arc<Mutex<Inbox>>,
     log: Arc<InboundLog>,
     kv: Arc<SledKv>,
+    spend: Arc<crate::spend::SledSpend>,
     /// Group commit of the inbound log: what acknowledgements wait for.
     log_commit: GroupCommit,
     /// Group commit of sled.
@@ -458,6 +459,7 @@ impl SledStore {
             inbox: inbox.clone(),
             log: log.clone(),
             kv: Arc::new(SledKv::new(tree("plugin_kv")?)),
+            spend: Arc::new(crate::spend::SledSpend::new(db.clone(), tree("ai_spend")?)),
             log_commit,
             commit: commit.clone(),
             checkpointer: None,
@@ -1233,6 +1235,10 @@ impl Store for SledStore {
     fn plugin_kv(&self) -> Arc<dyn deskbridge_plugin_host::KvStore> {
         self.kv.clone()
     }
+
+    fn ai_spend(&self) -> Arc<dyn deskbridge_providers::budget::SpendStore> {
+        self.spend.clone()
+    }
 }
 
 #[cfg(test)]
@@ -1308,6 +1314,7 @@ mod tests {
                 ai_us: 0,
                 truncated: Vec::new(),
                 suggestions: Vec::new(),
+                ai_flags: Vec::new(),
             },
             outbox: notes.iter().map(|id| note(id)).collect(),
             drafts: vec![],

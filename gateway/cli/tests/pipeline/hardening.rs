@@ -19,18 +19,6 @@ fn add_message(sim: &Process, ticket: u64, message: Value) {
     assert_eq!(answer.status, 201, "{}", answer.body);
 }
 
-fn draft_detail(gateway: &Process, token: &str, id: &str) -> Value {
-    let answer = api_send(
-        gateway,
-        token,
-        "GET",
-        &format!("/api/v1/drafts/{id}"),
-        &json!(null),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()
-}
-
 fn flags(detail: &Value) -> Vec<String> {
     detail["flags"]
         .as_array()

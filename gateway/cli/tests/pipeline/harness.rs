@@ -135,6 +135,35 @@ pub(crate) fn start_sim(vendor: &str) -> Process {
     )
 }
 
+/// The key the AI simulators accept in the end-to-end tests.
+pub(crate) const AI_KEY: &str = "sim-key-0123456789";
+
+/// Starts `deskbridge sim openai|anthropic` serving `models`.
+pub(crate) fn start_ai_sim(vendor: &str, models: &[&str]) -> Process {
+    let mut command = deskbridge();
+    command.args([
+        "sim",
+        vendor,
+        "--listen",
+        "127.0.0.1:0",
+        "--api-key",
+        AI_KEY,
+    ]);
+    for model in models {
+        command.args(["--model", model]);
+    }
+    Process::spawn("AI simulator", &mut command, "listening on http://")
+}
+
+/// What an AI simulator received, oldest first.
+pub(crate) fn ai_requests(sim: &Process) -> Vec<Value> {
+    let log = get_json(&sim.address, "/_sim/requests");
+    log.as_array()
+        .cloned()
+        .or_else(|| log["requests"].as_array().cloned())
+        .unwrap_or_default()
+}
+
 /// A gateway's config and data directory, and an admin token for its API.
 pub(crate) struct GatewayFiles {
     pub(crate) dir: tempfile::TempDir,
@@ -509,8 +538,8 @@ pub(crate) fn open_drafts(gateway: &Process, token: &str, ticket: u64) -> Vec<Va
     answer.json().as_array().cloned().unwrap_or_default()
 }
 
-/// The state of draft `id`.
-pub(crate) fn draft_state(gateway: &Process, token: &str, id: &str) -> String {
+/// Draft `id` as the API shows it.
+pub(crate) fn draft_detail(gateway: &Process, token: &str, id: &str) -> Value {
     let answer = api_send(
         gateway,
         token,
@@ -519,7 +548,12 @@ pub(crate) fn draft_state(gateway: &Process, token: &str, id: &str) -> String {
         &json!(null),
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
-    answer.json()["state"]
+    answer.json()
+}
+
+/// The state of draft `id`.
+pub(crate) fn draft_state(gateway: &Process, token: &str, id: &str) -> String {
+    draft_detail(gateway, token, id)["state"]
         .as_str()
         .unwrap_or_default()
         .to_owned()

@@ -13,5 +13,6 @@ mod harness;
 mod ingest_errors;
 mod insights;
 mod oversight;
+mod providers;
 mod replies;
 mod zendesk;
