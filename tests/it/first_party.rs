@@ -375,6 +375,7 @@ async fn ai_is_limited_to_the_manifest_providers_even_when_a_route_says_otherwis
     let services = HostServices {
         ai: Arc::new(router),
         kv: Arc::new(MemoryKv::new()),
+        redaction: Arc::default(),
     };
     let plugin = load_bundled("summarize", None, &services, |m| {
         if let Some(ai) = &mut m.capabilities.ai {

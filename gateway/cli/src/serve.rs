@@ -58,6 +58,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     let services = HostServices {
         ai: Arc::clone(&router),
         kv: store.plugin_kv(),
+        redaction: Arc::new(config.redaction.rules()?),
     };
     let plugins = load_plugins(&engine, &services, &config)?;
     let manifests: Vec<&Manifest> = plugins.iter().map(|p| p.manifest()).collect();

@@ -396,6 +396,27 @@ models = ["llama3.1"]
     }
 
     #[test]
+    fn redaction_patterns_that_cannot_work_stop_the_start_naming_the_pattern() {
+        let config =
+            parse("[redaction]\npatterns = [{ name = \"order\", regex = \"AB-[0-9]{6}\" }]")
+                .expect("valid");
+        assert_eq!(config.redaction.patterns.len(), 1);
+        let error = parse(
+            "[redaction]\npatterns = [{ name = \"ok\", regex = \"X\" }, { name = \"order\", regex = \"[0-9]*\" }]",
+        )
+        .expect_err("matches nothing");
+        let text = error.to_string();
+        assert!(text.contains("redaction.patterns[1]"), "{text}");
+        assert!(
+            text.contains("`order`") && text.contains("empty string"),
+            "{text}"
+        );
+        let error = parse("[redaction]\npatterns = [{ name = \"Order\", regex = \"X\" }]")
+            .expect_err("name");
+        assert!(error.to_string().contains("redaction.patterns"), "{error}");
+    }
+
+    #[test]
     fn keys_never_show_in_debug_output() {
         let config = parse(PROVIDERS).expect("valid");
         let shown = format!("{:?}", config.providers);

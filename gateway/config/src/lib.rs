@@ -82,6 +82,45 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// `[ai]`: routes.
     pub ai: AiConfig,
+    /// `[redaction]`: what else is taken out of AI prompts.
+    pub redaction: RedactionConfig,
+}
+
+/// `[redaction]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactionConfig {
+    /// The operator's patterns, applied before the built-in kinds.
+    pub patterns: Vec<RedactionPattern>,
+}
+
+/// One `[redaction] patterns` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionPattern {
+    /// Lower-case name; upper-cased it labels the placeholder (`order` → `[ORDER_1]`).
+    pub name: String,
+    /// A regular expression (the `regex` crate's syntax).
+    pub regex: String,
+}
+
+impl RedactionConfig {
+    /// The patterns, compiled (config loading has checked they compile).
+    pub fn rules(&self) -> Result<deskbridge_core::redact::RedactionRules, ConfigError> {
+        let pairs: Vec<(String, String)> = self
+            .patterns
+            .iter()
+            .map(|p| (p.name.clone(), p.regex.clone()))
+            .collect();
+        deskbridge_core::redact::RedactionRules::new(&pairs).map_err(|e| {
+            let index = self
+                .patterns
+                .iter()
+                .position(|p| p.name == e.name)
+                .unwrap_or_default();
+            key_error(&format!("redaction.patterns[{index}]"), e.to_string())
+        })
+    }
 }
 
 impl Default for Config {
@@ -98,6 +137,7 @@ impl Default for Config {
             helpdesks: BTreeMap::new(),
             providers: BTreeMap::new(),
             ai: AiConfig::default(),
+            redaction: RedactionConfig::default(),
         }
     }
 }
@@ -339,6 +379,8 @@ impl Config {
                 }
             }
         }
+        // A pattern that does not compile stops the start: nothing unredacted goes out.
+        self.redaction.rules()?;
         for (name, provider) in &mut self.providers {
             provider.resolve(name, env)?;
         }

@@ -231,6 +231,7 @@ impl PluginEngine {
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json,
             ai_router: Arc::clone(&services.ai),
+            redaction: Arc::clone(&services.redaction),
             limits: manifest.limits,
         };
         Ok(LoadedPlugin::new(

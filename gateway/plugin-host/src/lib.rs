@@ -49,6 +49,8 @@ pub struct HostServices {
     pub ai: Arc<AiRouter>,
     /// Backing store of the `kv` import.
     pub kv: Arc<dyn KvStore>,
+    /// The operator's redaction patterns, applied to every prompt with the built-in kinds.
+    pub redaction: Arc<deskbridge_core::redact::RedactionRules>,
 }
 
 impl std::fmt::Debug for HostServices {
@@ -65,6 +67,7 @@ impl HostServices {
         HostServices {
             ai: Arc::new(AiRouter::local()),
             kv: Arc::new(MemoryKv::new()),
+            redaction: Arc::default(),
         }
     }
 
@@ -73,6 +76,7 @@ impl HostServices {
         HostServices {
             ai: Arc::new(AiRouter::with_providers(providers)),
             kv,
+            redaction: Arc::default(),
         }
     }
 }

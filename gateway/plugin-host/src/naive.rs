@@ -41,6 +41,7 @@ impl NaivePlugin {
             kv: manifest.capabilities.kv.then(|| Arc::clone(&services.kv)),
             config_json: "{}".into(),
             ai_router: Arc::clone(&services.ai),
+            redaction: Arc::clone(&services.redaction),
             limits: manifest.limits,
         });
         Ok(NaivePlugin {

@@ -536,6 +536,7 @@ mod tests {
             kv: None,
             config_json: "{}".into(),
             ai_router: Arc::new(deskbridge_providers::AiRouter::local()),
+            redaction: Arc::default(),
             limits,
         });
         let wasm = wat::parse_str(TWO_MEMORIES).expect("valid component text");

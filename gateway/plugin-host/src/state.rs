@@ -36,6 +36,8 @@ pub(crate) struct Grants {
     pub(crate) config_json: String,
     /// The providers and routes the `ai` import asks.
     pub(crate) ai_router: Arc<AiRouter>,
+    /// The operator's redaction patterns.
+    pub(crate) redaction: Arc<deskbridge_core::redact::RedactionRules>,
     /// The manifest's limits (imports check theirs on every call).
     pub(crate) limits: Limits,
 }
@@ -182,6 +184,7 @@ impl CallState {
         helpdesk: Option<String>,
         deadline: Instant,
     ) -> CallState {
+        let redactor = deskbridge_core::redact::Redactor::with_rules(Arc::clone(&grants.redaction));
         CallState {
             grants,
             memory: MemoryCap::new(memory_bytes),
@@ -191,7 +194,7 @@ impl CallState {
             violation: None,
             ai_calls: Vec::new(),
             ai_trouble: false,
-            redactor: deskbridge_core::redact::Redactor::new(),
+            redactor,
             helpdesk,
             deadline,
             table: ResourceTable::new(),

@@ -1,6 +1,7 @@
 //! Real AI providers end to end, through the real binary and the simulators: a signed
 //! webhook becomes a draft written by the simulated OpenAI provider — which never saw the
-//! customer's e-mail or phone number — approved and delivered; a route falling back to
+//! customer's e-mail, phone number, IP address or the values the operator's pattern names —
+//! approved and delivered with the originals back; a route falling back to
 //! Anthropic when OpenAI is overloaded, the draft naming who answered; a spent budget leaving
 //! the ticket to a person, its counter surviving a restart; a route outside a plugin's
 //! manifest refused before the gateway starts.
@@ -26,7 +27,8 @@ fn bodies(sim: &Process) -> String {
         .join("\n")
 }
 
-const CUSTOMER: &str = "Hi, I'm Ada (ada@example.org, +44 20 7946 0958). Where is my order 12345?";
+const CUSTOMER: &str = "Hi, I'm Ada (ada@example.org, +44 20 7946 0958). Where is my order \
+     AB-123456? I last logged in from 203.0.113.7.";
 
 #[test]
 fn a_signed_webhook_becomes_a_draft_by_the_openai_provider_approved_and_delivered() {
@@ -37,11 +39,11 @@ fn a_signed_webhook_becomes_a_draft_by_the_openai_provider_approved_and_delivere
         &openai.address,
         "POST",
         "/_sim/answers",
-        &json!({"text": "Hello Ada,\n\nYour order 12345 left our warehouse today; we will write to [EMAIL_1] when it is delivered.\n\nCONFIDENCE: 0.9\nRATIONALE: order status question"}),
+        &json!({"text": "Hello Ada,\n\nYour order [ORDER_1] left our warehouse today; we will write to [EMAIL_1] when it is delivered.\n\nCONFIDENCE: 0.9\nRATIONALE: order status question"}),
     );
     assert!(answer.status < 300, "{}", answer.body);
     let files = GatewayFiles::new(&format!(
-        "{}\n{}\n[ai.routes]\nsuggest-reply = [\"openai-main\", \"local\"]\n",
+        "{}\n{}\n[ai.routes]\nsuggest-reply = [\"openai-main\", \"local\"]\n\n[redaction]\npatterns = [{{ name = \"order\", regex = \"AB-[0-9]{{6}}\" }}]\n",
         zendesk_helpdesk("acme", &sim, ""),
         provider_table("openai-main", "openai", &openai, &["gpt-4o-mini"], "")
     ));
@@ -55,6 +57,7 @@ fn a_signed_webhook_becomes_a_draft_by_the_openai_provider_approved_and_delivere
     assert_eq!(view["provenance"]["model"], "gpt-4o-mini", "{view}");
     let text = view["text"].as_str().expect("text");
     assert!(text.contains("we will write to ada@example.org"), "{text}");
+    assert!(text.contains("Your order AB-123456 left"), "{text}");
 
     // What left the gateway: placeholders, never the e-mail or the phone number.
     let sent = bodies(&openai);
