@@ -4,6 +4,7 @@
 mod ai_setup;
 mod audit_cmd;
 mod insights_cmd;
+mod knowledge_setup;
 mod plugin_cmd;
 mod providers_cmd;
 mod serve;

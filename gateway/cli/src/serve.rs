@@ -55,10 +55,12 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     );
     let engine = PluginEngine::new(EngineSettings::default())?;
     let router = Arc::new(crate::ai_setup::router(&config, store.ai_spend())?);
+    let knowledge = Arc::new(crate::knowledge_setup::library(&config)?);
     let services = HostServices {
         ai: Arc::clone(&router),
         kv: store.plugin_kv(),
         redaction: Arc::new(config.redaction.rules()?),
+        knowledge: Arc::clone(&knowledge) as Arc<dyn deskbridge_core::KnowledgeSearch>,
     };
     let plugins = load_plugins(&engine, &services, &config)?;
     let manifests: Vec<&Manifest> = plugins.iter().map(|p| p.manifest()).collect();
@@ -95,6 +97,13 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         tracing::warn!(scope = %pause.scope, by = %pause.by, "AI drafting is paused");
     }
     settings.switch = switch.clone();
+    let sync_plans = crate::knowledge_setup::plans(&config, &helpdesks);
+    if !sync_plans.is_empty() {
+        runtime.spawn(deskbridge_knowledge::run_sync(
+            Arc::clone(&knowledge),
+            sync_plans,
+        ));
+    }
     let pipeline = {
         let _entered = runtime.enter();
         Pipeline::start(store.clone(), helpdesks, settings)?
@@ -120,6 +129,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         draft_expiry: Duration::from_secs(config.review.draft_expiry_s),
         warnings,
         ai: Some(router),
+        knowledge: Some(knowledge),
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(

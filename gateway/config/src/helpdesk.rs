@@ -3,7 +3,7 @@
 use deskbridge_core::{TagPattern, WritePolicy};
 use serde::Deserialize;
 
-use crate::{ConfigError, HelpdeskAiConfig, Secret, key_error};
+use crate::{ConfigError, HelpdeskAiConfig, KnowledgeConfig, Secret, key_error};
 
 /// Shortest webhook secret accepted unless `[ingest] allow_short_webhook_secrets` is set.
 pub const MIN_WEBHOOK_SECRET_BYTES: usize = 16;
@@ -52,6 +52,8 @@ pub struct ZendeskConfig {
     /// `[helpdesks.NAME.ai]`.
     #[serde(default)]
     pub ai: HelpdeskAiConfig,
+    /// `[helpdesks.NAME.knowledge]`; none when absent.
+    pub knowledge: Option<KnowledgeConfig>,
 }
 
 /// A Freshdesk instance.
@@ -82,6 +84,8 @@ pub struct FreshdeskConfig {
     /// `[helpdesks.NAME.ai]`.
     #[serde(default)]
     pub ai: HelpdeskAiConfig,
+    /// `[helpdesks.NAME.knowledge]`; none when absent.
+    pub knowledge: Option<KnowledgeConfig>,
 }
 
 /// How Freshdesk's unsigned webhooks authenticate.
@@ -130,6 +134,8 @@ pub struct GenericConfig {
     /// `[helpdesks.NAME.ai]`.
     #[serde(default)]
     pub ai: HelpdeskAiConfig,
+    /// `[helpdesks.NAME.knowledge]`; none when absent.
+    pub knowledge: Option<KnowledgeConfig>,
 }
 
 /// Zendesk's smallest plan allows 200 requests a minute.
@@ -188,6 +194,29 @@ impl HelpdeskConfig {
         }
     }
 
+    /// `[helpdesks.NAME.knowledge]`, if the helpdesk has a knowledge base.
+    pub fn knowledge(&self) -> Option<&KnowledgeConfig> {
+        match self {
+            HelpdeskConfig::Zendesk(c) => c.knowledge.as_ref(),
+            HelpdeskConfig::Freshdesk(c) => c.knowledge.as_ref(),
+            HelpdeskConfig::Generic(c) => c.knowledge.as_ref(),
+        }
+    }
+
+    /// The knowledge config to change (anchoring its folder to the config file).
+    pub(crate) fn knowledge_mut(&mut self) -> Option<&mut KnowledgeConfig> {
+        match self {
+            HelpdeskConfig::Zendesk(c) => c.knowledge.as_mut(),
+            HelpdeskConfig::Freshdesk(c) => c.knowledge.as_mut(),
+            HelpdeskConfig::Generic(c) => c.knowledge.as_mut(),
+        }
+    }
+
+    /// Whether the gateway has an API client for this helpdesk (not a generic one).
+    pub fn has_api(&self) -> bool {
+        !matches!(self, HelpdeskConfig::Generic(_))
+    }
+
     /// The line appended to AI-drafted replies, if any.
     pub fn ai_disclosure(&self) -> Option<&str> {
         match self {
@@ -235,6 +264,9 @@ impl HelpdeskConfig {
         allow_short_secrets: bool,
     ) -> Result<(), ConfigError> {
         let key = |field: &str| format!("helpdesks.{name}.{field}");
+        if let Some(knowledge) = self.knowledge() {
+            knowledge.check(name, self.has_api())?;
+        }
         let tags = match self {
             HelpdeskConfig::Zendesk(c) => &c.allowed_tags,
             HelpdeskConfig::Freshdesk(c) => &c.allowed_tags,

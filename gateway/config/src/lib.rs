@@ -8,6 +8,7 @@
 
 mod ai;
 mod helpdesk;
+mod knowledge;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub use helpdesk::{
     FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
     ZendeskConfig,
 };
+pub use knowledge::KnowledgeConfig;
 pub use secret::Secret;
 
 /// Why a configuration was refused. The message names the file and the key.
@@ -316,6 +318,11 @@ impl Config {
         if config.data_dir.is_relative() {
             config.data_dir = base.join(&config.data_dir);
         }
+        for helpdesk in config.helpdesks.values_mut() {
+            if let Some(knowledge) = helpdesk.knowledge_mut() {
+                knowledge.anchor(base);
+            }
+        }
         Ok(config)
     }
 
@@ -549,6 +556,48 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let config =
             Config::parse(&uncommented, &env).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         assert_eq!(config.helpdesks.len(), 4);
+    }
+
+    #[test]
+    fn a_knowledge_base_needs_a_source_and_a_folder_is_anchored_to_the_file() {
+        let zendesk = |knowledge: &str| {
+            format!(
+                "[helpdesks.z]\nkind = \"zendesk\"\nbase_url = \"https://z.zendesk.com\"\noauth_token = \"t\"\nwebhook_secret = \"sixteen-bytes-ok\"\n[helpdesks.z.knowledge]\n{knowledge}"
+            )
+        };
+        let synced = parse(&zendesk("")).expect("defaults");
+        let knowledge = synced.helpdesks["z"].knowledge().expect("configured");
+        assert!(knowledge.syncs_helpdesk(true));
+        assert_eq!(knowledge.interval(), Duration::from_secs(900));
+        let err = parse(&zendesk("sync = false")).expect_err("no source");
+        assert!(err.to_string().contains("helpdesks.z.knowledge"), "{err}");
+        let err = parse(&zendesk("url_base = \"https://kb.example.com\"")).expect_err("no folder");
+        assert!(
+            err.to_string().contains("helpdesks.z.knowledge.url_base"),
+            "{err}"
+        );
+        let err = parse(&zendesk("interval_s = 0")).expect_err("schema");
+        assert!(err.to_string().contains("interval_s"), "{err}");
+        let generic = "[helpdesks.g]\nkind = \"generic\"\nwebhook_secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n[helpdesks.g.knowledge]\n";
+        let err = parse(&format!("{generic}sync = true")).expect_err("generic has no API");
+        assert!(
+            err.to_string().contains("helpdesks.g.knowledge.sync"),
+            "{err}"
+        );
+        let err = parse(generic).expect_err("generic without folder");
+        assert!(err.to_string().contains("needs a source"), "{err}");
+        parse(&format!("{generic}folder = \"kb\"")).expect("a folder will do");
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("deskbridge.toml");
+        std::fs::write(&file, zendesk("folder = \"kb/z\"")).expect("write");
+        let loaded = Config::load(&file).expect("loads");
+        assert_eq!(
+            loaded.helpdesks["z"]
+                .knowledge()
+                .and_then(|k| k.folder.clone()),
+            Some(dir.path().join("kb/z"))
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl std::fmt::Debug for FreshdeskSettings {
 #[derive(Debug)]
 pub struct FreshdeskClient {
     helpdesk: String,
-    api: Api,
+    pub(crate) api: Api,
 }
 
 impl FreshdeskClient {
@@ -99,12 +99,7 @@ impl FreshdeskClient {
                 .as_array()
                 .ok_or_else(|| malformed("a list of conversations"))?;
             all.extend(items.iter().cloned());
-            let has_next = answer
-                .headers
-                .get("link")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|link| link.contains("rel=\"next\""));
-            if !has_next {
+            if !answer.has_next_page() {
                 return Ok(all);
             }
         }

@@ -41,6 +41,16 @@ pub(crate) struct Answer {
     pub(crate) headers: HeaderMap,
 }
 
+impl Answer {
+    /// Whether a `link: <…>; rel="next"` header announces another page (Freshdesk's lists).
+    pub(crate) fn has_next_page(&self) -> bool {
+        self.headers
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|link| link.contains("rel=\"next\""))
+    }
+}
+
 /// One helpdesk instance's HTTP endpoint.
 #[derive(Debug)]
 pub(crate) struct Api {
@@ -75,6 +85,11 @@ impl Api {
             auth,
             gate,
         })
+    }
+
+    /// The instance's base URL, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Sends one request. `write` says whether it changes the helpdesk (which decides whether

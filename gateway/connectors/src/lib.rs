@@ -3,7 +3,9 @@
 //! Each connector does two things: it reads a helpdesk's webhook payloads (pure parsing, in
 //! `*_webhook` modules) and it talks to the helpdesk's REST API through [`HelpdeskClient`]:
 //! fetch a ticket with its whole thread, normalized to [`deskbridge_core::Ticket`], apply a
-//! [`Write`], and read back whether a write carrying a given marker already landed. Clients
+//! [`Write`], read back whether a write carrying a given marker already landed, and list the
+//! helpdesk's knowledge (macros, canned responses, articles; `knowledge.rs`, HTML made text
+//! by `html.rs`) for the knowledge base. Clients
 //! share one [`RateGate`] per helpdesk instance, so fetches and writes together respect the
 //! configured rate and the helpdesk's own `429`/`Retry-After`/remaining-quota signals.
 //!
@@ -53,6 +55,13 @@ macro_rules! helpdesk_client {
             ) -> $crate::BoxFuture<'a, Result<Option<String>, $crate::ApiError>> {
                 Box::pin(self.find_reply(ticket_id, body))
             }
+
+            fn knowledge<'a>(
+                &'a self,
+            ) -> $crate::BoxFuture<'a, Result<Vec<deskbridge_core::KnowledgeDoc>, $crate::ApiError>>
+            {
+                Box::pin(self.knowledge())
+            }
         }
     };
 }
@@ -60,7 +69,9 @@ pub(crate) use helpdesk_client;
 
 mod freshdesk;
 pub mod freshdesk_webhook;
+mod html;
 mod http;
+mod knowledge;
 mod marker;
 mod rate;
 mod zendesk;
@@ -74,6 +85,7 @@ use deskbridge_core::{Priority, Ticket};
 use thiserror::Error;
 
 pub use freshdesk::{FreshdeskClient, FreshdeskSettings};
+pub use knowledge::MAX_KNOWLEDGE_DOCS;
 pub use marker::{MARKER_PREFIX, marker_for, text_has_marker};
 pub use rate::RateGate;
 pub use zendesk::{ZendeskAuth, ZendeskClient, ZendeskSettings};
@@ -181,6 +193,12 @@ pub trait HelpdeskClient: Send + Sync {
         ticket_id: &'a str,
         body: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, ApiError>>;
+
+    /// The helpdesk's knowledge — macros or canned responses and published articles — as a
+    /// complete listing, in plain text (the knowledge base reconciles against it).
+    fn knowledge<'a>(
+        &'a self,
+    ) -> BoxFuture<'a, Result<Vec<deskbridge_core::KnowledgeDoc>, ApiError>>;
 }
 
 /// Installs the process-wide TLS crypto provider (ring) once. Clients call it; it is public

@@ -70,7 +70,7 @@ pub struct ZendeskSettings {
 #[derive(Debug)]
 pub struct ZendeskClient {
     helpdesk: String,
-    api: Api,
+    pub(crate) api: Api,
 }
 
 impl ZendeskClient {

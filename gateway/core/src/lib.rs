@@ -11,6 +11,7 @@ pub mod action;
 pub mod approval;
 pub mod gate;
 pub mod identity;
+pub mod knowledge;
 pub mod oversight;
 pub mod redact;
 pub mod review;
@@ -31,6 +32,9 @@ pub use gate::{
 };
 pub use identity::{
     BadPersonName, Role, UnknownRole, normalize_person, person_key, strongest_approver_role,
+};
+pub use knowledge::{
+    KnowledgeDoc, KnowledgeError, KnowledgeHit, KnowledgeKind, KnowledgeSearch, NoKnowledge, Source,
 };
 pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use redact::{RedactionSummary, Redactor};

@@ -58,6 +58,8 @@ pub struct AppState {
     pub warnings: Vec<String>,
     /// The AI providers and budgets, shown by `/api/v1/status`.
     pub ai: Option<Arc<deskbridge_providers::AiRouter>>,
+    /// The helpdesks' knowledge bases, shown by `/api/v1/status`.
+    pub knowledge: Option<Arc<deskbridge_knowledge::KnowledgeLibrary>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -249,6 +251,7 @@ mod tests {
             draft_expiry: std::time::Duration::from_secs(3600),
             warnings: Vec::new(),
             ai: None,
+            knowledge: None,
         });
         let app = test::init_service(
             App::new()

@@ -42,6 +42,68 @@ struct Status<'a> {
     providers: Vec<ProviderView>,
     /// Each configured budget, for the current UTC day and month.
     budgets: Vec<BudgetView>,
+    /// Each helpdesk's knowledge base: documents indexed and how each source's last sync went.
+    knowledge: Vec<KnowledgeView>,
+}
+
+/// One helpdesk's knowledge base.
+#[derive(Serialize, utoipa::ToSchema)]
+struct KnowledgeView {
+    helpdesk: String,
+    /// Documents in the index.
+    documents: usize,
+    /// Each source's last sync.
+    sources: Vec<KnowledgeSourceView>,
+}
+
+/// How a knowledge source's last sync went.
+#[derive(Serialize, utoipa::ToSchema)]
+struct KnowledgeSourceView {
+    /// `zendesk`, `freshdesk` or `folder`.
+    source: String,
+    /// When the last attempt ended (ms since the epoch).
+    last_attempt_ms: u64,
+    /// When the last successful sync ended.
+    last_success_ms: Option<u64>,
+    /// Documents the source listed at its last success.
+    listed: usize,
+    /// Documents that sync added.
+    added: usize,
+    /// Documents it re-indexed because they changed.
+    updated: usize,
+    /// Documents it removed because the source no longer has them.
+    removed: usize,
+    /// Why the last attempt failed (the index keeps its documents).
+    error: Option<String>,
+}
+
+fn knowledge_views(state: &AppState) -> Vec<KnowledgeView> {
+    let Some(library) = &state.knowledge else {
+        return Vec::new();
+    };
+    let statuses = library.statuses();
+    library
+        .sizes()
+        .into_iter()
+        .map(|(helpdesk, documents)| KnowledgeView {
+            sources: statuses
+                .iter()
+                .filter(|(h, _, _)| *h == helpdesk)
+                .map(|(_, source, s)| KnowledgeSourceView {
+                    source: source.clone(),
+                    last_attempt_ms: s.last_attempt_ms,
+                    last_success_ms: s.last_success_ms,
+                    listed: s.listed,
+                    added: s.added,
+                    updated: s.updated,
+                    removed: s.removed,
+                    error: s.error.clone(),
+                })
+                .collect(),
+            helpdesk,
+            documents,
+        })
+        .collect()
 }
 
 /// An AI provider's state.
@@ -119,6 +181,7 @@ fn status_view(state: &AppState) -> HttpResponse {
                 warnings: &state.warnings,
                 providers,
                 budgets,
+                knowledge: knowledge_views(state),
             })
         }
         Some(Err(e)) => store_failed(e),

@@ -53,6 +53,7 @@ fn setup() -> Setup {
         draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
         warnings: Vec::new(),
         ai: None,
+        knowledge: None,
     });
     Setup {
         _dir: dir,
@@ -108,6 +109,7 @@ fn add_draft_with_note(
             model: Some("local-echo".into()),
             event_id: event.id.clone(),
             redaction: Default::default(),
+            sources: Vec::new(),
         },
         requirement,
         blocked: None,

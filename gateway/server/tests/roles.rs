@@ -166,6 +166,7 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
         warnings: Vec::new(),
         ai: None,
+        knowledge: None,
     })
 }
 

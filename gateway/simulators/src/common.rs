@@ -163,6 +163,8 @@ pub(crate) enum Change {
 
 pub(crate) struct Inner {
     pub(crate) tickets: BTreeMap<u64, Ticket>,
+    /// Macros, canned responses and articles (`knowledge.rs`).
+    pub(crate) knowledge: BTreeMap<u64, crate::knowledge::Item>,
     pub(crate) users: BTreeMap<u64, User>,
     next_id: u64,
     faults: VecDeque<Fault>,
@@ -305,6 +307,7 @@ impl Sim {
             options,
             inner: Mutex::new(Inner {
                 tickets: BTreeMap::new(),
+                knowledge: BTreeMap::new(),
                 users: BTreeMap::from([(
                     API_AGENT_ID,
                     User {
@@ -606,7 +609,8 @@ pub(crate) fn control_routes(cfg: &mut web::ServiceConfig) {
         .route("/_sim/tickets", web::post().to(create_ticket))
         .route("/_sim/tickets", web::get().to(all_tickets))
         .route("/_sim/tickets/{id}", web::get().to(one_ticket))
-        .route("/_sim/tickets/{id}/messages", web::post().to(add_message));
+        .route("/_sim/tickets/{id}/messages", web::post().to(add_message))
+        .configure(crate::knowledge::control_routes);
 }
 
 #[derive(Deserialize)]

@@ -177,49 +177,63 @@ async fn conversations(
         let ticket = id
             .and_then(|id| inner.tickets.get(&id))
             .ok_or_else(not_found)?;
-        let per_page = match query.get("per_page").map(|s| s.parse::<usize>()) {
-            None => DEFAULT_PER_PAGE,
-            Some(Ok(n)) if (1..=MAX_PER_PAGE).contains(&n) => n,
-            Some(_) => {
-                return Err(validation(
-                    "per_page",
-                    "It should be a Positive Integer less than or equal to 100",
-                    "invalid_value",
-                ));
-            }
-        };
-        let page = match query.get("page").map(|s| s.parse::<usize>()) {
-            None => 1,
-            Some(Ok(n)) if n >= 1 => n,
-            Some(_) => {
-                return Err(validation(
-                    "page",
-                    "It should be a Positive Integer",
-                    "invalid_value",
-                ));
-            }
-        };
-        let all: Vec<&Comment> = ticket.comments.iter().skip(1).collect();
-        let start = (page - 1) * per_page;
-        let items: Vec<Value> = all
+        let items = ticket
+            .comments
             .iter()
-            .skip(start)
-            .take(per_page)
+            .skip(1)
             .map(|c| conversation_json(ticket, c))
             .collect();
-        let mut applied = Applied::ok(Value::Array(items));
-        if start + per_page < all.len() {
-            applied.headers.push((
-                "link".into(),
-                format!(
-                    "<http://{host}{path}?page={}&per_page={per_page}>; rel=\"next\"",
-                    page + 1
-                ),
-            ));
-        }
-        Ok(applied)
+        numbered_page(items, &query, &host, &path)
     })
     .await
+}
+
+/// One page of `items` the Freshdesk way: `page` and `per_page` (30 by default, 100 at most,
+/// refused with Freshdesk's validation error otherwise) and a `link: <…>; rel="next"` header
+/// while more pages follow.
+pub(crate) fn numbered_page(
+    items: Vec<Value>,
+    query: &HashMap<String, String>,
+    host: &str,
+    path: &str,
+) -> Result<Applied, ApiError> {
+    let per_page = match query.get("per_page").map(|s| s.parse::<usize>()) {
+        None => DEFAULT_PER_PAGE,
+        Some(Ok(n)) if (1..=MAX_PER_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(validation(
+                "per_page",
+                "It should be a Positive Integer less than or equal to 100",
+                "invalid_value",
+            ));
+        }
+    };
+    let page = match query.get("page").map(|s| s.parse::<usize>()) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            return Err(validation(
+                "page",
+                "It should be a Positive Integer",
+                "invalid_value",
+            ));
+        }
+    };
+    let start = (page - 1) * per_page;
+    let total = items.len();
+    let mut applied = Applied::ok(Value::Array(
+        items.into_iter().skip(start).take(per_page).collect(),
+    ));
+    if start + per_page < total {
+        applied.headers.push((
+            "link".into(),
+            format!(
+                "<http://{host}{path}?page={}&per_page={per_page}>; rel=\"next\"",
+                page + 1
+            ),
+        ));
+    }
+    Ok(applied)
 }
 
 async fn note(

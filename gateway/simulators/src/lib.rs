@@ -2,13 +2,15 @@
 //!
 //! Each speaks the vendor's documented request and response shapes for what Deskbridge uses
 //! (tickets, users/requesters, comments and conversations with the vendor's pagination, notes,
-//! replies, tags and priority), checks the vendor's authentication, enforces a per-minute rate
+//! replies, tags and priority; macros, canned responses and help-center/solution articles for
+//! the knowledge base), checks the vendor's authentication, enforces a per-minute rate
 //! limit with `429` + `Retry-After` and the vendor's quota headers, and fires signed webhooks
 //! at a target when tickets change, in the vendor's payload format.
 //!
 //! A control API under `/_sim/` (no auth) drives them from tests and demos: create tickets and
 //! customer messages, point webhooks at a gateway, inject faults (a status, a delay, a write
-//! applied and then answered with a timeout or an error), and read back every ticket, every
+//! applied and then answered with a timeout or an error), seed and change knowledge
+//! (`/_sim/knowledge`), and read back every ticket, every
 //! request received and every webhook fired. Run one with `deskbridge sim zendesk|freshdesk`.
 //!
 //! The AI providers' APIs are simulated too ([`run_ai`]): OpenAI Chat Completions (and its
@@ -19,6 +21,7 @@
 mod ai;
 mod common;
 mod freshdesk;
+mod knowledge;
 mod zendesk;
 
 pub use ai::{AiSimOptions, AiVendor};
@@ -45,8 +48,12 @@ pub fn run(vendor: Vendor, listener: TcpListener, options: SimOptions) -> std::i
                 .app_data(state.clone())
                 .configure(common::control_routes);
             match vendor {
-                Vendor::Zendesk => app.configure(zendesk::routes),
-                Vendor::Freshdesk => app.configure(freshdesk::routes),
+                Vendor::Zendesk => app
+                    .configure(zendesk::routes)
+                    .configure(knowledge::zendesk_routes),
+                Vendor::Freshdesk => app
+                    .configure(freshdesk::routes)
+                    .configure(knowledge::freshdesk_routes),
             }
         })
         .workers(2)

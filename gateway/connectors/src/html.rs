@@ -1,0 +1,178 @@
+//! HTML to plain text, for help-center articles and macro bodies: the text an index and a
+//! model should see, with nothing a browser would not show.
+//!
+//! `<script>`, `<style>`, `<head>`, `<template>` and `<noscript>` content and comments are
+//! dropped; block ends (`</p>`, `<br>`, `</li>`, headings, `</div>`, `</tr>`) become line
+//! breaks and `<li>` a `- `; named entities in common use and numeric ones are decoded (an
+//! invalid code point is dropped); blank lines and runs of spaces are dropped.
+
+/// Elements whose content is never text.
+const HIDDEN: &[&str] = &["script", "style", "head", "template", "noscript"];
+/// Elements that end a line.
+const BLOCKS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "table",
+    "blockquote",
+    "pre",
+    "hr",
+    "section",
+    "article",
+];
+
+/// The visible text of `html`.
+pub(crate) fn to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&decode_entities(&rest[..open]));
+        rest = &rest[open..];
+        if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.find("-->").map_or("", |end| &after[end + 3..]);
+            continue;
+        }
+        // A `<` that opens no tag (`a < b`) is text.
+        let opens_tag = rest[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
+        let Some(close) = rest.find('>').filter(|_| opens_tag) else {
+            out.push('<');
+            rest = &rest[1..];
+            continue;
+        };
+        let tag = &rest[1..close];
+        rest = &rest[close + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !closing && HIDDEN.contains(&name.as_str()) {
+            let end = format!("</{name}");
+            rest = find_ignoring_case(rest, &end).map_or("", |at| {
+                rest[at..].find('>').map_or("", |gt| &rest[at + gt + 1..])
+            });
+            continue;
+        }
+        if name == "li" && !closing {
+            out.push_str("\n- ");
+        } else if BLOCKS.contains(&name.as_str()) && (closing || name == "br" || name == "hr") {
+            out.push('\n');
+        } else if name == "td" || name == "th" {
+            out.push(' ');
+        }
+    }
+    out.push_str(&decode_entities(rest));
+    tidy(&out)
+}
+
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack.to_ascii_lowercase().find(needle)
+}
+
+/// Decodes `&amp;`-style and numeric entities; an unknown one stays as written.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" | "#39" => Some('\''),
+            "nbsp" => Some(' '),
+            "ndash" => Some('–'),
+            "mdash" => Some('—'),
+            "hellip" => Some('…'),
+            "euro" => Some('€'),
+            "copy" => Some('©'),
+            _ => numeric(entity).map(|c| c.unwrap_or('\u{fffd}')),
+        };
+        match decoded {
+            Some('\u{fffd}') => rest = &rest[semi + 1..],
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `#233` or `#xE9`: `Some(Some(char))`, `Some(None)` for an invalid code point, `None` when
+/// it is not a numeric entity.
+fn numeric(entity: &str) -> Option<Option<char>> {
+    let digits = entity.strip_prefix('#')?;
+    let value = match digits.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<u32>().ok()?,
+    };
+    Some(char::from_u32(value).filter(|c| !c.is_control() || *c == '\n'))
+}
+
+/// Trims every line, collapses runs of spaces and drops blank lines.
+fn tidy(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_text;
+
+    #[test]
+    fn hidden_content_never_becomes_text() {
+        let html = "<head><title>x</title></head><p>Refunds</p><script>alert('pwned')</script>\
+                    <STYLE>p{}</STYLE><!-- secret note --><p>within 30 days</p>";
+        assert_eq!(to_text(html), "Refunds\nwithin 30 days");
+    }
+
+    #[test]
+    fn blocks_lists_and_entities() {
+        let html = "<h2>Steps</h2><ol><li>Open &quot;Orders&quot;</li><li>Choose&nbsp;<b>Return</b></li></ol>\
+                    <p>Fish &amp; chips &#233;t&#xE9; &#0; &bogus; 5 &lt; 6</p>";
+        assert_eq!(
+            to_text(html),
+            "Steps\n- Open \"Orders\"\n- Choose Return\nFish & chips été &bogus; 5 < 6"
+        );
+    }
+
+    #[test]
+    fn a_stray_angle_bracket_is_text_and_unclosed_tags_end_quietly() {
+        assert_eq!(to_text("a < b and c <3"), "a < b and c <3");
+        assert_eq!(to_text("text <b"), "text <b");
+        assert_eq!(to_text("<p>one</p>\n\n\n<p>two</p>"), "one\ntwo");
+        assert_eq!(to_text("<script>never closed"), "");
+    }
+}

@@ -1,0 +1,284 @@
+//! A helpdesk's knowledge, as complete listings for the knowledge base to reconcile against:
+//! Zendesk's active macros (their reply text) and published Help Center articles, both with
+//! cursor pagination; Freshdesk's canned responses (folder by folder) and published solution
+//! articles (category → folder → articles), with page-number pagination and the `link`
+//! header. HTML becomes plain text; every document is bounded by
+//! [`KnowledgeDoc::bounded`]; a listing stops with an error past [`MAX_KNOWLEDGE_DOCS`]
+//! documents or a page cap, so a looping cursor cannot spin for ever.
+
+use deskbridge_core::{KnowledgeDoc, KnowledgeKind};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::http::{Api, id_string, malformed};
+use crate::{ApiError, FreshdeskClient, ZendeskClient};
+
+/// Most documents one helpdesk's listing may hold (the index's own limit).
+pub const MAX_KNOWLEDGE_DOCS: usize = 50_000;
+/// Most pages read for one listing (100 items a page: 60,000 items).
+const MAX_PAGES: usize = 600;
+/// Items asked for per page (both vendors' maximum).
+const PAGE_SIZE: &str = "100";
+
+fn too_many(what: &str) -> ApiError {
+    ApiError::Permanent {
+        status: None,
+        reason: format!("{what}: more than {MAX_KNOWLEDGE_DOCS} documents or {MAX_PAGES} pages"),
+    }
+}
+
+/// Adds `doc` (bounded) to `docs`, refusing past [`MAX_KNOWLEDGE_DOCS`].
+fn push(docs: &mut Vec<KnowledgeDoc>, doc: KnowledgeDoc) -> Result<(), ApiError> {
+    if docs.len() >= MAX_KNOWLEDGE_DOCS {
+        return Err(too_many("knowledge listing"));
+    }
+    if let Some(doc) = doc.bounded() {
+        docs.push(doc);
+    }
+    Ok(())
+}
+
+fn text(value: &Value) -> Option<String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Every item of a Zendesk cursor-paginated list (`page[size]`, `meta.has_more`,
+/// `meta.after_cursor`), under `key`.
+async fn zendesk_pages(api: &Api, path: &str, key: &str) -> Result<Vec<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut query = vec![("page[size]", PAGE_SIZE)];
+        if let Some(cursor) = &after {
+            query.push(("page[after]", cursor.as_str()));
+        }
+        let page = api.send(Method::GET, path, &query, None, false).await?.body;
+        let list = page[key]
+            .as_array()
+            .ok_or_else(|| malformed(&format!("`{key}`")))?;
+        items.extend(list.iter().cloned());
+        if items.len() > MAX_KNOWLEDGE_DOCS {
+            return Err(too_many(path));
+        }
+        if page["meta"]["has_more"].as_bool() != Some(true) {
+            return Ok(items);
+        }
+        after = Some(
+            page["meta"]["after_cursor"]
+                .as_str()
+                .ok_or_else(|| malformed("`meta.after_cursor` while `has_more` is true"))?
+                .to_owned(),
+        );
+    }
+    Err(too_many(path))
+}
+
+/// Every item of a Freshdesk list (`per_page`/`page`, a `link: <…>; rel="next"` header while
+/// more pages follow).
+async fn freshdesk_pages(api: &Api, path: &str) -> Result<Vec<Value>, ApiError> {
+    let mut items = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let page_number = page.to_string();
+        let answer = api
+            .send(
+                Method::GET,
+                path,
+                &[("per_page", PAGE_SIZE), ("page", &page_number)],
+                None,
+                false,
+            )
+            .await?;
+        let list = answer
+            .body
+            .as_array()
+            .ok_or_else(|| malformed(&format!("a list from {path}")))?;
+        items.extend(list.iter().cloned());
+        if items.len() > MAX_KNOWLEDGE_DOCS {
+            return Err(too_many(path));
+        }
+        if !answer.has_next_page() {
+            return Ok(items);
+        }
+    }
+    Err(too_many(path))
+}
+
+/// The reply text a Zendesk macro sets: its `comment_value` action (a string, or
+/// `[channel, text]`), else its `comment_value_html` as text.
+fn macro_comment(actions: &Value) -> Option<String> {
+    let actions = actions.as_array()?;
+    let value_of = |field: &str| {
+        actions
+            .iter()
+            .find(|a| a["field"].as_str() == Some(field))
+            .map(|a| &a["value"])
+    };
+    let plain = value_of("comment_value").and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => parts.last().and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    });
+    plain
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| {
+            value_of("comment_value_html")
+                .and_then(Value::as_str)
+                .map(crate::html::to_text)
+        })
+        .filter(|s| !s.trim().is_empty())
+}
+
+impl ZendeskClient {
+    /// Every active macro with reply text and every published Help Center article.
+    pub async fn knowledge(&self) -> Result<Vec<KnowledgeDoc>, ApiError> {
+        let mut docs = Vec::new();
+        for m in zendesk_pages(&self.api, "/api/v2/macros/active", "macros").await? {
+            let (Some(id), Some(body)) = (id_string(&m["id"]), macro_comment(&m["actions"])) else {
+                continue;
+            };
+            push(
+                &mut docs,
+                KnowledgeDoc {
+                    id: format!("zendesk:macro:{id}"),
+                    kind: KnowledgeKind::Macro,
+                    title: text(&m["title"]).unwrap_or_else(|| format!("Macro {id}")),
+                    body,
+                    url: None,
+                    locale: None,
+                    updated_at: text(&m["updated_at"]),
+                },
+            )?;
+        }
+        for a in zendesk_pages(&self.api, "/api/v2/help_center/articles", "articles").await? {
+            if a["draft"].as_bool() == Some(true) {
+                continue;
+            }
+            let Some(id) = id_string(&a["id"]) else {
+                continue;
+            };
+            push(
+                &mut docs,
+                KnowledgeDoc {
+                    id: format!("zendesk:article:{id}"),
+                    kind: KnowledgeKind::Article,
+                    title: text(&a["title"]).unwrap_or_else(|| format!("Article {id}")),
+                    body: a["body"]
+                        .as_str()
+                        .map(crate::html::to_text)
+                        .unwrap_or_default(),
+                    url: text(&a["html_url"]),
+                    locale: text(&a["locale"]),
+                    updated_at: text(&a["updated_at"]),
+                },
+            )?;
+        }
+        Ok(docs)
+    }
+}
+
+/// Freshdesk's solution article status for "published".
+const PUBLISHED: u64 = 2;
+
+impl FreshdeskClient {
+    /// Every canned response and every published solution article.
+    pub async fn knowledge(&self) -> Result<Vec<KnowledgeDoc>, ApiError> {
+        let mut docs = Vec::new();
+        for folder in freshdesk_pages(&self.api, "/api/v2/canned_response_folders").await? {
+            let Some(folder_id) = id_string(&folder["id"]) else {
+                continue;
+            };
+            let path = format!("/api/v2/canned_response_folders/{folder_id}/responses");
+            for r in freshdesk_pages(&self.api, &path).await? {
+                let Some(id) = id_string(&r["id"]) else {
+                    continue;
+                };
+                let body = text(&r["content"])
+                    .or_else(|| r["content_html"].as_str().map(crate::html::to_text))
+                    .unwrap_or_default();
+                if body.trim().is_empty() {
+                    continue;
+                }
+                push(
+                    &mut docs,
+                    KnowledgeDoc {
+                        id: format!("freshdesk:canned:{id}"),
+                        kind: KnowledgeKind::CannedResponse,
+                        title: text(&r["title"]).unwrap_or_else(|| format!("Canned response {id}")),
+                        body,
+                        url: None,
+                        locale: None,
+                        updated_at: text(&r["updated_at"]),
+                    },
+                )?;
+            }
+        }
+        for category in freshdesk_pages(&self.api, "/api/v2/solutions/categories").await? {
+            let Some(category_id) = id_string(&category["id"]) else {
+                continue;
+            };
+            let path = format!("/api/v2/solutions/categories/{category_id}/folders");
+            for folder in freshdesk_pages(&self.api, &path).await? {
+                let Some(folder_id) = id_string(&folder["id"]) else {
+                    continue;
+                };
+                let path = format!("/api/v2/solutions/folders/{folder_id}/articles");
+                for a in freshdesk_pages(&self.api, &path).await? {
+                    if a["status"].as_u64() != Some(PUBLISHED) {
+                        continue;
+                    }
+                    let Some(id) = id_string(&a["id"]) else {
+                        continue;
+                    };
+                    let body = text(&a["description_text"])
+                        .or_else(|| a["description"].as_str().map(crate::html::to_text))
+                        .unwrap_or_default();
+                    push(
+                        &mut docs,
+                        KnowledgeDoc {
+                            id: format!("freshdesk:article:{id}"),
+                            kind: KnowledgeKind::Article,
+                            title: text(&a["title"]).unwrap_or_else(|| format!("Article {id}")),
+                            body,
+                            url: Some(format!(
+                                "{}/support/solutions/articles/{id}",
+                                self.api.base_url()
+                            )),
+                            locale: None,
+                            updated_at: text(&a["updated_at"]),
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(docs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_macro_replies_with_its_comment_in_any_documented_form() {
+        let plain = json!([{ "field": "status", "value": "solved" }, { "field": "comment_value", "value": "We refund in 30 days." }]);
+        assert_eq!(
+            macro_comment(&plain).as_deref(),
+            Some("We refund in 30 days.")
+        );
+        let channel = json!([{ "field": "comment_value", "value": ["channel:all", "Hi {{ticket.requester.first_name}}"] }]);
+        assert_eq!(
+            macro_comment(&channel).as_deref(),
+            Some("Hi {{ticket.requester.first_name}}")
+        );
+        let html =
+            json!([{ "field": "comment_value_html", "value": "<p>Hello</p><script>x</script>" }]);
+        assert_eq!(macro_comment(&html).as_deref(), Some("Hello"));
+        let none = json!([{ "field": "priority", "value": "high" }]);
+        assert_eq!(macro_comment(&none), None);
+        assert_eq!(macro_comment(&json!("not a list")), None);
+    }
+}
