@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use deskbridge_wasm_build::Guest;
 
-const GUESTS: [&str; 13] = [
+const GUESTS: [&str; 15] = [
     "noop",
     "well-behaved",
     "infinite-loop",
@@ -18,6 +18,8 @@ const GUESTS: [&str; 13] = [
     "kv-counter",
     "import-abuser",
     "thread-echo",
+    "legacy-v0-1",
+    "knowledge-citer",
 ];
 
 fn main() {

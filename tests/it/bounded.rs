@@ -264,6 +264,7 @@ async fn verdicts_are_bounded_in_flags_codes_and_texts() {
             body: body.into(),
             rationale: "r".into(),
             confidence: 0.5,
+            sources: Vec::new(),
         };
         let ticket = &ticket;
         async move {

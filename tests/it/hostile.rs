@@ -142,7 +142,7 @@ async fn an_undeclared_capability_is_refused_at_load() {
             capability,
         } => {
             assert_eq!(plugin, "undeclared-kv");
-            assert_eq!(import, "deskbridge:plugin/kv@0.1.0");
+            assert_eq!(import, "deskbridge:plugin/kv@0.2.0");
             assert_eq!(*capability, "capabilities.kv");
         }
         other => panic!("wrong error: {other}"),
@@ -305,7 +305,7 @@ async fn a_component_without_the_contract_exports_is_refused_at_load() {
     assert!(matches!(err, LoadError::Contract { .. }), "{err}");
     assert!(
         err.to_string()
-            .contains("does not implement contract 0.1.0"),
+            .contains("does not implement contract 0.2.0"),
         "{err}"
     );
 }

@@ -2,6 +2,7 @@
 //! error, first-party plugins do their job on fixtures, and faults fail closed.
 
 mod bounded;
+mod contract;
 mod first_party;
 mod hostile;
 mod support;

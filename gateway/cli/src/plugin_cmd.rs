@@ -1,19 +1,23 @@
 //! `deskbridge plugin run|check`: run a plugin against a fixture and see its actions, fuel
-//! and time (modelled on Shopify's `function-runner`), or validate a manifest.
+//! and time (modelled on Shopify's `function-runner`) — with `--knowledge DIR`, against a
+//! knowledge base of Markdown files too — or validate a manifest.
 //!
 //! Exit codes: 0 success, 1 the plugin call failed (the message names the limit or check),
 //! 2 bad input or a plugin refused at load.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use deskbridge_core::DraftReply;
+use deskbridge_knowledge::{KnowledgeIndex, KnowledgeLibrary};
 use deskbridge_plugin_host::{
-    CallFailure, CallReport, EngineSettings, HostServices, LoadedPlugin, Manifest, PluginEngine,
-    PluginSource, ValidatedEvent,
+    CallFailure, CallReport, CallScope, EngineSettings, HostServices, LoadedPlugin, Manifest,
+    PluginEngine, PluginSource, ValidatedEvent,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,6 +44,10 @@ pub(crate) enum PluginCommand {
         /// Run N times and report the median time per call (instantiate + call).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         repeat: u32,
+        /// A folder of Markdown files the plugin's `knowledge.search` searches, as the knowledge
+        /// base of the event's helpdesk (needs `capabilities.knowledge`).
+        #[arg(long)]
+        knowledge: Option<PathBuf>,
     },
     /// Validate a manifest, and with --wasm check the component against it.
     Check {
@@ -74,13 +82,22 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             config,
             draft,
             repeat,
+            knowledge,
         } => {
             let manifest_path = manifest.unwrap_or_else(|| wasm.with_file_name("plugin.toml"));
-            let plugin = load(&wasm, &manifest_path, config.as_deref())?;
             let event_text = std::fs::read_to_string(&event)
                 .with_context(|| format!("reading {}", event.display()))?;
             let event = ValidatedEvent::parse(&event_text)
                 .with_context(|| format!("{}", event.display()))?;
+            let mut services = HostServices::local();
+            let helpdesk = event.event().ticket.helpdesk.clone();
+            if let Some(folder) = &knowledge {
+                services.knowledge = Arc::new(folder_knowledge(folder, &helpdesk)?);
+            }
+            let plugin = load(&wasm, &manifest_path, config.as_deref(), &services)?;
+            let scope = CallScope {
+                helpdesk: knowledge.is_some().then_some(helpdesk.as_str()),
+            };
             let draft = draft
                 .map(|path| -> anyhow::Result<DraftInput> {
                     let text = std::fs::read_to_string(&path)
@@ -91,7 +108,7 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()?;
-            runtime.block_on(run_plugin(&plugin, &event, draft.as_ref(), repeat))
+            runtime.block_on(run_plugin(&plugin, &event, draft.as_ref(), repeat, scope))
         }
         PluginCommand::Check { manifest, wasm } => {
             let text = std::fs::read_to_string(&manifest)
@@ -111,7 +128,7 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Some(wasm) => {
-                    let plugin = load(&wasm, &manifest, None)?;
+                    let plugin = load(&wasm, &manifest, None, &HostServices::local())?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&json!({
@@ -130,7 +147,23 @@ pub(crate) fn run(command: PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load(wasm: &Path, manifest: &Path, config: Option<&Path>) -> anyhow::Result<LoadedPlugin> {
+/// A knowledge base of one helpdesk made of the Markdown files in `folder`, in memory.
+fn folder_knowledge(folder: &Path, helpdesk: &str) -> anyhow::Result<KnowledgeLibrary> {
+    let docs = deskbridge_knowledge::read_folder(folder, None)?;
+    let index = KnowledgeIndex::in_memory()?;
+    index.reconcile("md:", docs)?;
+    Ok(KnowledgeLibrary::from_indexes(BTreeMap::from([(
+        helpdesk.to_owned(),
+        Arc::new(index),
+    )])))
+}
+
+fn load(
+    wasm: &Path,
+    manifest: &Path,
+    config: Option<&Path>,
+    services: &HostServices,
+) -> anyhow::Result<LoadedPlugin> {
     let manifest_text = std::fs::read_to_string(manifest)
         .with_context(|| format!("reading manifest {}", manifest.display()))?;
     let manifest_parsed =
@@ -150,7 +183,7 @@ fn load(wasm: &Path, manifest: &Path, config: Option<&Path>) -> anyhow::Result<L
             manifest: manifest_parsed,
             config,
         },
-        &HostServices::local(),
+        services,
     )?;
     Ok(plugin)
 }
@@ -160,6 +193,7 @@ async fn run_plugin(
     event: &ValidatedEvent,
     draft: Option<&DraftInput>,
     repeat: u32,
+    scope: CallScope<'_>,
 ) -> anyhow::Result<ExitCode> {
     let mut times = Vec::with_capacity(repeat as usize);
     let mut first: Option<Result<(Value, CallReportSummary), Box<CallFailure>>> = None;
@@ -170,14 +204,15 @@ async fn run_plugin(
                     body: d.body.clone(),
                     rationale: d.rationale.clone(),
                     confidence: d.confidence,
+                    sources: Vec::new(),
                 };
                 plugin
-                    .review_draft(&event.event().ticket, &reply, &d.author_plugin)
+                    .review_draft_for(&event.event().ticket, &reply, &d.author_plugin, scope)
                     .await
                     .map(|r| summarize("verdict", r))
             }
             None => plugin
-                .handle_event(event)
+                .handle_event_for(event, scope)
                 .await
                 .map(|r| summarize("actions", r)),
         };
@@ -220,6 +255,7 @@ async fn run_plugin(
                 "elapsed_us": micros(failure.elapsed),
                 "logs": failure.logs,
                 "ai_calls": failure.ai_calls,
+                "knowledge": failure.knowledge,
                 "stderr": failure.stderr,
             });
             println!("{}", serde_json::to_string_pretty(&output)?);
@@ -239,6 +275,7 @@ fn summarize<T: serde::Serialize>(key: &str, report: CallReport<T>) -> (Value, C
         key: report.output,
         "logs": report.logs,
         "ai_calls": report.ai_calls,
+        "knowledge": report.knowledge,
     });
     (
         output,

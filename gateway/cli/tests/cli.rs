@@ -57,6 +57,47 @@ fn plugin_run_prints_actions_fuel_and_time() {
 }
 
 #[test]
+fn plugin_run_searches_a_knowledge_folder_and_shows_the_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wasm, _manifest) = bundled_plugin(dir.path(), "suggest-reply");
+    let kb = dir.path().join("kb");
+    std::fs::create_dir_all(&kb).expect("mkdir");
+    std::fs::write(
+        kb.join("broken-items.md"),
+        "# Broken kettles\nIf a kettle arrives broken we send a replacement kettle free of charge.",
+    )
+    .expect("write");
+    let (output, stdout, stderr) = run(deskbridge()
+        .args(["plugin", "run"])
+        .arg(&wasm)
+        .arg("--event")
+        .arg(fixture("ticket-created.json"))
+        .arg("--knowledge")
+        .arg(&kb));
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let draft = &report["actions"][0];
+    assert_eq!(draft["sources"][0]["id"], "md:broken-items.md", "{report}");
+    assert_eq!(draft["sources"][0]["title"], "Broken kettles");
+    assert_eq!(
+        report["knowledge"][0]["results"][0], "md:broken-items.md",
+        "{report}"
+    );
+    // Without the folder there is no knowledge base: the draft says it found nothing.
+    let (output, stdout, stderr) = run(deskbridge()
+        .args(["plugin", "run"])
+        .arg(&wasm)
+        .arg("--event")
+        .arg(fixture("ticket-created.json")));
+    assert!(output.status.success(), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let rationale = report["actions"][0]["rationale"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(rationale.starts_with("No matching article"), "{report}");
+}
+
+#[test]
 fn plugin_run_reviews_drafts_for_policy_plugins() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (wasm, manifest) = bundled_plugin(dir.path(), "approval-policy");
@@ -183,7 +224,7 @@ fn plugin_check_reports_how_imports_are_treated() {
     assert!(
         imports
             .iter()
-            .any(|i| i["name"] == "deskbridge:plugin/ai@0.1.0" && i["treatment"] == "granted")
+            .any(|i| i["name"] == "deskbridge:plugin/ai@0.2.0" && i["treatment"] == "granted")
     );
     // The summary reads agents' internal notes and never drafts: both visible to operators.
     assert_eq!(report["capabilities"]["internal_messages"], true);

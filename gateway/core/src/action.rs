@@ -19,6 +19,10 @@ pub struct DraftReply {
     /// 0.0 to 1.0.
     #[serde(serialize_with = "serialize_rounded")]
     pub confidence: f32,
+    /// The knowledge the reply is drawn from, as the plugin cites it (contract 0.2.0); the
+    /// pipeline moves it into the draft's provenance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::knowledge::Source>,
 }
 
 /// Writes an `f32` as the shortest decimal with at most four places (`0.4`, not
@@ -66,12 +70,57 @@ impl Action {
     pub fn text_len(&self) -> usize {
         match self {
             Action::InternalNote { body } => body.len(),
-            Action::DraftReply(d) => d.body.len() + d.rationale.len(),
+            Action::DraftReply(d) => {
+                d.body.len()
+                    + d.rationale.len()
+                    + d.sources
+                        .iter()
+                        .map(|s| s.id.len() + s.title.len() + s.url.as_deref().map_or(0, str::len))
+                        .sum::<usize>()
+            }
             Action::AddTags { tags } => tags.iter().map(String::len).sum(),
             Action::SetPriority { .. } => 0,
             Action::HandOver(h) => h.reason.len(),
         }
     }
+}
+
+/// Most sources one draft may cite.
+pub const MAX_SOURCES: usize = 16;
+
+/// Why a draft's cited sources are refused, if they are: too many, an empty or oversized id,
+/// an oversized title, a URL that is not `http(s)` or too long.
+fn sources_problem(sources: &[crate::knowledge::Source]) -> Option<String> {
+    use crate::knowledge::{MAX_DOC_ID_BYTES, MAX_DOC_TITLE_BYTES, MAX_DOC_URL_BYTES};
+    if sources.len() > MAX_SOURCES {
+        return Some(format!(
+            "{} sources; at most {MAX_SOURCES} may be cited",
+            sources.len()
+        ));
+    }
+    for source in sources {
+        if source.id.is_empty() || source.id.len() > MAX_DOC_ID_BYTES {
+            return Some(format!(
+                "a source id must have 1 to {MAX_DOC_ID_BYTES} bytes"
+            ));
+        }
+        if source.title.len() > MAX_DOC_TITLE_BYTES {
+            return Some(format!(
+                "source `{}`: title over {MAX_DOC_TITLE_BYTES} bytes",
+                source.id
+            ));
+        }
+        if let Some(url) = &source.url
+            && (url.len() > MAX_DOC_URL_BYTES
+                || !(url.starts_with("https://") || url.starts_with("http://")))
+        {
+            return Some(format!(
+                "source `{}`: the URL must be http(s) and at most {MAX_DOC_URL_BYTES} bytes",
+                source.id
+            ));
+        }
+    }
+    None
 }
 
 /// Limits on what one plugin call may return.
@@ -184,6 +233,9 @@ impl OutputLimits {
                             "confidence must be between 0.0 and 1.0",
                         ));
                     }
+                    if let Some(problem) = sources_problem(&d.sources) {
+                        return Err(malformed("draft_reply", &problem));
+                    }
                 }
                 Action::AddTags { tags } => {
                     if tags.len() > self.max_tags {
@@ -246,6 +298,7 @@ mod tests {
             body: body.into(),
             rationale: "r".into(),
             confidence,
+            sources: Vec::new(),
         })
     }
 

@@ -230,6 +230,7 @@ mod tests {
                 model: None,
                 event_id: "evt-1".into(),
                 redaction: Default::default(),
+                sources: Vec::new(),
             },
             requirement: deskbridge_core::ApprovalRequirement::BASELINE,
             blocked: None,

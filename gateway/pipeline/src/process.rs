@@ -276,6 +276,7 @@ impl Worker {
                 a.model.clone(),
                 a.redaction,
                 &event.id,
+                Vec::new(),
             )),
             _ => None,
         });
@@ -390,7 +391,13 @@ impl Worker {
                                 body,
                                 rationale: draft.rationale,
                                 confidence: draft.confidence,
-                                provenance: provenance(&plugin, model, redaction, &event.id),
+                                provenance: provenance(
+                                    &plugin,
+                                    model,
+                                    redaction,
+                                    &event.id,
+                                    draft.sources,
+                                ),
                                 requirement,
                                 blocked,
                                 flags,
@@ -570,6 +577,7 @@ fn provenance(
     model: Option<(String, String)>,
     redaction: RedactionSummary,
     event_id: &str,
+    sources: Vec<deskbridge_core::Source>,
 ) -> DraftProvenance {
     let (provider, model) = model.unzip();
     DraftProvenance {
@@ -580,6 +588,7 @@ fn provenance(
         model,
         event_id: event_id.to_owned(),
         redaction,
+        sources,
     }
 }
 

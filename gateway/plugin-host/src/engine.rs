@@ -12,7 +12,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
 
 use crate::capabilities;
-use crate::contract::v0_1;
+use crate::contract::{v0_1, v0_2};
 use crate::error::{EngineError, LoadError};
 use crate::manifest::{Manifest, SUPPORTED_CONTRACTS};
 use crate::plugin::{ContractPre, LoadedPlugin};
@@ -157,8 +157,12 @@ impl PluginEngine {
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError(format!("linking WASI: {e:#}")))?;
+        // Every contract version this host speaks, side by side: their interfaces have
+        // different names (`…/log@0.1.0`, `…/log@0.2.0`), so a component links to its own.
         v0_1::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
-            .map_err(|e| EngineError(format!("linking the contract: {e:#}")))?;
+            .map_err(|e| EngineError(format!("linking contract 0.1.0: {e:#}")))?;
+        v0_2::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(|e| EngineError(format!("linking contract 0.2.0: {e:#}")))?;
 
         let ticker = Arc::new(EpochTicker::start(engine.clone(), settings.epoch_tick)?);
         Ok(PluginEngine {
@@ -220,11 +224,17 @@ impl PluginEngine {
                     contract: manifest.contract.clone(),
                     reason: format!("{e:#}"),
                 })?;
-        let pre = v0_1::PluginPre::new(instance_pre).map_err(|e| LoadError::Contract {
+        let contract_error = |e: wasmtime::Error| LoadError::Contract {
             plugin: plugin.clone(),
             contract: manifest.contract.clone(),
             reason: format!("{e:#}"),
-        })?;
+        };
+        let pre = match manifest.contract.as_str() {
+            "0.1.0" => {
+                ContractPre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(contract_error)?)
+            }
+            _ => ContractPre::V0_2(v0_2::PluginPre::new(instance_pre).map_err(contract_error)?),
+        };
         let grants = Grants {
             plugin_id: plugin,
             ai: manifest.capabilities.ai.clone(),
@@ -232,6 +242,10 @@ impl PluginEngine {
             config_json,
             ai_router: Arc::clone(&services.ai),
             redaction: Arc::clone(&services.redaction),
+            knowledge: manifest
+                .capabilities
+                .knowledge
+                .then(|| Arc::clone(&services.knowledge)),
             limits: manifest.limits,
         };
         Ok(LoadedPlugin::new(
@@ -239,7 +253,7 @@ impl PluginEngine {
                 engine: self.engine.clone(),
                 _ticker: Arc::clone(&self.ticker),
             },
-            ContractPre::V0_1(pre),
+            pre,
             manifest,
             grants,
             source.wasm,

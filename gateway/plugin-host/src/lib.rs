@@ -21,6 +21,8 @@ mod contract;
 mod engine;
 mod error;
 mod imports;
+mod imports_v0_2;
+mod knowledge_import;
 pub mod kv;
 pub mod manifest;
 #[doc(hidden)]
@@ -40,7 +42,7 @@ pub use error::{CallError, EngineError, LoadError};
 pub use kv::{KvStore, MemoryKv};
 pub use manifest::{Manifest, ManifestError};
 pub use plugin::{CallFailure, CallReport, LoadedPlugin, PluginStatus};
-pub use state::{AiCall, LogLine};
+pub use state::{AiCall, KnowledgeLookup, LogLine};
 
 /// What the host lends plugins: AI providers behind their routes, and the kv store.
 #[derive(Clone)]
@@ -51,6 +53,8 @@ pub struct HostServices {
     pub kv: Arc<dyn KvStore>,
     /// The operator's redaction patterns, applied to every prompt with the built-in kinds.
     pub redaction: Arc<deskbridge_core::redact::RedactionRules>,
+    /// The helpdesks' knowledge bases, searched by the `knowledge` import.
+    pub knowledge: Arc<dyn deskbridge_core::KnowledgeSearch>,
 }
 
 impl std::fmt::Debug for HostServices {
@@ -68,6 +72,7 @@ impl HostServices {
             ai: Arc::new(AiRouter::local()),
             kv: Arc::new(MemoryKv::new()),
             redaction: Arc::default(),
+            knowledge: Arc::new(deskbridge_core::NoKnowledge),
         }
     }
 
@@ -77,6 +82,7 @@ impl HostServices {
             ai: Arc::new(AiRouter::with_providers(providers)),
             kv,
             redaction: Arc::default(),
+            knowledge: Arc::new(deskbridge_core::NoKnowledge),
         }
     }
 }

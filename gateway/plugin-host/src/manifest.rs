@@ -8,7 +8,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 /// Contract versions this host can load.
-pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// Why a manifest or a plugin config was refused.
 #[derive(Debug, Error)]
@@ -83,6 +83,10 @@ pub struct Capabilities {
     /// annotates (notes, tags, hand-overs): the host refuses its drafts.
     #[serde(default = "drafts_by_default")]
     pub draft_replies: bool,
+    /// The plugin may search the ticket's helpdesk knowledge base (`knowledge` import,
+    /// contract 0.2.0).
+    #[serde(default)]
+    pub knowledge: bool,
 }
 
 fn drafts_by_default() -> bool {
@@ -120,6 +124,12 @@ impl Capabilities {
         } else {
             "proposes no draft replies (capabilities.draft_replies = false)".to_owned()
         });
+        grants.push(if self.knowledge {
+            "searches the helpdesk's knowledge base (macros, articles); queries stay in the gateway"
+                .to_owned()
+        } else {
+            "no knowledge base".to_owned()
+        });
         grants
     }
 
@@ -132,6 +142,7 @@ impl Capabilities {
             network: None,
             internal_messages: false,
             draft_replies: true,
+            knowledge: false,
         }
     }
 }
@@ -170,6 +181,12 @@ pub struct Limits {
     pub max_kv_keys: usize,
     /// Bytes (keys and values) the plugin may hold in `kv` in all.
     pub max_kv_total_bytes: u64,
+    /// `knowledge.search` calls per plugin call.
+    pub max_knowledge_searches: usize,
+    /// Most articles one `knowledge.search` returns.
+    pub max_knowledge_results: usize,
+    /// Bytes of one `knowledge.search` query.
+    pub max_knowledge_query_bytes: usize,
 }
 
 impl Default for Limits {
@@ -191,6 +208,9 @@ impl Default for Limits {
             max_kv_value_bytes: kv.max_value_bytes,
             max_kv_keys: kv.max_keys,
             max_kv_total_bytes: kv.max_total_bytes,
+            max_knowledge_searches: 8,
+            max_knowledge_results: 10,
+            max_knowledge_query_bytes: 4096,
         }
     }
 }
@@ -292,6 +312,11 @@ impl Manifest {
                     "field `events`: unknown event (the schema should have caught this)".into(),
                 )
             })?;
+        if raw.capabilities.knowledge && raw.contract == "0.1.0" {
+            return Err(ManifestError::Toml(
+                "field `capabilities.knowledge`: the knowledge import needs contract 0.2.0 (the manifest says 0.1.0)".into(),
+            ));
+        }
         let config_schema = raw
             .config_schema
             .as_ref()

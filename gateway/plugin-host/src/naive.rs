@@ -9,7 +9,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::WasiView;
 
-use crate::contract::v0_1;
+use crate::contract::v0_2;
 use crate::state::{CallState, Grants};
 use crate::{HostServices, Manifest};
 
@@ -33,7 +33,7 @@ impl NaivePlugin {
         let engine = Engine::new(&config)?;
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        v0_1::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
+        v0_2::Plugin::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)?;
         let component = Component::new(&engine, wasm)?;
         let grants = Arc::new(Grants {
             plugin_id: manifest.id.clone(),
@@ -42,6 +42,7 @@ impl NaivePlugin {
             config_json: "{}".into(),
             ai_router: Arc::clone(&services.ai),
             redaction: Arc::clone(&services.redaction),
+            knowledge: None,
             limits: manifest.limits,
         });
         Ok(NaivePlugin {
@@ -63,10 +64,10 @@ impl NaivePlugin {
         let _ = state.ctx();
         let mut store = Store::new(&self.engine, state);
         let plugin =
-            v0_1::Plugin::instantiate_async(&mut store, &self.component, &self.linker).await?;
+            v0_2::Plugin::instantiate_async(&mut store, &self.component, &self.linker).await?;
         let actions = plugin
             .deskbridge_plugin_handler()
-            .call_on_event(&mut store, &v0_1::event_to_wit(event.event(), true))
+            .call_on_event(&mut store, &v0_2::event_to_wit(event.event(), true))
             .await?;
         Ok(actions.map(|a| a.len()).unwrap_or(0))
     }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deskbridge_core::{Action, DraftReply, EventKind, Ticket, Verdict};
+use deskbridge_core::{Action, DraftReply, EventKind, OutputViolation, Ticket, Verdict};
 use deskbridge_schema::ValidatedEvent;
 use sha2::{Digest, Sha256};
 use wasmtime::{Store, Trap};
@@ -14,15 +14,16 @@ use wasmtime::{Store, Trap};
 use crate::CallScope;
 use crate::breaker::{Breaker, BreakerStatus};
 use crate::capabilities::ImportReport;
-use crate::contract::v0_1;
+use crate::contract::{v0_1, v0_2};
 use crate::engine::EngineHandle;
 use crate::error::CallError;
 use crate::manifest::Manifest;
-use crate::state::{AiCall, CallState, Grants, LogLine};
+use crate::state::{AiCall, CallState, Grants, KnowledgeLookup, LogLine};
 
 /// A pre-instantiated component, per contract version.
 pub(crate) enum ContractPre {
     V0_1(v0_1::PluginPre<CallState>),
+    V0_2(v0_2::PluginPre<CallState>),
 }
 
 /// What one successful call produced and cost.
@@ -38,6 +39,8 @@ pub struct CallReport<T> {
     pub logs: Vec<LogLine>,
     /// AI completions it made.
     pub ai_calls: Vec<AiCall>,
+    /// Knowledge searches it made.
+    pub knowledge: Vec<KnowledgeLookup>,
 }
 
 /// A failed call with what it had spent when it failed.
@@ -53,6 +56,8 @@ pub struct CallFailure {
     pub logs: Vec<LogLine>,
     /// AI completions it made.
     pub ai_calls: Vec<AiCall>,
+    /// Knowledge searches it made.
+    pub knowledge: Vec<KnowledgeLookup>,
     /// The plugin's stderr (panic messages), if any.
     pub stderr: String,
 }
@@ -194,25 +199,71 @@ impl LoadedPlugin {
                 event: kind.as_str().to_owned(),
             }));
         }
-        let ContractPre::V0_1(pre) = &self.pre;
         let capabilities = &self.manifest.capabilities;
-        let wit_event = v0_1::event_to_wit(event.event(), capabilities.internal_messages);
         let limits = self.manifest.limits.output(capabilities.draft_replies);
-        self.run(scope, |mut store| async move {
-            let outcome = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance
-                    .deskbridge_plugin_handler()
-                    .call_on_event(&mut store, &wit_event)
-                    .await
-            };
-            (self.bounded(outcome).await, store)
-        })
-        .await
-        .and_then_output(self, |actions: Vec<v0_1::wit::Action>| {
-            let actions: Vec<Action> = actions.into_iter().map(v0_1::action_from_wit).collect();
-            limits.check(&actions).map(|()| actions)
-        })
+        let check = |actions: Vec<Action>, state: &CallState| {
+            limits.check(&actions)?;
+            if let Some(id) = state.uncited_source(&actions) {
+                return Err(OutputViolation::Malformed {
+                    index: actions
+                        .iter()
+                        .position(|a| matches!(a, Action::DraftReply(d) if d.sources.iter().any(|s| s.id == id)))
+                        .unwrap_or(0),
+                    kind: "draft_reply",
+                    problem: format!("source `{id}` was not returned by a knowledge search of this call"),
+                });
+            }
+            Ok(actions)
+        };
+        match &self.pre {
+            ContractPre::V0_1(pre) => {
+                let wit_event = v0_1::event_to_wit(event.event(), capabilities.internal_messages);
+                self.run(scope, |mut store| async move {
+                    let outcome = async {
+                        let instance = pre.instantiate_async(&mut store).await?;
+                        instance
+                            .deskbridge_plugin_handler()
+                            .call_on_event(&mut store, &wit_event)
+                            .await
+                    };
+                    (self.bounded(outcome).await, store)
+                })
+                .await
+                .and_then_output(
+                    self,
+                    |actions: Vec<v0_1::wit::Action>, state| {
+                        check(
+                            actions.into_iter().map(v0_1::action_from_wit).collect(),
+                            state,
+                        )
+                    },
+                )
+            }
+            ContractPre::V0_2(pre) => {
+                let wit_event = v0_2::event_to_wit(event.event(), capabilities.internal_messages);
+                self.run(scope, |mut store| async move {
+                    let outcome = async {
+                        let instance = pre.instantiate_async(&mut store).await?;
+                        let result = instance
+                            .deskbridge_plugin_handler()
+                            .call_on_event(&mut store, &wit_event)
+                            .await?;
+                        Ok(result.map_err(v0_2::plugin_error_to_v0_1))
+                    };
+                    (self.bounded(outcome).await, store)
+                })
+                .await
+                .and_then_output(
+                    self,
+                    |actions: Vec<v0_2::wit::Action>, state| {
+                        check(
+                            actions.into_iter().map(v0_2::action_from_wit).collect(),
+                            state,
+                        )
+                    },
+                )
+            }
+        }
     }
 
     /// Runs the plugin's draft review on one draft, outside any helpdesk.
@@ -240,26 +291,47 @@ impl LoadedPlugin {
                 event: "draft.review".into(),
             }));
         }
-        let ContractPre::V0_1(pre) = &self.pre;
-        let wit_ticket = v0_1::ticket_to_wit(ticket, self.manifest.capabilities.internal_messages);
-        let wit_draft = v0_1::draft_to_wit(draft, author_plugin);
+        let internal = self.manifest.capabilities.internal_messages;
         let limits = self.manifest.limits.verdict();
-        self.run(scope, |mut store| async move {
-            let outcome = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance
-                    .deskbridge_plugin_policy()
-                    .call_review_draft(&mut store, &wit_ticket, &wit_draft)
-                    .await
-            };
-            (self.bounded(outcome).await, store)
-        })
-        .await
-        .and_then_output(self, |verdict| {
-            let verdict = v0_1::verdict_from_wit(verdict);
+        let check = |verdict: Verdict| {
             limits.check(&verdict)?;
             Ok(verdict)
-        })
+        };
+        match &self.pre {
+            ContractPre::V0_1(pre) => {
+                let wit_ticket = v0_1::ticket_to_wit(ticket, internal);
+                let wit_draft = v0_1::draft_to_wit(draft, author_plugin);
+                self.run(scope, |mut store| async move {
+                    let outcome = async {
+                        let instance = pre.instantiate_async(&mut store).await?;
+                        instance
+                            .deskbridge_plugin_policy()
+                            .call_review_draft(&mut store, &wit_ticket, &wit_draft)
+                            .await
+                    };
+                    (self.bounded(outcome).await, store)
+                })
+                .await
+                .and_then_output(self, |verdict, _| check(v0_1::verdict_from_wit(verdict)))
+            }
+            ContractPre::V0_2(pre) => {
+                let wit_ticket = v0_2::ticket_to_wit(ticket, internal);
+                let wit_draft = v0_2::draft_to_wit(draft, author_plugin);
+                self.run(scope, |mut store| async move {
+                    let outcome = async {
+                        let instance = pre.instantiate_async(&mut store).await?;
+                        let result = instance
+                            .deskbridge_plugin_policy()
+                            .call_review_draft(&mut store, &wit_ticket, &wit_draft)
+                            .await?;
+                        Ok(result.map_err(v0_2::plugin_error_to_v0_1))
+                    };
+                    (self.bounded(outcome).await, store)
+                })
+                .await
+                .and_then_output(self, |verdict, _| check(v0_2::verdict_from_wit(verdict)))
+            }
+        }
     }
 
     fn refuse(&self, error: CallError) -> Box<CallFailure> {
@@ -269,6 +341,7 @@ impl LoadedPlugin {
             elapsed: Duration::ZERO,
             logs: Vec::new(),
             ai_calls: Vec::new(),
+            knowledge: Vec::new(),
             stderr: String::new(),
         })
     }
@@ -425,7 +498,7 @@ impl<T> RawCall<T> {
     fn and_then_output<U>(
         self,
         plugin: &LoadedPlugin,
-        check: impl FnOnce(T) -> Result<U, deskbridge_core::OutputViolation>,
+        check: impl FnOnce(T, &CallState) -> Result<U, deskbridge_core::OutputViolation>,
     ) -> Result<CallReport<U>, Box<CallFailure>> {
         let (outcome, fuel_consumed, elapsed, state) = match self {
             RawCall::Refused(error) => return Err(plugin.refuse(error)),
@@ -448,15 +521,18 @@ impl<T> RawCall<T> {
                 code: e.code,
                 message: e.message,
             }),
-            Outcome::Done(Ok(output)) => check(output).map_err(|violation| CallError::Output {
-                plugin: id(),
-                violation,
-            }),
+            Outcome::Done(Ok(output)) => {
+                check(output, &state).map_err(|violation| CallError::Output {
+                    plugin: id(),
+                    violation,
+                })
+            }
         };
         let stderr = state.stderr_text();
         let CallState {
             logs,
             ai_calls,
+            knowledge,
             ai_trouble,
             ..
         } = *state;
@@ -469,6 +545,7 @@ impl<T> RawCall<T> {
                     elapsed,
                     logs,
                     ai_calls,
+                    knowledge,
                 })
             }
             Err(error) => {
@@ -489,6 +566,7 @@ impl<T> RawCall<T> {
                     elapsed,
                     logs,
                     ai_calls,
+                    knowledge,
                     stderr,
                 }))
             }
@@ -537,6 +615,7 @@ mod tests {
             config_json: "{}".into(),
             ai_router: Arc::new(deskbridge_providers::AiRouter::local()),
             redaction: Arc::default(),
+            knowledge: None,
             limits,
         });
         let wasm = wat::parse_str(TWO_MEMORIES).expect("valid component text");

@@ -38,8 +38,22 @@ pub(crate) struct Grants {
     pub(crate) ai_router: Arc<AiRouter>,
     /// The operator's redaction patterns.
     pub(crate) redaction: Arc<deskbridge_core::redact::RedactionRules>,
+    /// The knowledge bases the `knowledge` import searches, if the manifest grants it.
+    pub(crate) knowledge: Option<Arc<dyn deskbridge_core::KnowledgeSearch>>,
     /// The manifest's limits (imports check theirs on every call).
     pub(crate) limits: Limits,
+}
+
+/// One `knowledge.search` a plugin made.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KnowledgeLookup {
+    /// Bytes of the query (the query itself is customer text and is not kept).
+    pub query_bytes: usize,
+    /// Ids of the articles returned, best first.
+    pub results: Vec<String>,
+    /// Why the search failed, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// An import the plugin used beyond its manifest's limits; the call fails with it.
@@ -162,6 +176,8 @@ pub(crate) struct CallState {
     /// The import limit the plugin broke, if it did (the call then fails with it).
     pub(crate) violation: Option<ImportViolation>,
     pub(crate) ai_calls: Vec<AiCall>,
+    /// The `knowledge.search` calls made (drafts may cite only what these returned).
+    pub(crate) knowledge: Vec<KnowledgeLookup>,
     /// An AI call failed or is still in flight: a resulting failure is the provider's, not
     /// the plugin's.
     pub(crate) ai_trouble: bool,
@@ -193,6 +209,7 @@ impl CallState {
             logged_bytes: 0,
             violation: None,
             ai_calls: Vec::new(),
+            knowledge: Vec::new(),
             ai_trouble: false,
             redactor,
             helpdesk,

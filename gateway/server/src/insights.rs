@@ -323,6 +323,7 @@ mod tests {
                 model: Some(model.into()),
                 event_id: format!("evt_{id}"),
                 redaction: Default::default(),
+                sources: Vec::new(),
             },
             created_at_ms,
             review,

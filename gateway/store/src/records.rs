@@ -303,6 +303,10 @@ pub struct DraftProvenance {
     /// Personal values the host took out of the plugin's AI prompts for this event.
     #[serde(default)]
     pub redaction: deskbridge_core::RedactionSummary,
+    /// The knowledge the draft cites (articles, macros, Markdown files), shown to the
+    /// approver; each one a search of the plugin's call returned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<deskbridge_core::Source>,
 }
 
 /// Messages of the thread kept with a draft as its context.

@@ -1342,6 +1342,7 @@ mod tests {
                 model: None,
                 event_id: "evt-a".into(),
                 redaction: Default::default(),
+                sources: Vec::new(),
             },
             requirement: deskbridge_core::ApprovalRequirement::BASELINE,
             blocked: None,

@@ -258,6 +258,7 @@ mod tests {
             rationale: "r".into(),
             confidence: 0.8,
             author_plugin: "suggest-reply".into(),
+            sources: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::__private::bindings::deskbridge::plugin as wit;
 use crate::{
     Action, ApprovalRequirement, ApproverRole, AuthorRole, Decision, DraftReply, Flag, Handover,
-    Message, PluginError, Ticket, Verdict, Visibility,
+    Message, PluginError, Source, Ticket, Verdict, Visibility,
 };
 
 impl PluginError {
@@ -34,7 +34,23 @@ impl Action {
             body: body.into(),
             rationale: rationale.into(),
             confidence,
+            sources: Vec::new(),
         })
+    }
+
+    /// A draft reply that cites the knowledge it is drawn from (ids from
+    /// [`knowledge::search`](crate::knowledge::search); the host refuses an id no search of
+    /// this call returned). The approver sees the sources next to the draft.
+    pub fn draft_citing(
+        body: impl Into<String>,
+        rationale: impl Into<String>,
+        confidence: f32,
+        sources: Vec<Source>,
+    ) -> Action {
+        match Action::draft(body, rationale, confidence) {
+            Action::DraftReply(draft) => Action::DraftReply(DraftReply { sources, ..draft }),
+            other => other,
+        }
     }
 
     /// Tags to add to the ticket.
@@ -216,6 +232,30 @@ pub mod kv {
     /// Removes `key`.
     pub fn delete(key: &str) -> Result<(), PluginError> {
         super::wit::kv::delete(key).map_err(|e| PluginError::new("kv", e))
+    }
+}
+
+/// The helpdesk's knowledge base (manifest: `capabilities.knowledge`): its macros, canned
+/// responses, articles and the operator's Markdown files, searched inside the gateway.
+pub mod knowledge {
+    pub use super::wit::knowledge::Article;
+    use super::{PluginError, Source};
+
+    /// The best `k` articles for `query`, best first. Errors (no knowledge base, a limit
+    /// reached) become a [`PluginError`] with code `knowledge`; a plugin that can draft
+    /// without knowledge may treat them as "nothing found".
+    pub fn search(query: &str, k: u32) -> Result<Vec<Article>, PluginError> {
+        super::wit::knowledge::search(query, k).map_err(|e| PluginError::new("knowledge", e))
+    }
+
+    impl From<&Article> for Source {
+        fn from(article: &Article) -> Source {
+            Source {
+                id: article.id.clone(),
+                title: article.title.clone(),
+                url: article.url.clone(),
+            }
+        }
     }
 }
 

@@ -5,7 +5,10 @@
 //! if it is a policy plugin, reviews drafts with a [`Verdict`]. Nothing a plugin returns
 //! reaches a customer: drafts wait for a human agent's approval.
 //!
-//! Implement [`Plugin`] and call [`export_plugin!`] once; the SDK writes the WIT glue.
+//! Implement [`Plugin`] and call [`export_plugin!`] once; the SDK writes the WIT glue. The SDK
+//! targets contract `deskbridge:plugin@0.2.0` (`contract = "0.2.0"` in `plugin.toml`), which
+//! adds [`knowledge::search`] over the helpdesk's macros and articles and lets a draft cite
+//! its [`Source`]s.
 //!
 //! ```no_run
 //! use deskbridge_sdk::{Action, Plugin, PluginError, TicketEvent, ai, log};
@@ -43,7 +46,7 @@ pub mod __private {
     #[allow(missing_docs, unreachable_pub, unsafe_code, clippy::all)]
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../wit/v0.1.0",
+            path: "../wit/v0.2.0",
             world: "plugin",
             pub_export_macro: true,
             export_macro_name: "__deskbridge_export_world",
@@ -58,11 +61,11 @@ pub mod __private {
 
 use __private::bindings::deskbridge::plugin as wit;
 
-pub use helpers::{ai, config, kv, log};
+pub use helpers::{ai, config, knowledge, kv, log};
 pub use wit::types::{
     Action, ApprovalRequirement, ApproverRole, AuthorRole, Channel, Customer, Decision, Draft,
-    DraftReply, EventKind, Flag, Handover, HelpdeskKind, Message, PluginError, Priority, Ticket,
-    TicketEvent, TicketStatus, Verdict, Visibility,
+    DraftReply, EventKind, Flag, Handover, HelpdeskKind, Message, PluginError, Priority, Source,
+    Ticket, TicketEvent, TicketStatus, Verdict, Visibility,
 };
 
 /// What a plugin implements. Both methods have defaults, so a plugin implements only what it
