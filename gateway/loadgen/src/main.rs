@@ -18,6 +18,9 @@
 //! and for itself, and for the gateway per thread group (HTTP workers, pipeline, inbound log,
 //! sled), which shows where an event's cost goes.
 
+mod ai;
+mod knowledge;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -66,6 +69,10 @@ enum Cmd {
     },
     /// Run the whole benchmark.
     Run(RunArgs),
+    /// What the gateway adds to AI calls with thousands in flight (see `ai.rs`).
+    Ai(ai::AiArgs),
+    /// Knowledge base build time and search latency (see `knowledge.rs`).
+    Knowledge(knowledge::KnowledgeArgs),
 }
 
 /// `deskbridge-load run`'s options.
@@ -104,6 +111,8 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Hello { listen } => hello(&listen),
         Cmd::Run(args) => run(&args),
+        Cmd::Ai(args) => ai::run(&args),
+        Cmd::Knowledge(args) => knowledge::run(&args),
     }
 }
 

@@ -27,7 +27,8 @@ pub(crate) fn client(provider: &str) -> Result<reqwest::Client, ProviderError> {
         .user_agent(concat!("deskbridge/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .pool_max_idle_per_host(1024)
+        // Idle connections are kept (reqwest's default: no cap per host), so a provider with
+        // thousands of requests in flight does not pay a new connection for each.
         .build()
         .map_err(|e| {
             ProviderError::new(

@@ -1,7 +1,7 @@
 //! AI providers behind one object-safe trait, [`AiProvider`], and the [`AiRouter`] the plugin
 //! host asks for every completion.
 //!
-//! - [`LocalEngine`] (`local.rs`): the built-in deterministic engine — no network, no weights —
+//! - [`LocalEngine`] (`local/`): the built-in deterministic engine — no network, no weights —
 //!   so a fresh install works end to end.
 //! - [`OpenAiProvider`] (`openai.rs`): the Chat Completions API, which also serves Azure OpenAI
 //!   (deployment path, `api-version`, `api-key`), vLLM, Ollama, llama.cpp and LM Studio.

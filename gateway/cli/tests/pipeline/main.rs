@@ -12,6 +12,7 @@ mod hardening;
 mod harness;
 mod ingest_errors;
 mod insights;
+mod knowledge;
 mod oversight;
 mod providers;
 mod replies;

@@ -72,7 +72,7 @@ fn a_signed_zendesk_event_becomes_a_note_and_a_pending_draft() {
     assert_eq!(draft.ticket_id, ticket.to_string());
     assert_eq!(draft.helpdesk, "acme");
     assert_eq!(draft.provenance.plugin_id, "suggest-reply");
-    assert_eq!(draft.provenance.plugin_version, "0.1.0");
+    assert_eq!(draft.provenance.plugin_version, "0.2.0");
     assert_eq!(draft.provenance.wasm_sha256.len(), 64);
     assert!(draft.provenance.event_id.starts_with("evt_"));
     assert_eq!(draft.provenance.provider.as_deref(), Some("local"));
