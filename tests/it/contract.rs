@@ -181,6 +181,21 @@ async fn a_plugin_cites_what_its_search_found_and_nothing_else() {
     assert_eq!(report.knowledge.len(), 1);
     assert_eq!(report.knowledge[0].results[0], "zendesk:article:1");
 
+    // A real id under a made-up title and link: the approver sees the article's own.
+    let relabelled = plugin
+        .handle_event_for(
+            &event_with_subject("relabel kettle arrived broken, replacement"),
+            scope(),
+        )
+        .await
+        .expect("a real id is accepted");
+    let source = &only_draft(&relabelled.output).sources[0];
+    assert_eq!(source.title, "Broken or damaged items");
+    assert_eq!(
+        source.url.as_deref(),
+        Some("https://acme.zendesk.com/hc/articles/1")
+    );
+
     let forged = plugin
         .handle_event_for(&event_with_subject("forge kettle arrived broken"), scope())
         .await

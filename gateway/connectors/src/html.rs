@@ -31,8 +31,18 @@ const BLOCKS: &[&str] = &[
     "article",
 ];
 
-/// The visible text of `html`.
+/// Most HTML converted, in bytes: four times the longest body kept (markup included); the
+/// rest of a bigger document is ignored, so a hostile article costs bounded time.
+const MAX_HTML_BYTES: usize = 4 * deskbridge_core::knowledge::MAX_DOC_BODY_BYTES;
+
+/// The visible text of `html` (its first [`MAX_HTML_BYTES`]). Linear in the input: every
+/// search moves forward, and a `<` with no `>` after it ends the markup.
 pub(crate) fn to_text(html: &str) -> String {
+    let mut end = html.len().min(MAX_HTML_BYTES);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let html = &html[..end];
     let mut out = String::with_capacity(html.len() / 2);
     let mut rest = html;
     while let Some(open) = rest.find('<') {
@@ -47,10 +57,16 @@ pub(crate) fn to_text(html: &str) -> String {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!');
-        let Some(close) = rest.find('>').filter(|_| opens_tag) else {
+        if !opens_tag {
             out.push('<');
             rest = &rest[1..];
             continue;
+        }
+        let Some(close) = rest.find('>') else {
+            // No `>` anywhere after: the rest is text (and no later `<` can open a tag).
+            out.push_str(&decode_entities(rest));
+            rest = "";
+            break;
         };
         let tag = &rest[1..close];
         rest = &rest[close + 1..];
@@ -80,8 +96,14 @@ pub(crate) fn to_text(html: &str) -> String {
     tidy(&out)
 }
 
+/// Where the ASCII `needle` (lower case) first occurs in `haystack`, ignoring ASCII case;
+/// without copying the haystack.
 fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack.to_ascii_lowercase().find(needle)
+    let needle = needle.as_bytes();
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// Decodes `&amp;`-style and numeric entities; an unknown one stays as written.
@@ -91,7 +113,13 @@ fn decode_entities(text: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let Some(semi) = rest[..rest.len().min(12)].find(';') else {
+        // An entity is short: look for its `;` among the next 12 characters only.
+        let Some(semi) = rest
+            .char_indices()
+            .take(12)
+            .find(|&(_, c)| c == ';')
+            .map(|(at, _)| at)
+        else {
             out.push('&');
             rest = &rest[1..];
             continue;
@@ -174,5 +202,22 @@ mod tests {
         assert_eq!(to_text("text <b"), "text <b");
         assert_eq!(to_text("<p>one</p>\n\n\n<p>two</p>"), "one\ntwo");
         assert_eq!(to_text("<script>never closed"), "");
+    }
+
+    #[test]
+    fn non_ascii_after_an_ampersand_and_hostile_markup_stay_linear_and_safe() {
+        assert_eq!(to_text("Q&A：退款政策"), "Q&A：退款政策");
+        assert_eq!(to_text("&aaaaaaaaaaé; x"), "&aaaaaaaaaaé; x");
+        assert_eq!(to_text("&é"), "&é");
+        // Many unclosed `<` and many hidden elements: bounded time, no panic.
+        let unclosed = "<a".repeat(200_000);
+        assert!(to_text(&unclosed).len() <= super::MAX_HTML_BYTES);
+        let scripts = "<SCRIPT>x</script>".repeat(50_000) + "<p>kept</p>";
+        assert_eq!(to_text(&scripts), "");
+        let shown = "<script>x</script>".repeat(1_000) + "<p>kept</p>";
+        assert_eq!(to_text(&shown), "kept");
+        // Cut at a character boundary past the limit.
+        let long = "é".repeat(super::MAX_HTML_BYTES);
+        assert!(to_text(&long).len() <= super::MAX_HTML_BYTES);
     }
 }

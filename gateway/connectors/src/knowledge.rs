@@ -2,9 +2,11 @@
 //! Zendesk's active macros (their reply text) and published Help Center articles, both with
 //! cursor pagination; Freshdesk's canned responses (folder by folder) and published solution
 //! articles (category → folder → articles), with page-number pagination and the `link`
-//! header. HTML becomes plain text; every document is bounded by
-//! [`KnowledgeDoc::bounded`]; a listing stops with an error past [`MAX_KNOWLEDGE_DOCS`]
-//! documents or a page cap, so a looping cursor cannot spin for ever.
+//! header. Only what customers may read is listed: published articles visible to everyone
+//! (Zendesk: no user segment; Freshdesk: folders for all or logged-in users). HTML becomes
+//! plain text; every document is bounded by [`KnowledgeDoc::bounded`]; a listing stops with
+//! an error past [`MAX_KNOWLEDGE_DOCS`] documents or [`MAX_REQUESTS`] requests in all, so a
+//! looping cursor or a nest of folders cannot spin for ever.
 
 use deskbridge_core::{KnowledgeDoc, KnowledgeKind};
 use reqwest::Method;
@@ -15,16 +17,35 @@ use crate::{ApiError, FreshdeskClient, ZendeskClient};
 
 /// Most documents one helpdesk's listing may hold (the index's own limit).
 pub const MAX_KNOWLEDGE_DOCS: usize = 50_000;
-/// Most pages read for one listing (100 items a page: 60,000 items).
-const MAX_PAGES: usize = 600;
+/// Most requests one listing makes, all lists and pages together (a nest of folders cannot
+/// multiply them; the listing shares the helpdesk's rate limit with ticket work).
+const MAX_REQUESTS: usize = 2_000;
 /// Items asked for per page (both vendors' maximum).
 const PAGE_SIZE: &str = "100";
 
 fn too_many(what: &str) -> ApiError {
     ApiError::Permanent {
         status: None,
-        reason: format!("{what}: more than {MAX_KNOWLEDGE_DOCS} documents or {MAX_PAGES} pages"),
+        reason: format!(
+            "{what}: more than {MAX_KNOWLEDGE_DOCS} documents or {MAX_REQUESTS} requests"
+        ),
     }
+}
+
+/// The requests one listing has left.
+struct Budget(usize);
+
+impl Budget {
+    fn spend(&mut self, what: &str) -> Result<(), ApiError> {
+        self.0 = self.0.checked_sub(1).ok_or_else(|| too_many(what))?;
+        Ok(())
+    }
+}
+
+/// A numeric id from a list item, to put in the next request's path (anything else is
+/// skipped: a helpdesk's answer never writes our URLs).
+fn numeric_id(value: &Value) -> Option<String> {
+    id_string(value).filter(|id| crate::http::is_numeric_id(id))
 }
 
 /// Adds `doc` (bounded) to `docs`, refusing past [`MAX_KNOWLEDGE_DOCS`].
@@ -47,10 +68,16 @@ fn text(value: &Value) -> Option<String> {
 
 /// Every item of a Zendesk cursor-paginated list (`page[size]`, `meta.has_more`,
 /// `meta.after_cursor`), under `key`.
-async fn zendesk_pages(api: &Api, path: &str, key: &str) -> Result<Vec<Value>, ApiError> {
+async fn zendesk_pages(
+    api: &Api,
+    path: &str,
+    key: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Value>, ApiError> {
     let mut items = Vec::new();
     let mut after: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    loop {
+        budget.spend(path)?;
         let mut query = vec![("page[size]", PAGE_SIZE)];
         if let Some(cursor) = &after {
             query.push(("page[after]", cursor.as_str()));
@@ -73,14 +100,18 @@ async fn zendesk_pages(api: &Api, path: &str, key: &str) -> Result<Vec<Value>, A
                 .to_owned(),
         );
     }
-    Err(too_many(path))
 }
 
 /// Every item of a Freshdesk list (`per_page`/`page`, a `link: <…>; rel="next"` header while
 /// more pages follow).
-async fn freshdesk_pages(api: &Api, path: &str) -> Result<Vec<Value>, ApiError> {
+async fn freshdesk_pages(
+    api: &Api,
+    path: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Value>, ApiError> {
     let mut items = Vec::new();
-    for page in 1..=MAX_PAGES {
+    for page in 1.. {
+        budget.spend(path)?;
         let page_number = page.to_string();
         let answer = api
             .send(
@@ -132,10 +163,13 @@ fn macro_comment(actions: &Value) -> Option<String> {
 }
 
 impl ZendeskClient {
-    /// Every active macro with reply text and every published Help Center article.
+    /// Every active macro with reply text and every published Help Center article visible to
+    /// everyone (an article restricted to a user segment — agents only, say — is left out: a
+    /// draft to a customer must not quote it).
     pub async fn knowledge(&self) -> Result<Vec<KnowledgeDoc>, ApiError> {
         let mut docs = Vec::new();
-        for m in zendesk_pages(&self.api, "/api/v2/macros/active", "macros").await? {
+        let mut budget = Budget(MAX_REQUESTS);
+        for m in zendesk_pages(&self.api, "/api/v2/macros/active", "macros", &mut budget).await? {
             let (Some(id), Some(body)) = (id_string(&m["id"]), macro_comment(&m["actions"])) else {
                 continue;
             };
@@ -152,8 +186,13 @@ impl ZendeskClient {
                 },
             )?;
         }
-        for a in zendesk_pages(&self.api, "/api/v2/help_center/articles", "articles").await? {
-            if a["draft"].as_bool() == Some(true) {
+        let path = "/api/v2/help_center/articles";
+        for a in zendesk_pages(&self.api, path, "articles", &mut budget).await? {
+            let restricted = !a["user_segment_id"].is_null()
+                || a["user_segment_ids"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty());
+            if a["draft"].as_bool() == Some(true) || restricted {
                 continue;
             }
             let Some(id) = id_string(&a["id"]) else {
@@ -181,17 +220,22 @@ impl ZendeskClient {
 
 /// Freshdesk's solution article status for "published".
 const PUBLISHED: u64 = 2;
+/// Freshdesk solution folder visibilities customers can read: all users, logged-in users.
+const CUSTOMER_VISIBLE: [u64; 2] = [1, 2];
 
 impl FreshdeskClient {
-    /// Every canned response and every published solution article.
+    /// Every canned response and every published solution article of a folder customers can
+    /// read (folders for agents or selected companies only are left out).
     pub async fn knowledge(&self) -> Result<Vec<KnowledgeDoc>, ApiError> {
         let mut docs = Vec::new();
-        for folder in freshdesk_pages(&self.api, "/api/v2/canned_response_folders").await? {
-            let Some(folder_id) = id_string(&folder["id"]) else {
+        let mut budget = Budget(MAX_REQUESTS);
+        let folders = "/api/v2/canned_response_folders";
+        for folder in freshdesk_pages(&self.api, folders, &mut budget).await? {
+            let Some(folder_id) = numeric_id(&folder["id"]) else {
                 continue;
             };
             let path = format!("/api/v2/canned_response_folders/{folder_id}/responses");
-            for r in freshdesk_pages(&self.api, &path).await? {
+            for r in freshdesk_pages(&self.api, &path, &mut budget).await? {
                 let Some(id) = id_string(&r["id"]) else {
                     continue;
                 };
@@ -215,17 +259,21 @@ impl FreshdeskClient {
                 )?;
             }
         }
-        for category in freshdesk_pages(&self.api, "/api/v2/solutions/categories").await? {
-            let Some(category_id) = id_string(&category["id"]) else {
+        let categories = "/api/v2/solutions/categories";
+        for category in freshdesk_pages(&self.api, categories, &mut budget).await? {
+            let Some(category_id) = numeric_id(&category["id"]) else {
                 continue;
             };
             let path = format!("/api/v2/solutions/categories/{category_id}/folders");
-            for folder in freshdesk_pages(&self.api, &path).await? {
-                let Some(folder_id) = id_string(&folder["id"]) else {
+            for folder in freshdesk_pages(&self.api, &path, &mut budget).await? {
+                let visible = folder["visibility"]
+                    .as_u64()
+                    .is_some_and(|v| CUSTOMER_VISIBLE.contains(&v));
+                let Some(folder_id) = numeric_id(&folder["id"]).filter(|_| visible) else {
                     continue;
                 };
                 let path = format!("/api/v2/solutions/folders/{folder_id}/articles");
-                for a in freshdesk_pages(&self.api, &path).await? {
+                for a in freshdesk_pages(&self.api, &path, &mut budget).await? {
                     if a["status"].as_u64() != Some(PUBLISHED) {
                         continue;
                     }

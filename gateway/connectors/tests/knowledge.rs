@@ -121,6 +121,11 @@ async fn zendesk_macros_and_published_articles_over_every_page() {
         json!({"kind": "article", "title": "Unreleased", "body": "<p>secret</p>", "draft": true}),
     )
     .await;
+    let internal = add(
+        &url,
+        json!({"kind": "article", "title": "Agents only: fraud checks", "body": "<p>internal</p>", "restricted": true}),
+    )
+    .await;
     let client = zendesk(&url, TOKEN);
     let docs = HelpdeskClient::knowledge(&client).await.expect("listing");
     assert_eq!(docs.len(), 121, "one macro and 120 published articles");
@@ -143,6 +148,10 @@ async fn zendesk_macros_and_published_articles_over_every_page() {
     );
     assert_eq!(a.locale.as_deref(), Some("en-us"));
     assert!(!docs.iter().any(|d| d.id.ends_with(&format!(":{draft}"))));
+    assert!(
+        !docs.iter().any(|d| d.id.ends_with(&format!(":{internal}"))),
+        "an agents-only article never reaches a customer's draft"
+    );
 
     // A changed article comes back changed, a deleted macro is gone.
     control(
@@ -212,6 +221,11 @@ async fn freshdesk_canned_responses_and_published_solution_articles_over_every_p
         json!({"kind": "article", "title": "Draft", "body": "<p>no</p>", "folder": "Products/Warranty", "draft": true}),
     )
     .await;
+    add(
+        &url,
+        json!({"kind": "article", "title": "Chargeback handling", "body": "<p>internal</p>", "folder": "Products/Agents", "restricted": true}),
+    )
+    .await;
     let client = freshdesk(&url);
     let docs = HelpdeskClient::knowledge(&client).await.expect("listing");
     let canned = docs
@@ -236,4 +250,8 @@ async fn freshdesk_canned_responses_and_published_solution_articles_over_every_p
         Some(format!("{url}/support/solutions/articles/{other}").as_str())
     );
     assert!(!docs.iter().any(|d| d.title == "Draft"));
+    assert!(
+        !docs.iter().any(|d| d.title == "Chargeback handling"),
+        "an agents-only folder is left out"
+    );
 }

@@ -87,7 +87,7 @@ impl Lang {
 
 /// The language of a document: from its locale when it states one (`de-ch` → German), else
 /// guessed from its text (mostly CJK characters → CJK; otherwise the language whose common
-/// words occur most, if any occur at all).
+/// words occur most; with none of them, English for plain Latin script, else no stemming).
 pub(crate) fn detect(locale: Option<&str>, text: &str) -> Lang {
     if let Some(locale) = locale {
         let primary = locale
@@ -149,7 +149,11 @@ fn guess(text: &str) -> Lang {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    let mut best = (Lang::Other, 0usize);
+    // No common word to go by (a short macro: "Refunds within 30 days"): Latin-script text is
+    // taken for English, the most common helpdesk language, so its words are still stemmed.
+    let latin = letters > 0
+        && sample.chars().filter(|c| c.is_ascii_alphabetic()).count() * 10 >= letters * 9;
+    let mut best = (if latin { Lang::English } else { Lang::Other }, 0usize);
     for (lang, markers) in MARKERS {
         let hits = words
             .iter()
@@ -343,6 +347,7 @@ mod tests {
             detect(None, "You can return the parcel for a refund"),
             Lang::English
         );
-        assert_eq!(detect(None, "Xyzzy plugh"), Lang::Other);
+        assert_eq!(detect(None, "Refunds within 30 days"), Lang::English);
+        assert_eq!(detect(None, "Ремонт за 30 дней"), Lang::Other);
     }
 }

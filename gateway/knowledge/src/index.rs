@@ -431,7 +431,12 @@ fn coverage(
     if terms.is_empty() {
         return Ok(0.0);
     }
-    let present: HashSet<String> = query_terms(lang, text).into_iter().collect();
+    let wanted_terms: Vec<String> = terms
+        .iter()
+        .filter_map(|t| t.value().as_str().map(str::to_owned))
+        .collect();
+    let wanted: HashSet<&str> = wanted_terms.iter().map(String::as_str).collect();
+    let present = terms_present(lang, text, &wanted);
     let n = total_docs as f64;
     let mut matched = 0.0;
     let mut all = 0.0;
@@ -475,6 +480,23 @@ fn without_chatter(text: &str) -> String {
         .filter(|word| !word.is_empty() && !CHATTER.contains(&word.to_lowercase().as_str()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Which of `wanted` occur in `text` under `lang`'s analyzer (the whole text is read: a
+/// match may come late in a long article).
+fn terms_present(lang: Lang, text: &str, wanted: &HashSet<&str>) -> HashSet<String> {
+    let mut analyzer = lang.analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut present = HashSet::new();
+    while let Some(token) = tantivy::tokenizer::TokenStream::next(&mut stream) {
+        if wanted.contains(token.text.as_str()) && !present.contains(&token.text) {
+            present.insert(token.text.clone());
+            if present.len() == wanted.len() {
+                break;
+            }
+        }
+    }
+    present
 }
 
 /// The distinct terms of `text` under `lang`'s analyzer, first [`MAX_QUERY_TERMS`] of them.

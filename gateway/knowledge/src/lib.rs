@@ -27,7 +27,7 @@ use deskbridge_core::{KnowledgeError, KnowledgeHit, KnowledgeSearch};
 
 pub use index::{KnowledgeIndex, MAX_DOCS, MAX_RESULTS, SyncReport};
 pub use markdown::{FolderError, MAX_FILE_BYTES, read_folder};
-pub use sync::{KnowledgeSource, SourceStatus, SyncPlan, run_sync, sync_once};
+pub use sync::{KnowledgeSource, SourceStatus, SyncPlan, drop_unconfigured, run_sync, sync_once};
 
 /// The knowledge indexes of every helpdesk that has a knowledge base, by helpdesk name, with
 /// the state of their sources' last syncs.

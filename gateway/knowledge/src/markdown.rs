@@ -89,23 +89,26 @@ fn read_file(root: &Path, path: &Path, url_base: Option<&str>) -> Option<Knowled
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     let relative = relative.join("/");
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.len() > MAX_FILE_BYTES => {
-            tracing::warn!(file = %relative, "knowledge file over {MAX_FILE_BYTES} bytes skipped");
-            return None;
-        }
-        Err(e) => {
-            tracing::warn!(file = %relative, "knowledge file unreadable: {e}");
-            return None;
-        }
-        Ok(_) => {}
+    // Read at most one byte past the limit (a file growing between a size check and the read
+    // cannot get past it).
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|file| {
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
+            &mut bytes,
+        )
+    });
+    if let Err(e) = read {
+        tracing::warn!(file = %relative, "knowledge file unreadable: {e}");
+        return None;
     }
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            tracing::warn!(file = %relative, "knowledge file skipped (not UTF-8 text?): {e}");
-            return None;
-        }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        tracing::warn!(file = %relative, "knowledge file over {MAX_FILE_BYTES} bytes skipped");
+        return None;
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        tracing::warn!(file = %relative, "knowledge file skipped: not UTF-8 text");
+        return None;
     };
     let stem = relative.strip_suffix(".md").unwrap_or(&relative);
     let (title, body, locale) = parse(&text, stem.rsplit('/').next().unwrap_or(stem));
@@ -122,6 +125,19 @@ fn read_file(root: &Path, path: &Path, url_base: Option<&str>) -> Option<Knowled
     .bounded()
 }
 
+/// Splits what follows an opening `---` line into the front matter and the text after the
+/// closing `---` line (a line of exactly three dashes); `None` when there is no closing line.
+fn front_matter(after: &str) -> Option<(&str, &str)> {
+    let mut at = 0;
+    for line in after.split_inclusive('\n') {
+        if line.trim_end_matches(['\r', '\n']) == "---" {
+            return Some((&after[..at], &after[at + line.len()..]));
+        }
+        at += line.len();
+    }
+    None
+}
+
 /// Title, body and locale of a Markdown text; `fallback_title` when it names none.
 fn parse(text: &str, fallback_title: &str) -> (String, String, Option<String>) {
     let mut title = None;
@@ -130,9 +146,9 @@ fn parse(text: &str, fallback_title: &str) -> (String, String, Option<String>) {
     if let Some(after) = rest
         .strip_prefix("---\n")
         .or_else(|| rest.strip_prefix("---\r\n"))
-        && let Some(end) = after.find("\n---")
+        && let Some((block, body)) = front_matter(after)
     {
-        for line in after[..end].lines() {
+        for line in block.lines() {
             if let Some((key, value)) = line.split_once(':') {
                 let value = value.trim().trim_matches(['"', '\'']).trim();
                 match key.trim() {
@@ -144,7 +160,7 @@ fn parse(text: &str, fallback_title: &str) -> (String, String, Option<String>) {
                 }
             }
         }
-        rest = after[end + 4..].trim_start_matches(['\r', '\n']);
+        rest = body;
     }
     let mut body_lines = Vec::new();
     for line in rest.lines() {
@@ -181,6 +197,11 @@ mod tests {
         );
         let (title, _, _) = parse("Just text.", "password-reset");
         assert_eq!(title, "password reset");
+        // Only a line of exactly three dashes closes the front matter.
+        let (title, body, _) = parse("---\ntitle: A\n----\nstill matter\n---\nBody.", "x");
+        assert_eq!((title.as_str(), body.as_str()), ("A", "Body."));
+        let (title, body, _) = parse("---\n---\n# Empty matter\nBody.", "x");
+        assert_eq!((title.as_str(), body.as_str()), ("Empty matter", "Body."));
     }
 
     #[test]

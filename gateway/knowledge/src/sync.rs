@@ -170,23 +170,78 @@ async fn sync_source(
         .map_err(|e| e.to_string())
 }
 
+/// Every id prefix a source can write; a prefix no configured source writes is emptied.
+const ALL_SCOPES: [&str; 4] = ["zendesk:", "freshdesk:", "email:", "md:"];
+
 /// Runs every plan's syncs for ever: each helpdesk on its own task, all sources at start-up
 /// and then every `interval`; a failed source is retried after 30 s, doubling, never later
-/// than the interval.
+/// than the interval. A task that dies (a panic in a listing) is logged, shown in the
+/// status and started again after 30 s: a helpdesk's sync never stops silently.
 pub async fn run_sync(library: Arc<KnowledgeLibrary>, plans: Vec<SyncPlan>) {
-    let tasks: Vec<_> = plans
+    let supervisors: Vec<_> = plans
         .into_iter()
         .map(|plan| {
             let library = Arc::clone(&library);
-            tokio::spawn(async move { run_plan(&library, plan).await })
+            tokio::spawn(async move {
+                loop {
+                    let task = tokio::spawn(run_plan(Arc::clone(&library), plan.clone()));
+                    if let Err(e) = task.await {
+                        tracing::error!(helpdesk = %plan.helpdesk, "knowledge sync crashed: {e}; restarting in 30 s");
+                        for source in &plan.sources {
+                            library.record(
+                                &plan.helpdesk,
+                                source.name(),
+                                SourceStatus {
+                                    last_attempt_ms: now_ms(),
+                                    error: Some(format!("the sync task crashed: {e}")),
+                                    ..SourceStatus::default()
+                                },
+                            );
+                        }
+                        tokio::time::sleep(FIRST_RETRY).await;
+                    }
+                }
+            })
         })
         .collect();
-    for task in tasks {
-        let _ = task.await;
+    for supervisor in supervisors {
+        let _ = supervisor.await;
     }
 }
 
-async fn run_plan(library: &KnowledgeLibrary, plan: SyncPlan) {
+/// Empties the scopes of `plan.helpdesk`'s index that no source of the plan writes (a source
+/// removed from the config: its documents must not stay searchable and citable).
+pub async fn drop_unconfigured(library: &KnowledgeLibrary, plan: &SyncPlan) -> Result<(), String> {
+    let Some(index) = library.index(&plan.helpdesk).cloned() else {
+        return Ok(());
+    };
+    let configured: Vec<String> = plan.sources.iter().map(KnowledgeSource::scope).collect();
+    for scope in ALL_SCOPES {
+        if configured.iter().any(|c| c == scope) {
+            continue;
+        }
+        let index = Arc::clone(&index);
+        let report = tokio::task::spawn_blocking(move || index.reconcile(scope, Vec::new()))
+            .await
+            .map_err(|e| format!("indexing failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        if report.removed > 0 {
+            tracing::info!(
+                helpdesk = %plan.helpdesk,
+                scope,
+                removed = report.removed,
+                "knowledge of a source no longer configured removed"
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn run_plan(library: Arc<KnowledgeLibrary>, plan: SyncPlan) {
+    let library = library.as_ref();
+    if let Err(error) = drop_unconfigured(library, &plan).await {
+        tracing::warn!(helpdesk = %plan.helpdesk, %error, "could not drop unconfigured knowledge");
+    }
     let mut retry = FIRST_RETRY.min(plan.interval);
     loop {
         let mut failed = false;

@@ -289,3 +289,26 @@ async fn a_failed_sync_keeps_the_documents_and_reports_why() {
         "md:hours.md"
     );
 }
+
+#[test]
+fn a_match_late_in_a_long_article_counts_for_its_relevance() {
+    let index = KnowledgeIndex::in_memory().expect("index");
+    // 300 distinct words before the answer: coverage must read the whole body.
+    let filler: Vec<String> = (0..300).map(|i| format!("word{i}")).collect();
+    let body = format!(
+        "{} Warranty claims need the receipt and the serial number.",
+        filler.join(" ")
+    );
+    index
+        .reconcile(
+            "md:",
+            vec![
+                doc("md:handbook.md", "Handbook", &body, Some("en")),
+                doc("md:other.md", "Opening hours", "Open 9 to 5.", Some("en")),
+            ],
+        )
+        .expect("reconcile");
+    let hit = &index.search("warranty receipt serial", 1).expect("search")[0];
+    assert_eq!(hit.id, "md:handbook.md");
+    assert!(hit.relevance > 0.9, "{hit:?}");
+}

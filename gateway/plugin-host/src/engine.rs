@@ -233,7 +233,16 @@ impl PluginEngine {
             "0.1.0" => {
                 ContractPre::V0_1(v0_1::PluginPre::new(instance_pre).map_err(contract_error)?)
             }
-            _ => ContractPre::V0_2(v0_2::PluginPre::new(instance_pre).map_err(contract_error)?),
+            "0.2.0" => {
+                ContractPre::V0_2(v0_2::PluginPre::new(instance_pre).map_err(contract_error)?)
+            }
+            other => {
+                return Err(LoadError::UnsupportedContract {
+                    plugin: manifest.id.clone(),
+                    contract: other.to_owned(),
+                    supported: SUPPORTED_CONTRACTS.join(", "),
+                });
+            }
         };
         let grants = Grants {
             plugin_id: plugin,

@@ -5,7 +5,8 @@
 //! results per search are bounded by its `limits`. A call outside any helpdesk (`plugin run`
 //! without a knowledge folder) has no knowledge base to search. Every search is recorded
 //! ([`KnowledgeLookup`]: query size and the ids returned, never the query text), and a draft
-//! may cite only ids one of its call's searches returned — a plugin cannot invent a source.
+//! may cite only ids one of its call's searches returned, under the title and URL that search
+//! returned — a plugin can neither invent a source nor relabel a real one.
 
 use crate::contract::v0_2::deskbridge::plugin::knowledge;
 use crate::state::{CallState, KnowledgeLookup};
@@ -49,6 +50,12 @@ impl knowledge::Host for CallState {
             error: result.as_ref().err().cloned(),
         };
         self.knowledge.push(lookup);
+        if let Ok(hits) = &result {
+            for hit in hits {
+                self.found
+                    .insert(hit.id.clone(), (hit.title.clone(), hit.url.clone()));
+            }
+        }
         result.map(|hits| {
             hits.into_iter()
                 .map(|hit| knowledge::Article {
@@ -64,18 +71,28 @@ impl knowledge::Host for CallState {
 }
 
 impl CallState {
-    /// The first source a draft of `actions` cites that no search of this call returned.
-    pub(crate) fn uncited_source<'a>(
+    /// Checks and settles the sources every draft of `actions` cites: an id no search of this
+    /// call returned is refused — `(action index, id)` of the first — and every known one gets
+    /// the title and URL its search returned, whatever the plugin wrote (an approver must not
+    /// see "Refunds for everyone" or a phishing link under a real article's id).
+    pub(crate) fn settle_sources(
         &self,
-        actions: &'a [deskbridge_core::Action],
-    ) -> Option<&'a str> {
-        actions.iter().find_map(|action| match action {
-            deskbridge_core::Action::DraftReply(draft) => draft
-                .sources
-                .iter()
-                .find(|s| !self.knowledge.iter().any(|l| l.results.contains(&s.id)))
-                .map(|s| s.id.as_str()),
-            _ => None,
-        })
+        actions: &mut [deskbridge_core::Action],
+    ) -> Option<(usize, String)> {
+        for (index, action) in actions.iter_mut().enumerate() {
+            let deskbridge_core::Action::DraftReply(draft) = action else {
+                continue;
+            };
+            for source in &mut draft.sources {
+                match self.found.get(&source.id) {
+                    Some((title, url)) => {
+                        source.title.clone_from(title);
+                        source.url.clone_from(url);
+                    }
+                    None => return Some((index, source.id.clone())),
+                }
+            }
+        }
+        None
     }
 }

@@ -201,16 +201,17 @@ impl LoadedPlugin {
         }
         let capabilities = &self.manifest.capabilities;
         let limits = self.manifest.limits.output(capabilities.draft_replies);
-        let check = |actions: Vec<Action>, state: &CallState| {
+        let check = |mut actions: Vec<Action>, state: &CallState| {
             limits.check(&actions)?;
-            if let Some(id) = state.uncited_source(&actions) {
+            // Sources are the host's word, not the plugin's: each cited id must come from a
+            // search of this call, and its title and URL are taken from that search.
+            if let Some((index, id)) = state.settle_sources(&mut actions) {
                 return Err(OutputViolation::Malformed {
-                    index: actions
-                        .iter()
-                        .position(|a| matches!(a, Action::DraftReply(d) if d.sources.iter().any(|s| s.id == id)))
-                        .unwrap_or(0),
+                    index,
                     kind: "draft_reply",
-                    problem: format!("source `{id}` was not returned by a knowledge search of this call"),
+                    problem: format!(
+                        "source `{id}` was not returned by a knowledge search of this call"
+                    ),
                 });
             }
             Ok(actions)

@@ -176,8 +176,11 @@ pub(crate) struct CallState {
     /// The import limit the plugin broke, if it did (the call then fails with it).
     pub(crate) violation: Option<ImportViolation>,
     pub(crate) ai_calls: Vec<AiCall>,
-    /// The `knowledge.search` calls made (drafts may cite only what these returned).
+    /// The `knowledge.search` calls made.
     pub(crate) knowledge: Vec<KnowledgeLookup>,
+    /// Id → (title, URL) of every document those searches returned: what drafts may cite,
+    /// and how the approver sees it (at most searches × results entries).
+    pub(crate) found: std::collections::HashMap<String, (String, Option<String>)>,
     /// An AI call failed or is still in flight: a resulting failure is the provider's, not
     /// the plugin's.
     pub(crate) ai_trouble: bool,
@@ -210,6 +213,7 @@ impl CallState {
             violation: None,
             ai_calls: Vec::new(),
             knowledge: Vec::new(),
+            found: std::collections::HashMap::new(),
             ai_trouble: false,
             redactor,
             helpdesk,

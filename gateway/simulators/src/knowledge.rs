@@ -11,7 +11,8 @@
 //! rate limit, faults and the request log are those of every API call (`Sim::api`).
 //!
 //! Control: `POST /_sim/knowledge` `{"kind": "macro"|"article"|"canned_response", "title",
-//! "body", "locale"?, "draft"?, "folder"? ("Category/Folder" for Freshdesk)}` answers
+//! "body", "locale"?, "draft"?, "restricted"? (Zendesk: in an agents-only user segment;
+//! Freshdesk: its folder is for agents), "folder"? ("Category/Folder" for Freshdesk)}` answers
 //! `{"id": N}`; `PUT /_sim/knowledge/{id}` `{"title"?, "body"?, "draft"?}` changes one (and
 //! its `updated_at`); `DELETE /_sim/knowledge/{id}` removes one.
 
@@ -48,6 +49,9 @@ pub(crate) struct Item {
     body: String,
     locale: String,
     draft: bool,
+    /// Not for everyone: a Zendesk article in a user segment (agents only), or a Freshdesk
+    /// solution article in a folder for agents (a folder with one such article is).
+    restricted: bool,
     /// `Category/Folder` (Freshdesk); a bare name is a folder of category `General`.
     folder: String,
     updated_at: String,
@@ -197,6 +201,7 @@ async fn zendesk_articles(
                     "body": a.body,
                     "locale": a.locale,
                     "draft": a.draft,
+                    "user_segment_id": if a.restricted { json!(360_000_001_u64) } else { Value::Null },
                     "section_id": 1,
                     "updated_at": a.updated_at,
                 })
@@ -344,7 +349,11 @@ async fn solution_folders(
         let folders = solution_folder_ids(inner)
             .into_iter()
             .filter(|(_, c, _)| *c == category)
-            .map(|(id, _, name)| json!({ "id": id, "name": name, "visibility": 1 }))
+            .map(|(id, _, name)| {
+                let agents_only = of_kind(inner, ItemKind::Article)
+                    .any(|a| a.restricted && a.category() == category && a.folder_name() == name);
+                json!({ "id": id, "name": name, "visibility": if agents_only { 3 } else { 1 } })
+            })
             .collect();
         numbered_page(folders, &query, &host, &path)
     })
@@ -413,6 +422,8 @@ struct NewItem {
     locale: String,
     #[serde(default)]
     draft: bool,
+    #[serde(default)]
+    restricted: bool,
     #[serde(default = "general")]
     folder: String,
 }
@@ -438,6 +449,7 @@ async fn add(sim: web::Data<Sim>, item: web::Json<NewItem>) -> HttpResponse {
             body: item.body,
             locale: item.locale,
             draft: item.draft,
+            restricted: item.restricted,
             folder: item.folder,
             updated_at: now_rfc3339(),
         },

@@ -190,6 +190,27 @@ pub fn query(newest: &str) -> String {
     query
 }
 
+/// The articles a draft cites: those the model says it used (`SOURCES:`), none if it says
+/// none; all it was given if it names none of them or says nothing.
+pub fn cited_articles<'a>(relevant: &[&'a Article], stated: Option<&[String]>) -> Vec<&'a Article> {
+    match stated {
+        Some([]) => Vec::new(),
+        Some(ids) => {
+            let used: Vec<&Article> = relevant
+                .iter()
+                .copied()
+                .filter(|a| ids.contains(&a.id))
+                .collect();
+            if used.is_empty() {
+                relevant.to_vec()
+            } else {
+                used
+            }
+        }
+        None => relevant.to_vec(),
+    }
+}
+
 struct SuggestReply;
 
 impl Plugin for SuggestReply {
@@ -228,9 +249,15 @@ impl Plugin for SuggestReply {
             ));
         }
         let stated = answer.confidence.unwrap_or(config.default_confidence);
-        if relevant.is_empty() {
+        let cited = cited_articles(&relevant, answer.sources.as_deref());
+        if cited.is_empty() {
+            let why = if relevant.is_empty() {
+                "No matching article in the knowledge base"
+            } else {
+                "The model used none of the matching articles"
+            };
             let rationale = format!(
-                "No matching article in the knowledge base: drafted from the thread alone, so check any policy or promise before approving. {}",
+                "{why}: drafted from the thread alone, so check any policy or promise before approving. {}",
                 answer.rationale.unwrap_or_default()
             );
             return Ok(vec![Action::draft(
@@ -239,20 +266,6 @@ impl Plugin for SuggestReply {
                 stated.min(config.unsourced_confidence),
             )]);
         }
-        // Cite what the model says it used, if it names known articles; else all it was given.
-        let used: Vec<&Article> = match &answer.sources {
-            Some(ids) => relevant
-                .iter()
-                .copied()
-                .filter(|a| ids.contains(&a.id))
-                .collect(),
-            None => Vec::new(),
-        };
-        let cited = if used.is_empty() {
-            relevant.clone()
-        } else {
-            used
-        };
         let titles: Vec<String> = cited
             .iter()
             .map(|a| format!("\"{}\" ({})", a.title, a.id))
@@ -332,6 +345,31 @@ mod tests {
         assert_eq!(q, "I want my money back");
         let long = query(&"é".repeat(5_000));
         assert!(long.len() <= MAX_QUERY_BYTES);
+    }
+
+    #[test]
+    fn the_draft_cites_what_the_model_used_and_nothing_when_it_used_nothing() {
+        let a = article("zendesk:article:1", "x");
+        let b = article("zendesk:article:2", "y");
+        let relevant = [&a, &b];
+        let ids = |cited: Vec<&Article>| cited.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(cited_articles(
+                &relevant,
+                Some(&["zendesk:article:2".to_owned()])
+            )),
+            ["zendesk:article:2"]
+        );
+        assert!(
+            cited_articles(&relevant, Some(&[])).is_empty(),
+            "SOURCES: none"
+        );
+        assert_eq!(ids(cited_articles(&relevant, None)).len(), 2);
+        assert_eq!(
+            ids(cited_articles(&relevant, Some(&["made-up".to_owned()]))).len(),
+            2,
+            "an unknown id cites what the model was given"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The knowledge base end to end, through the real binary: the gateway syncs the simulated
 //! Zendesk's macros and Help Center articles (more than one page) and a Markdown folder into
-//! its index, `suggest-reply` drafts a reply to a broken-item ticket from the matching macro
+//! its index, `suggest-reply` drafts a reply to a refund question from the matching macro
 //! and cites it in the draft's provenance, says "no matching article" for an unrelated
 //! question, and the next sync picks up a changed and a deleted document.
 
@@ -31,9 +31,9 @@ fn source_status(gateway: &Process, source: &str) -> Value {
 #[test]
 fn drafts_cite_the_synced_knowledge_and_say_when_none_matches() {
     let sim = start_sim("zendesk");
-    let replacement = add_knowledge(
+    let refund = add_knowledge(
         &sim,
-        json!({"kind": "macro", "title": "Broken item: replacement", "body": "Hi {{ticket.requester.first_name}}, we are sorry your item arrived broken. We send a replacement free of charge within 3 business days; you keep the broken one."}),
+        json!({"kind": "macro", "title": "Refund for a broken item", "body": "Hi {{ticket.requester.first_name}}, we are sorry your item arrived broken. We refund the full price within 5 business days; you do not need to send it back."}),
     );
     for i in 0..105 {
         add_knowledge(
@@ -68,12 +68,12 @@ fn drafts_cite_the_synced_knowledge_and_say_when_none_matches() {
     assert_eq!(source_status(&gateway, "folder")["listed"], 1);
 
     point_zendesk_webhooks(&sim, &gateway);
-    let broken = create_ticket(
+    let question = create_ticket(
         &sim,
-        "Kettle arrived broken",
-        "Hello, my new kettle arrived broken. Can you send a replacement?",
+        "Refund for my broken kettle",
+        "Hello, my new kettle arrived broken. I would like a refund, please.",
     );
-    let draft = first_draft(&gateway, &agent, broken);
+    let draft = first_draft(&gateway, &agent, question);
     let view = draft_detail(&gateway, &agent, &draft);
     let sources = view["provenance"]["sources"]
         .as_array()
@@ -82,13 +82,13 @@ fn drafts_cite_the_synced_knowledge_and_say_when_none_matches() {
     assert_eq!(sources.len(), 1, "{view}");
     assert_eq!(
         sources[0]["id"],
-        format!("zendesk:macro:{replacement}"),
+        format!("zendesk:macro:{refund}"),
         "{view}"
     );
-    assert_eq!(sources[0]["title"], "Broken item: replacement");
+    assert_eq!(sources[0]["title"], "Refund for a broken item");
     let text = view["text"].as_str().expect("text");
     assert!(
-        text.contains("replacement free of charge"),
+        text.contains("We refund the full price"),
         "the macro, filled in: {text}"
     );
     assert!(text.starts_with("Hi Ann,"), "{text}");
@@ -105,8 +105,8 @@ fn drafts_cite_the_synced_knowledge_and_say_when_none_matches() {
     let changed = post_json(
         &sim.address,
         "PUT",
-        &format!("/_sim/knowledge/{replacement}"),
-        &json!({"body": "Hi {{ticket.requester.first_name}}, a replacement is on its way today."}),
+        &format!("/_sim/knowledge/{refund}"),
+        &json!({"body": "Hi {{ticket.requester.first_name}}, your refund is on its way today."}),
     );
     assert_eq!(changed.status, 200, "{}", changed.body);
     let deleted = post_json(
