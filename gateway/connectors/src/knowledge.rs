@@ -6,7 +6,8 @@
 //! (Zendesk: no user segment; Freshdesk: folders for all or logged-in users). HTML becomes
 //! plain text; every document is bounded by [`KnowledgeDoc::bounded`]; a listing stops with
 //! an error past [`MAX_KNOWLEDGE_DOCS`] documents or [`MAX_REQUESTS`] requests in all, so a
-//! looping cursor or a nest of folders cannot spin for ever.
+//! looping cursor or a nest of folders cannot spin for ever. An account without the
+//! articles product (Zendesk without Guide: `404`) still has its macros listed.
 
 use deskbridge_core::{KnowledgeDoc, KnowledgeKind};
 use reqwest::Method;
@@ -57,6 +58,19 @@ fn push(docs: &mut Vec<KnowledgeDoc>, doc: KnowledgeDoc) -> Result<(), ApiError>
         docs.push(doc);
     }
     Ok(())
+}
+
+/// Items of an optional product's list: a `404` or `403` means the account does not have it
+/// (Zendesk without Guide, a Freshdesk plan without solutions), so it has no items — the rest
+/// of the listing still counts. Any other failure fails the listing.
+fn none_if_absent(listing: Result<Vec<Value>, ApiError>) -> Result<Vec<Value>, ApiError> {
+    match listing {
+        Err(ApiError::Permanent {
+            status: Some(403 | 404),
+            ..
+        }) => Ok(Vec::new()),
+        other => other,
+    }
 }
 
 fn text(value: &Value) -> Option<String> {
@@ -187,7 +201,7 @@ impl ZendeskClient {
             )?;
         }
         let path = "/api/v2/help_center/articles";
-        for a in zendesk_pages(&self.api, path, "articles", &mut budget).await? {
+        for a in none_if_absent(zendesk_pages(&self.api, path, "articles", &mut budget).await)? {
             let restricted = !a["user_segment_id"].is_null()
                 || a["user_segment_ids"]
                     .as_array()
@@ -260,7 +274,7 @@ impl FreshdeskClient {
             }
         }
         let categories = "/api/v2/solutions/categories";
-        for category in freshdesk_pages(&self.api, categories, &mut budget).await? {
+        for category in none_if_absent(freshdesk_pages(&self.api, categories, &mut budget).await)? {
             let Some(category_id) = numeric_id(&category["id"]) else {
                 continue;
             };

@@ -175,6 +175,32 @@ async fn zendesk_macros_and_published_articles_over_every_page() {
         "Body zero, revised"
     );
 
+    // Without Help Center (Guide not enabled: 404) the macros are still listed; any other
+    // failure fails the listing (the index then keeps what it has).
+    control(
+        &url,
+        reqwest::Method::POST,
+        "faults",
+        json!({"path_prefix": "/api/v2/help_center", "kind": "status", "status": 404}),
+    )
+    .await;
+    add(
+        &url,
+        json!({"kind": "macro", "title": "Thanks", "body": "Thank you for your patience."}),
+    )
+    .await;
+    let macros_only = client.knowledge().await.expect("listing without Guide");
+    assert_eq!(macros_only.len(), 1, "{macros_only:?}");
+    assert_eq!(macros_only[0].kind, KnowledgeKind::Macro);
+    control(
+        &url,
+        reqwest::Method::POST,
+        "faults",
+        json!({"path_prefix": "/api/v2/help_center", "kind": "status", "status": 500}),
+    )
+    .await;
+    assert!(client.knowledge().await.is_err(), "a 500 fails the listing");
+
     let refused = zendesk(&url, "wrong-token")
         .knowledge()
         .await
