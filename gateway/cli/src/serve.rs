@@ -130,6 +130,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         warnings,
         ai: Some(router),
         knowledge: Some(knowledge),
+        decisions: Some(pipeline.decisions().clone()),
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(

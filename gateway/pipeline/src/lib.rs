@@ -23,6 +23,7 @@
 //! item, which names a draft (never a text) and passes the gate at send time.
 
 mod backoff;
+mod decisions;
 mod expiry;
 #[cfg(test)]
 mod fixtures;
@@ -43,6 +44,7 @@ use deskbridge_core::DraftingSwitch;
 use deskbridge_store::{Store, StoreError};
 use tokio::sync::Notify;
 
+pub use decisions::{DecisionError, DecisionService};
 pub use helpdesk::{HelpdeskRuntime, Helpdesks};
 pub use ingest::{Accepted, Ingest, IngestError};
 pub use metrics::{MetricsSnapshot, Percentiles, PipelineMetrics};
@@ -113,6 +115,7 @@ pub enum PipelineError {
 #[derive(Clone)]
 pub struct Pipeline {
     ingest: Ingest,
+    decisions: Arc<DecisionService>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -163,12 +166,25 @@ impl Pipeline {
                 "reconciled approved replies after a restart"
             );
         }
+        let decisions = Arc::new(DecisionService::new(
+            store.clone(),
+            settings.audit.clone(),
+            settings.switch.clone(),
+            settings.draft_expiry,
+            outbox_wake.clone(),
+        ));
         outbox::start(store.clone(), helpdesks, settings.clone(), outbox_wake);
-        expiry::start(store.clone(), settings.clone());
+        expiry::start(decisions.clone(), settings.expiry_sweep_interval);
         housekeeping::start(store.clone(), &settings);
         Ok(Pipeline {
             ingest: Ingest::new(store, lanes, metrics, settings.max_pending_events),
+            decisions,
         })
+    }
+
+    /// The decision service: the one place drafts are decided, cancelled and expired.
+    pub fn decisions(&self) -> &Arc<DecisionService> {
+        &self.decisions
     }
 
     /// The ingest handle.
@@ -176,11 +192,6 @@ impl Pipeline {
         &self.ingest
     }
 }
-
-/// Decisions about drafts are taken one at a time in a process (API decisions, expiry), each
-/// recorded in the approval log before the store's compare-and-swap makes it take effect; this
-/// lock keeps a logged decision from losing that swap to another writer in the same process.
-pub static DRAFT_DECISIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The wall clock in Unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -214,7 +225,7 @@ mod tests {
 
     use super::*;
 
-    fn draft(id: &str, state: DraftState) -> PendingDraft {
+    pub(crate) fn draft(id: &str, state: DraftState) -> PendingDraft {
         PendingDraft {
             id: id.into(),
             helpdesk: "gone".into(),
@@ -248,7 +259,7 @@ mod tests {
     }
 
     /// A store holding `drafts`, as a crash left it.
-    fn store_with(dir: &std::path::Path, drafts: Vec<PendingDraft>) -> Arc<dyn Store> {
+    pub(crate) fn store_with(dir: &std::path::Path, drafts: Vec<PendingDraft>) -> Arc<dyn Store> {
         let store: Arc<dyn Store> = Arc::new(SledStore::open(dir).expect("open"));
         let event = fixtures::unconfigured_delivery();
         let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {

@@ -8,22 +8,22 @@
 //! - `POST /api/v1/drafts/{id}/cancel` — an admin withdraws an approved reply that has not
 //!   been delivered (typically one the stop switch holds).
 //!
-//! Decisions are taken one at a time in this process and stored with a version check, so two
-//! agents cannot both win; each is recorded in the approval log (durably, before it takes
-//! effect) with the person, role, hashes and edit distance. The decision that completes the
-//! approvals queues an outbox item that names the draft, not a text: the deliverer asks the
-//! gate in `deskbridge-core` again, from what the store holds, right before sending.
+//! Decisions and cancellations are taken by the pipeline's `DecisionService` (one at a time in
+//! the process, stored with a version check so two agents cannot both win, each recorded in
+//! the approval log durably before it takes effect); this module checks the caller's roles
+//! and maps the service's typed refusals to problem responses. The decision that completes
+//! the approvals queues an outbox item that names the draft, not a text: the deliverer asks
+//! the gate in `deskbridge-core` again, from what the store holds, right before sending.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use deskbridge_audit::NewEntry;
 use deskbridge_core::review::{
-    Decider, DecisionKind, DecisionRefusal, DraftState, cancel, decide, effective_requirement,
+    Decider, DecisionKind, DecisionRefusal, DraftState, effective_requirement,
 };
 use deskbridge_core::{
     ApprovalRequirement, Role, Suggestion, strongest_approver_role, text_sha256,
 };
-use deskbridge_pipeline::{DRAFT_DECISIONS, claims, journal, now_ms};
+use deskbridge_pipeline::{DecisionError, now_ms};
 use deskbridge_store::{DraftProvenance, OutboxItem, OutboxOp, OutboxState, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
@@ -272,60 +272,6 @@ fn refusal_response(refusal: &DecisionRefusal) -> HttpResponse {
     problem(status, refusal.to_string())
 }
 
-/// The approval-log entry of a decision.
-fn decision_entry(
-    draft: &PendingDraft,
-    decided: &PendingDraft,
-    kind: &DecisionKind,
-    caller: &Caller,
-    role: deskbridge_core::ApproverRole,
-    at_ms: i64,
-) -> NewEntry {
-    let text = decided
-        .review
-        .edited_text
-        .as_deref()
-        .unwrap_or(&decided.body);
-    let requirement = effective_requirement(&decided.facts(None), &decided.review);
-    let text_hash = text_sha256(text);
-    let counted = decided
-        .review
-        .approvals
-        .iter()
-        .filter(|a| a.text_sha256 == text_hash)
-        .count();
-    let mut entry = NewEntry {
-        kind: "draft.decided".into(),
-        at_ms,
-        data: journal::draft_fields(draft),
-        ..NewEntry::default()
-    };
-    let data = &mut entry.data;
-    data.insert("decision".into(), kind.name().into());
-    data.insert("role".into(), journal::role_name(role).into());
-    data.insert("version".into(), decided.review.version.into());
-    data.insert("state".into(), decided.review.state.name().into());
-    data.insert("draft_sha256".into(), text_sha256(&draft.body).into());
-    data.insert("text_sha256".into(), text_hash.into());
-    data.insert(
-        "edit_distance".into(),
-        decided.review.edit_distance.unwrap_or(0).into(),
-    );
-    data.insert("approvals".into(), counted.into());
-    data.insert("approvals_needed".into(), requirement.approvers.into());
-    entry
-        .personal
-        .insert("person".into(), caller.person.clone());
-    if let DecisionKind::Reject { reason }
-    | DecisionKind::Escalate {
-        reason: Some(reason),
-    } = kind
-    {
-        entry.personal.insert("reason".into(), reason.clone());
-    }
-    entry
-}
-
 /// `POST /api/v1/drafts/{id}/decisions`.
 #[utoipa::path(
     post,
@@ -362,93 +308,32 @@ pub(crate) async fn decide_draft(
         Ok(kind) => kind,
         Err(detail) => return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, detail)),
     };
-    let Some(store) = state.store.clone() else {
+    let Some(decisions) = state.decisions.clone() else {
         return Ok(no_store());
     };
-    let approving = matches!(
-        kind,
-        DecisionKind::Approve | DecisionKind::EditApprove { .. }
-    );
-    let _one_at_a_time = DRAFT_DECISIONS.lock().await;
-    let draft = match store.draft(&id) {
-        Ok(Some(draft)) => draft,
-        Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
-        Err(e) => {
-            return Ok(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ));
-        }
-    };
-    if approving
-        && let Some(scope) = state
-            .switch
-            .paused(&draft.helpdesk, &draft.provenance.plugin_id)
-    {
-        return Ok(problem(
-            StatusCode::CONFLICT,
-            format!(
-                "AI drafting is paused ({scope}): its drafts cannot be approved until an admin resumes it; reject or escalate them, or answer the ticket in the helpdesk"
-            ),
-        ));
-    }
-    let at = now_ms();
     let decider = Decider {
         person: &caller.person,
         token_id: Some(&caller.token_id),
         role,
     };
-    let decided = match decide(
-        &draft.facts(Some(state.draft_expiry)),
-        &draft.review,
-        body.version,
-        &decider,
-        &kind,
-        at,
-    ) {
-        Ok(decided) => decided,
-        Err(refusal) => return Ok(refusal_response(&refusal)),
-    };
-    let ready_to_send = decided.ready_to_send;
-    let mut next = draft.clone();
-    next.review = decided.review;
-    // On record first: a decision never takes effect without its log entry.
-    if let Some(audit) = state.audit.clone() {
-        let entry = decision_entry(&draft, &next, &kind, &caller, role, at);
-        match web::block(move || audit.append_durable(entry)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                return Ok(problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("the decision could not be recorded in the approval log: {e}"),
-                ));
-            }
-            Err(e) => return Ok(problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+    match decisions.decide(&id, body.version, decider, &kind).await {
+        Ok(next) => {
+            Ok(HttpResponse::Ok().json(detail(&next, decisions.store().as_ref(), now_ms())))
         }
+        Err(e) => Ok(decision_refused(&e)),
     }
-    match store.update_draft(draft.review.version, &next) {
-        Ok(true) => {}
-        Ok(false) => {
-            return Ok(problem(
-                StatusCode::CONFLICT,
-                "the draft changed while this decision was made: reload it and decide again",
-            ));
-        }
-        Err(e) => {
-            return Ok(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ));
-        }
+}
+
+/// The problem response of a decision that did not take effect (a store or log failure is
+/// logged by the service; the caller learns only that nothing happened).
+fn decision_refused(error: &DecisionError) -> HttpResponse {
+    match error {
+        DecisionError::NotFound(_) => problem(StatusCode::NOT_FOUND, error.to_string()),
+        DecisionError::Refused(refusal) => refusal_response(refusal),
+        DecisionError::Conflict(_) => problem(StatusCode::CONFLICT, error.to_string()),
+        DecisionError::Invalid(_) => problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+        DecisionError::Unavailable => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
     }
-    if ready_to_send
-        && let Err(e) = store.enqueue_outbox(&OutboxItem::public_reply(&next, now_ms()))
-    {
-        // The approval stands; the pipeline queues the reply of every approved draft at start.
-        tracing::error!(draft = %next.id, error = %e, "cannot queue the approved reply");
-    }
-    tracing::info!(draft = %next.id, decision = kind.name(), state = next.review.state.name(), version = next.review.version, "draft decided");
-    Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))
 }
 
 /// `POST /api/v1/drafts/{id}/cancel` body.
@@ -484,114 +369,13 @@ pub(crate) async fn cancel_reply(
     body: web::Json<CancelRequest>,
 ) -> Result<HttpResponse, AuthError> {
     caller.require(&[Role::Admin])?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.len() > 2_000 {
-        return Ok(problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reason: say why the reply is cancelled (1 to 2,000 bytes)",
-        ));
-    }
-    let Some(store) = state.store.clone() else {
+    let Some(decisions) = state.decisions.clone() else {
         return Ok(no_store());
     };
-    let _one_at_a_time = DRAFT_DECISIONS.lock().await;
-    // Claimed before anything is read: while this cancellation holds the draft, the deliverer
-    // sends nothing for it, so what is read below stays true until the cancellation is done.
-    let _claim = match claims::for_cancelling(&id) {
-        Ok(claim) => claim,
-        Err(busy) => return Ok(problem(StatusCode::CONFLICT, busy.to_string())),
-    };
-    let draft = match store.draft(&id) {
-        Ok(Some(draft)) => draft,
-        Ok(None) => return Ok(problem(StatusCode::NOT_FOUND, format!("no draft {id}"))),
-        Err(e) => {
-            return Ok(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ));
+    match decisions.cancel(&id, &caller.person, &body.reason).await {
+        Ok(next) => {
+            Ok(HttpResponse::Ok().json(detail(&next, decisions.store().as_ref(), now_ms())))
         }
-    };
-    let at = now_ms();
-    let Some(review) = cancel(&draft.review, &caller.person, reason, at) else {
-        return Ok(problem(
-            StatusCode::CONFLICT,
-            format!(
-                "the draft is {}: only an approved reply that has not been delivered can be cancelled (reject an open draft instead)",
-                draft.review.state.name()
-            ),
-        ));
-    };
-    let item_id = format!("{}.reply", draft.id);
-    let item = match store.outbox_item(&item_id) {
-        Ok(item) => item,
-        Err(e) => {
-            return Ok(problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ));
-        }
-    };
-    if let Some(item) = &item {
-        if !matches!(item.state, OutboxState::Pending) {
-            return Ok(problem(
-                StatusCode::CONFLICT,
-                format!(
-                    "the reply is already {}; it cannot be cancelled",
-                    reply_status(item.clone()).state
-                ),
-            ));
-        }
-        if item.maybe_applied {
-            return Ok(problem(
-                StatusCode::CONFLICT,
-                "an earlier attempt to send this reply may have reached the helpdesk (its outcome is unknown); it cannot be cancelled, check the ticket",
-            ));
-        }
+        Err(e) => Ok(decision_refused(&e)),
     }
-    // On record first: a cancellation never takes effect without its log entry.
-    if let Some(audit) = state.audit.clone() {
-        let entry = journal::reply_cancelled(&draft, &caller.person, reason, at);
-        match web::block(move || audit.append_durable(entry)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                return Ok(problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("the cancellation could not be recorded in the approval log: {e}"),
-                ));
-            }
-            Err(e) => return Ok(problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
-        }
-    }
-    let mut next = draft.clone();
-    next.review = review;
-    let stored = store.update_draft(draft.review.version, &next);
-    if !matches!(stored, Ok(true)) {
-        // Logged but not in effect: the log says so too, so it never reads as cancelled.
-        if let Some(audit) = state.audit.clone() {
-            let entry = journal::reply_cancel_undone(&draft, now_ms());
-            if let Err(e) = web::block(move || audit.append_durable(entry)).await {
-                tracing::error!(draft = %draft.id, error = %e, "cannot record that a cancellation did not take effect");
-            }
-        }
-        return Ok(match stored {
-            Ok(_) => problem(
-                StatusCode::CONFLICT,
-                "the draft changed meanwhile: reload it and try again",
-            ),
-            Err(e) => problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the store failed: {e}"),
-            ),
-        });
-    }
-    if let Some(mut item) = item {
-        item.state = OutboxState::Cancelled { at_ms: at };
-        item.held_since_ms = None;
-        if let Err(e) = store.outbox_update(&item) {
-            // The draft is cancelled: the deliverer's gate refuses the item and dead-letters it.
-            tracing::error!(draft = %next.id, error = %e, "cannot mark the cancelled reply's outbox item");
-        }
-    }
-    tracing::info!(draft = %next.id, "approved reply cancelled by an admin");
-    Ok(HttpResponse::Ok().json(detail(&next, store.as_ref(), now_ms())))
 }

@@ -60,6 +60,8 @@ pub struct AppState {
     pub ai: Option<Arc<deskbridge_providers::AiRouter>>,
     /// The helpdesks' knowledge bases, shown by `/api/v1/status`.
     pub knowledge: Option<Arc<deskbridge_knowledge::KnowledgeLibrary>>,
+    /// Where decisions on drafts are taken (the pipeline's service; `None` without a store).
+    pub decisions: Option<Arc<deskbridge_pipeline::DecisionService>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -252,6 +254,7 @@ mod tests {
             warnings: Vec::new(),
             ai: None,
             knowledge: None,
+            decisions: None,
         });
         let app = test::init_service(
             App::new()

@@ -43,17 +43,25 @@ fn setup() -> Setup {
         )
         .expect("audit"),
     );
+    let switch = deskbridge_core::DraftingSwitch::default();
+    let decisions = deskbridge_pipeline::DecisionService::standalone(
+        store.clone(),
+        Some(audit.clone()),
+        switch.clone(),
+        std::time::Duration::from_secs(3 * 24 * 3600),
+    );
     let state = web::Data::new(AppState {
         plugins: Vec::new(),
         started: Instant::now(),
         webhooks: None,
         store: Some(store.clone()),
         audit: Some(audit.clone()),
-        switch: Default::default(),
+        switch,
         draft_expiry: std::time::Duration::from_secs(3 * 24 * 3600),
         warnings: Vec::new(),
         ai: None,
         knowledge: None,
+        decisions: Some(Arc::new(decisions)),
     });
     Setup {
         _dir: dir,

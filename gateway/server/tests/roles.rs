@@ -156,6 +156,12 @@ fn endpoints() -> Vec<Endpoint> {
 }
 
 fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
+    let decisions = deskbridge_pipeline::DecisionService::standalone(
+        store.clone(),
+        None,
+        Default::default(),
+        std::time::Duration::from_secs(3 * 24 * 3600),
+    );
     web::Data::new(AppState {
         plugins: Vec::new(),
         started: Instant::now(),
@@ -167,6 +173,7 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         warnings: Vec::new(),
         ai: None,
         knowledge: None,
+        decisions: Some(Arc::new(decisions)),
     })
 }
 
