@@ -11,8 +11,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use deskbridge_config::Config;
 use deskbridge_core::Role;
-use deskbridge_server::auth::new_token;
-use deskbridge_server::tokens::{check_token_request, token_entry};
+use deskbridge_pipeline::tokens::{check_token_request, new_token, token_entry};
 use deskbridge_store::{SledStore, Store, TokenRecord};
 
 use crate::audit_cmd::open_log;

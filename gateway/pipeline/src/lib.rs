@@ -36,6 +36,7 @@ mod metrics;
 mod outbox;
 mod process;
 mod replies;
+pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,36 +11,12 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use deskbridge_core::{Role, normalize_person};
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::problem::Problem;
 
-/// The prefix of every Deskbridge API token (so secret scanners can find leaked ones).
-pub const TOKEN_PREFIX: &str = "dbt_";
-
-/// The SHA-256 (hex) of a token: what the store keeps.
-pub fn token_sha256(token: &str) -> String {
-    hex_lower(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A new token: `(secret, its SHA-256, a public id)`.
-pub fn new_token() -> Result<(String, String, String), getrandom::Error> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)?;
-    let mut id = [0u8; 6];
-    getrandom::fill(&mut id)?;
-    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
-    let hash = token_sha256(&token);
-    Ok((token, hash, format!("tok_{}", hex_lower(&id))))
-}
+pub use deskbridge_pipeline::tokens::{TOKEN_PREFIX, new_token, token_sha256};
 
 /// The authenticated person behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
-use deskbridge_core::{Role, normalize_person, person_key};
+use deskbridge_core::{Role, person_key};
 use deskbridge_pipeline::now_ms;
 use deskbridge_store::TokenRecord;
 use serde::{Deserialize, Serialize};
@@ -56,47 +56,7 @@ fn failed(detail: impl Into<String>) -> HttpResponse {
     )
 }
 
-/// Checks a token request — a person's name and at least one role — and returns the name as
-/// the token will record it (normalised: NFC, trimmed, single spaces).
-pub fn check_token_request(person: &str, roles: &[Role]) -> Result<String, String> {
-    let person = normalize_person(person).map_err(|e| e.to_string())?;
-    if roles.is_empty() {
-        return Err("roles: give at least one of agent, supervisor, reviewer, admin".into());
-    }
-    Ok(person)
-}
-
-/// The approval-log entry for a token created or revoked.
-pub fn token_entry(kind: &str, record: &TokenRecord, by: &str, at_ms: i64) -> NewEntry {
-    let mut entry = NewEntry {
-        kind: kind.into(),
-        at_ms,
-        ..NewEntry::default()
-    };
-    entry
-        .data
-        .insert("token_id".into(), record.id.clone().into());
-    entry.data.insert(
-        "roles".into(),
-        record
-            .roles
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    if kind == "token.created" {
-        entry.data.insert(
-            "same_person".into(),
-            (person_key(by) == person_key(&record.person)).into(),
-        );
-    }
-    entry
-        .personal
-        .insert("person".into(), record.person.clone());
-    entry.personal.insert("by".into(), by.to_owned());
-    entry
-}
+pub use deskbridge_pipeline::tokens::{check_token_request, token_entry};
 
 async fn log(state: &AppState, entry: NewEntry) -> Result<(), String> {
     let Some(audit) = state.audit.clone() else {

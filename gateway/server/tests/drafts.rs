@@ -12,7 +12,7 @@ use deskbridge_core::review::gate_draft;
 use deskbridge_core::{
     ApprovalRequirement, ApproverRole, HelpdeskKind, Role, approve_for_delivery,
 };
-use deskbridge_server::auth::new_token;
+use deskbridge_pipeline::tokens::new_token;
 use deskbridge_server::{AppState, configure};
 use deskbridge_store::{
     DraftProvenance, EventOutcome, EventSource, InboundEvent, Inserted, OutboxItem, OutboxOp,

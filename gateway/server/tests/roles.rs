@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix_web::http::StatusCode;
 use actix_web::{App, test, web};
 use deskbridge_core::Role;
-use deskbridge_server::auth::new_token;
+use deskbridge_pipeline::tokens::new_token;
 use deskbridge_server::{AppState, configure};
 use deskbridge_store::{SledStore, Store, TokenRecord};
 use serde_json::{Value, json};
