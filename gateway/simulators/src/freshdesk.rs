@@ -53,7 +53,7 @@ pub(crate) fn authorized(request: &HttpRequest, options: &SimOptions) -> bool {
     })
 }
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     (
         StatusCode::NOT_FOUND,
         json!({"code": "access_denied", "message": "The requested resource could not be found"}),

@@ -18,15 +18,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::common::{ApiError, Applied, Inner, Sim, now_rfc3339};
-use crate::freshdesk::numbered_page;
+use crate::freshdesk::{not_found, numbered_page};
+use crate::zendesk::cursor_page;
 
 /// What a knowledge item is in its helpdesk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -106,54 +104,6 @@ pub(crate) fn control_routes(cfg: &mut web::ServiceConfig) {
         .route("/_sim/knowledge/{id}", web::delete().to(remove));
 }
 
-fn bad_page(description: &str) -> ApiError {
-    (
-        StatusCode::BAD_REQUEST,
-        json!({"error": "InvalidPaginationParameter", "description": description}),
-    )
-}
-
-/// One page of `items` the Zendesk cursor way, under `key`.
-fn cursor_page(
-    items: Vec<Value>,
-    query: &HashMap<String, String>,
-    key: &str,
-    path: &str,
-) -> Result<Applied, ApiError> {
-    let size = match query.get("page[size]") {
-        None => 100,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| bad_page("page[size] must be 1 to 100"))?,
-    };
-    let start = match query.get("page[after]") {
-        None => 0,
-        Some(cursor) => STANDARD
-            .decode(cursor)
-            .ok()
-            .and_then(|raw| String::from_utf8(raw).ok())
-            .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| bad_page("page[after] is not a valid cursor"))?,
-    };
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start).take(size).collect();
-    let end = start + page.len();
-    let has_more = end < total;
-    let after = STANDARD.encode(end.to_string());
-    let before = STANDARD.encode(start.to_string());
-    let base = format!("{path}.json?page[size]={size}");
-    Ok(Applied::ok(json!({
-        key: page,
-        "meta": { "has_more": has_more, "after_cursor": after, "before_cursor": before },
-        "links": {
-            "next": if has_more { Value::String(format!("{base}&page[after]={after}")) } else { Value::Null },
-            "prev": if start > 0 { Value::String(format!("{base}&page[before]={before}")) } else { Value::Null },
-        },
-    })))
-}
-
 fn of_kind(inner: &Inner, kind: ItemKind) -> impl Iterator<Item = &Item> {
     inner.knowledge.values().filter(move |i| i.kind == kind)
 }
@@ -180,7 +130,7 @@ async fn zendesk_macros(
                 })
             })
             .collect();
-        cursor_page(items, &query, "macros", "/api/v2/macros/active")
+        cursor_page(items, &query, "macros", "/api/v2/macros/active").map(Applied::ok)
     })
     .await
 }
@@ -207,7 +157,7 @@ async fn zendesk_articles(
                 })
             })
             .collect();
-        cursor_page(items, &query, "articles", "/api/v2/help_center/articles")
+        cursor_page(items, &query, "articles", "/api/v2/help_center/articles").map(Applied::ok)
     })
     .await
 }
@@ -246,11 +196,22 @@ fn solution_folder_ids(inner: &Inner) -> Vec<(u64, String, String)> {
     .collect()
 }
 
-fn not_found() -> ApiError {
-    (
-        StatusCode::NOT_FOUND,
-        json!({"code": "access_denied", "message": "The requested resource could not be found"}),
-    )
+/// Answers a Freshdesk list request: `items` from the simulator's state, paged the Freshdesk
+/// way, through auth, rate limit and faults.
+async fn freshdesk_list(
+    sim: web::Data<Sim>,
+    request: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+    items: impl FnOnce(&Inner) -> Result<Vec<Value>, ApiError>,
+) -> HttpResponse {
+    let (host, path) = (
+        request.connection_info().host().to_owned(),
+        request.path().to_owned(),
+    );
+    sim.api(&request, |inner| {
+        numbered_page(items(inner)?, &query, &host, &path)
+    })
+    .await
 }
 
 async fn canned_folders(
@@ -258,11 +219,7 @@ async fn canned_folders(
     request: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (host, path) = (
-        request.connection_info().host().to_owned(),
-        request.path().to_owned(),
-    );
-    sim.api(&request, |inner| {
+    freshdesk_list(sim, request, query, |inner| {
         let folders = canned_folder_ids(inner)
             .into_iter()
             .map(|(id, name)| {
@@ -272,7 +229,7 @@ async fn canned_folders(
                 json!({ "id": id, "name": name, "personal": false, "responses_count": count })
             })
             .collect();
-        numbered_page(folders, &query, &host, &path)
+        Ok(folders)
     })
     .await
 }
@@ -283,11 +240,7 @@ async fn canned_responses(
     id: web::Path<u64>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (host, path) = (
-        request.connection_info().host().to_owned(),
-        request.path().to_owned(),
-    );
-    sim.api(&request, |inner| {
+    freshdesk_list(sim, request, query, |inner| {
         let (folder_id, name) = canned_folder_ids(inner)
             .into_iter()
             .find(|(folder_id, _)| *folder_id == *id)
@@ -307,7 +260,7 @@ async fn canned_responses(
                 })
             })
             .collect();
-        numbered_page(responses, &query, &host, &path)
+        Ok(responses)
     })
     .await
 }
@@ -317,16 +270,12 @@ async fn categories(
     request: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (host, path) = (
-        request.connection_info().host().to_owned(),
-        request.path().to_owned(),
-    );
-    sim.api(&request, |inner| {
+    freshdesk_list(sim, request, query, |inner| {
         let categories = category_ids(inner)
             .into_iter()
             .map(|(id, name)| json!({ "id": id, "name": name, "description": null }))
             .collect();
-        numbered_page(categories, &query, &host, &path)
+        Ok(categories)
     })
     .await
 }
@@ -337,11 +286,7 @@ async fn solution_folders(
     id: web::Path<u64>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (host, path) = (
-        request.connection_info().host().to_owned(),
-        request.path().to_owned(),
-    );
-    sim.api(&request, |inner| {
+    freshdesk_list(sim, request, query, |inner| {
         let (_, category) = category_ids(inner)
             .into_iter()
             .find(|(category_id, _)| *category_id == *id)
@@ -355,7 +300,7 @@ async fn solution_folders(
                 json!({ "id": id, "name": name, "visibility": if agents_only { 3 } else { 1 } })
             })
             .collect();
-        numbered_page(folders, &query, &host, &path)
+        Ok(folders)
     })
     .await
 }
@@ -366,11 +311,7 @@ async fn solution_articles(
     id: web::Path<u64>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
-    let (host, path) = (
-        request.connection_info().host().to_owned(),
-        request.path().to_owned(),
-    );
-    sim.api(&request, |inner| {
+    freshdesk_list(sim, request, query, |inner| {
         let (folder_id, category, folder) = solution_folder_ids(inner)
             .into_iter()
             .find(|(folder_id, _, _)| *folder_id == *id)
@@ -389,7 +330,7 @@ async fn solution_articles(
                 })
             })
             .collect();
-        numbered_page(articles, &query, &host, &path)
+        Ok(articles)
     })
     .await
 }

@@ -36,6 +36,55 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v2/users/{id}", web::get().to(user));
 }
 
+fn bad_page(description: &str) -> ApiError {
+    (
+        StatusCode::BAD_REQUEST,
+        json!({"error": "InvalidPaginationParameter", "description": description}),
+    )
+}
+
+/// One page of `items` the Zendesk cursor way (`page[size]` up to 100, `page[after]`), under
+/// `key`, with `meta` and `links`; `path` is the list's path without `.json`.
+pub(crate) fn cursor_page(
+    items: Vec<Value>,
+    query: &HashMap<String, String>,
+    key: &str,
+    path: &str,
+) -> Result<Value, ApiError> {
+    let size = match query.get("page[size]") {
+        None => MAX_PAGE_SIZE,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+            .ok_or_else(|| bad_page("page[size] must be 1 to 100"))?,
+    };
+    let start = match query.get("page[after]") {
+        None => 0,
+        Some(cursor) => STANDARD
+            .decode(cursor)
+            .ok()
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|s| s.parse::<usize>().ok())
+            .ok_or_else(|| bad_page("page[after] is not a valid cursor"))?,
+    };
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(start).take(size).collect();
+    let end = start + page.len();
+    let has_more = end < total;
+    let after = STANDARD.encode(end.to_string());
+    let before = STANDARD.encode(start.to_string());
+    let base = format!("{path}.json?page[size]={size}");
+    Ok(json!({
+        key: page,
+        "meta": { "has_more": has_more, "after_cursor": after, "before_cursor": before },
+        "links": {
+            "next": if has_more { Value::String(format!("{base}&page[after]={after}")) } else { Value::Null },
+            "prev": if start > 0 { Value::String(format!("{base}&page[before]={before}")) } else { Value::Null },
+        },
+    }))
+}
+
 pub(crate) fn authorized(request: &HttpRequest, options: &SimOptions) -> bool {
     let Some(header) = request
         .headers()
@@ -151,47 +200,32 @@ async fn comments(
 ) -> HttpResponse {
     let id = ticket_id(&id);
     sim.api(&request, |inner| {
-        let ticket = id.and_then(|id| inner.tickets.get(&id)).ok_or_else(not_found)?;
-        let size = match query.get("page[size]") {
-            None => MAX_PAGE_SIZE,
-            Some(s) => match s.parse::<usize>() {
-                Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-                _ => return Err((StatusCode::BAD_REQUEST, json!({"error": "InvalidPaginationParameter", "description": "page[size] must be 1 to 100"}))),
-            },
-        };
-        let start = match query.get("page[after]") {
-            None => 0,
-            Some(cursor) => STANDARD
-                .decode(cursor)
-                .ok()
-                .and_then(|raw| String::from_utf8(raw).ok())
-                .and_then(|s| s.parse::<usize>().ok())
-                .ok_or_else(|| (StatusCode::BAD_REQUEST, json!({"error": "InvalidPaginationParameter", "description": "page[after] is not a valid cursor"})))?,
-        };
-        let comments: Vec<&Comment> = ticket.comments.iter().skip(start).take(size).collect();
-        let page: Vec<Value> = comments.iter().map(|c| comment_json(c)).collect();
+        let ticket = id
+            .and_then(|id| inner.tickets.get(&id))
+            .ok_or_else(not_found)?;
+        let all: Vec<Value> = ticket.comments.iter().map(comment_json).collect();
+        let path = format!("/api/v2/tickets/{}/comments", ticket.id);
+        let mut body = cursor_page(all, &query, "comments", &path)?;
         // `include=users` side-loads the authors of the page's comments, with their role.
-        let users: Vec<Value> = if query.get("include").is_some_and(|i| i.split(',').any(|x| x == "users")) {
-            let mut ids: Vec<u64> = comments.iter().map(|c| c.author_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids.iter().filter_map(|id| inner.users.get(id)).map(user_json).collect()
+        let mut ids: Vec<u64> = body["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["author_id"].as_u64())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let users: Vec<Value> = if query
+            .get("include")
+            .is_some_and(|i| i.split(',').any(|x| x == "users"))
+        {
+            ids.iter()
+                .filter_map(|id| inner.users.get(id))
+                .map(user_json)
+                .collect()
         } else {
             Vec::new()
         };
-        let end = start + page.len();
-        let has_more = end < ticket.comments.len();
-        let after = STANDARD.encode(end.to_string());
-        let before = STANDARD.encode(start.to_string());
-        let base = format!("/api/v2/tickets/{}/comments.json?page[size]={size}", ticket.id);
-        let mut body = json!({
-            "comments": page,
-            "meta": { "has_more": has_more, "after_cursor": after, "before_cursor": before },
-            "links": {
-                "next": if has_more { Value::String(format!("{base}&page[after]={after}")) } else { Value::Null },
-                "prev": if start > 0 { Value::String(format!("{base}&page[before]={before}")) } else { Value::Null },
-            },
-        });
         if query.contains_key("include") {
             body["users"] = Value::Array(users);
         }
