@@ -571,6 +571,33 @@ impl AuditLog {
     /// yet synced included). A scan of the whole file: for rare work such as the reconciling
     /// at start-up, never on a request path.
     pub fn entries_of_kind(&self, kind: &str) -> Result<Vec<Entry>, AuditError> {
+        let needle = format!("\"kind\":{}", serde_json::Value::from(kind));
+        let (mut found, _) = self.scan(Some(&needle), |entry| entry.kind == kind, 0, usize::MAX)?;
+        found.reverse();
+        Ok(found)
+    }
+
+    /// One page of the entries `keep` accepts, newest first: the `skip` newest matches are
+    /// passed over and at most `limit` returned, with the number of matches in all. A scan of
+    /// the entries file holding at most `skip + limit` entries in memory (the reviewers'
+    /// search; its cost grows with the log, not with the page).
+    pub fn search(
+        &self,
+        keep: impl Fn(&Entry) -> bool,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, usize), AuditError> {
+        self.scan(None, keep, skip, limit)
+    }
+
+    /// [`AuditLog::search`], reading only the lines that contain `needle` (when given).
+    fn scan(
+        &self,
+        needle: Option<&str>,
+        keep: impl Fn(&Entry) -> bool,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<Entry>, usize), AuditError> {
         let size = {
             let mut state = lock(&self.state);
             let path = self.dir.join(files::ENTRIES);
@@ -579,14 +606,15 @@ impl AuditLog {
         };
         let path = self.dir.join(files::ENTRIES);
         let file = File::open(&path).map_err(io(&path))?;
-        let needle = format!("\"kind\":{}", serde_json::Value::from(kind));
-        let mut found = Vec::new();
+        let window = skip.saturating_add(limit);
+        let mut newest = std::collections::VecDeque::with_capacity(window.min(4096));
+        let mut matched = 0usize;
         for (index, line) in BufReader::new(file).lines().enumerate() {
             if index as u64 >= size {
                 break;
             }
             let line = line.map_err(io(&path))?;
-            if !line.contains(&needle) {
+            if needle.is_some_and(|needle| !line.contains(needle)) {
                 continue;
             }
             let (entry, _) =
@@ -595,11 +623,24 @@ impl AuditLog {
                     line: index as u64 + 1,
                     reason,
                 })?;
-            if entry.kind == kind {
-                found.push(entry);
+            if keep(&entry) {
+                matched += 1;
+                if window > 0 {
+                    if newest.len() == window {
+                        newest.pop_front();
+                    }
+                    newest.push_back(entry);
+                }
             }
         }
-        Ok(found)
+        let page = newest.into_iter().rev().skip(skip).take(limit).collect();
+        Ok((page, matched))
+    }
+
+    /// Entry `index` as the tree commits to it.
+    pub fn entry(&self, index: u64) -> Result<Option<Entry>, AuditError> {
+        let (found, _) = self.search(|entry| entry.index == index, 0, 1)?;
+        Ok(found.into_iter().next())
     }
 
     /// The newest checkpoint and its signed note.

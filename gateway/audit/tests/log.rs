@@ -375,3 +375,20 @@ fn entries_of_a_kind_are_read_back_from_the_file() {
     assert_eq!(log.entries_of_kind("draft.decided").expect("read").len(), 3);
     assert!(log.entries_of_kind("nothing").expect("read").is_empty());
 }
+
+#[test]
+fn a_search_pages_matches_newest_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = log_with(dir.path(), 7, 1000);
+    let odd = |e: &deskbridge_audit::Entry| e.index % 2 == 1;
+    let (page, total) = log.search(odd, 0, 2).expect("search");
+    assert_eq!(total, 3);
+    assert_eq!(page.iter().map(|e| e.index).collect::<Vec<_>>(), [5, 3]);
+    let (page, total) = log.search(odd, 2, 2).expect("search");
+    assert_eq!(total, 3);
+    assert_eq!(page.iter().map(|e| e.index).collect::<Vec<_>>(), [1]);
+    let (page, _) = log.search(|_| true, 10, 5).expect("search");
+    assert!(page.is_empty());
+    assert_eq!(log.entry(4).expect("read").map(|e| e.index), Some(4));
+    assert_eq!(log.entry(70).expect("read"), None);
+}

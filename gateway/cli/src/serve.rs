@@ -131,6 +131,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         ai: Some(router),
         knowledge: Some(knowledge),
         decisions: Some(pipeline.decisions().clone()),
+        console: console(&config),
     };
     deskbridge_server::run_until_stopped(listener, state, || {
         tracing::info!(
@@ -140,6 +141,9 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             data_dir = %config.data_dir.display(),
             "deskbridge listening on http://{address}"
         );
+        if config.console.enabled {
+            tracing::info!("console at http://{address}/console/ (sign in with an API token)");
+        }
     })?;
     // Make whatever the pipeline recorded since the last flush durable before exiting (events
     // not yet completed stay pending and resume at the next start).
@@ -346,4 +350,32 @@ fn load_plugins(
         );
     }
     Ok(plugins)
+}
+
+/// The console's settings from `[console]`; the per-ticket view may be framed by each
+/// helpdesk's own origin and the configured extra origins.
+fn console(config: &Config) -> Option<Arc<deskbridge_server::Console>> {
+    let console = &config.console;
+    if !console.enabled {
+        return None;
+    }
+    let mut ancestors: Vec<String> = config
+        .helpdesks
+        .values()
+        .filter_map(|helpdesk| helpdesk.web_origin())
+        .chain(
+            console
+                .frame_ancestors
+                .iter()
+                .filter_map(|origin| deskbridge_config::origin_of(origin)),
+        )
+        .collect();
+    ancestors.sort();
+    ancestors.dedup();
+    Some(Arc::new(deskbridge_server::Console::new(
+        console.session_idle(),
+        console.session_max(),
+        console.secure_cookies(),
+        ancestors,
+    )))
 }

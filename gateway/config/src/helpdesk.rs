@@ -185,6 +185,16 @@ impl HelpdeskConfig {
         }
     }
 
+    /// The origin of the helpdesk's own web pages (`None` for a generic helpdesk): the agent
+    /// interface that may embed the console's per-ticket view.
+    pub fn web_origin(&self) -> Option<String> {
+        match self {
+            HelpdeskConfig::Zendesk(c) => crate::origin_of(&c.base_url),
+            HelpdeskConfig::Freshdesk(c) => crate::origin_of(&c.base_url),
+            HelpdeskConfig::Generic(_) => None,
+        }
+    }
+
     /// `[helpdesks.NAME.ai]`: allowed providers and routes.
     pub fn ai(&self) -> &HelpdeskAiConfig {
         match self {

@@ -7,6 +7,7 @@
 //! parse). Secrets are given literally or as `{ env = "VARIABLE" }`.
 
 mod ai;
+mod console;
 mod helpdesk;
 mod knowledge;
 mod secret;
@@ -20,6 +21,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 pub use ai::{AiConfig, BudgetConfig, HelpdeskAiConfig, ProviderConfig, ProviderKind, parse_route};
+pub use console::{ConsoleConfig, origin_of};
 pub use helpdesk::{
     FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
     ZendeskConfig,
@@ -86,6 +88,8 @@ pub struct Config {
     pub ai: AiConfig,
     /// `[redaction]`: what else is taken out of AI prompts.
     pub redaction: RedactionConfig,
+    /// `[console]`: the web console.
+    pub console: ConsoleConfig,
 }
 
 /// `[redaction]`.
@@ -140,6 +144,7 @@ impl Default for Config {
             providers: BTreeMap::new(),
             ai: AiConfig::default(),
             redaction: RedactionConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -386,6 +391,7 @@ impl Config {
                 }
             }
         }
+        self.console.check()?;
         // A pattern that does not compile stops the start: nothing unredacted goes out.
         self.redaction.rules()?;
         for (name, provider) in &mut self.providers {

@@ -14,23 +14,19 @@
 //! Hashes are lowercase hex (entries.jsonl names leaves the same way); proofs verify with
 //! RFC 9162 section 2.1.3.2 / 2.1.4.2 against a checkpoint's root.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::AuditLog;
 use deskbridge_core::Role;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::auth::{AuthError, Caller};
+use crate::api_error::ApiError;
+use crate::auth::Caller;
 use crate::problem::Problem;
 use deskbridge_pipeline::journal;
 
 /// Who may read the log.
 const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
-
-fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
-    Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
-}
 
 fn hexes(hashes: &[[u8; 32]]) -> Vec<String> {
     hashes.iter().map(hex::encode).collect()
@@ -43,8 +39,8 @@ fn log_and_size(state: &AppState) -> Option<(&AuditLog, u64)> {
     Some((audit, size))
 }
 
-fn no_log() -> HttpResponse {
-    problem(StatusCode::NOT_FOUND, "no approval log is configured")
+fn no_log() -> ApiError {
+    ApiError::not_found("no approval log is configured")
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -74,21 +70,19 @@ struct CheckpointView {
 pub(crate) async fn checkpoint(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    let Some((audit, _)) = log_and_size(&state) else {
-        return Ok(no_log());
-    };
-    Ok(match audit.latest_checkpoint() {
-        Some((checkpoint, note)) => HttpResponse::Ok().json(CheckpointView {
+    let (audit, _) = log_and_size(&state).ok_or_else(no_log)?;
+    match audit.latest_checkpoint() {
+        Some((checkpoint, note)) => Ok(HttpResponse::Ok().json(CheckpointView {
             origin: checkpoint.origin.clone(),
             size: checkpoint.size,
             root_hash: hex::encode(checkpoint.root),
             checkpoint: note,
             public_key: audit.verifier().to_key_string(),
-        }),
-        None => problem(StatusCode::NOT_FOUND, "no checkpoint has been signed yet"),
-    })
+        })),
+        None => Err(ApiError::not_found("no checkpoint has been signed yet")),
+    }
 }
 
 /// `GET /api/v1/audit/proofs/inclusion` query.
@@ -127,29 +121,24 @@ pub(crate) async fn inclusion(
     caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<InclusionQuery>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    let Some((audit, checkpointed)) = log_and_size(&state) else {
-        return Ok(no_log());
-    };
+    let (audit, checkpointed) = log_and_size(&state).ok_or_else(no_log)?;
     let size = query.size.unwrap_or(checkpointed);
     let proof = audit
         .inclusion_proof(query.index, size)
         .and_then(|proof| Ok((proof, audit.root_at(size)?)));
-    Ok(match (proof, audit.leaf(query.index)) {
-        (Ok((proof, root)), Some(leaf)) => HttpResponse::Ok().json(InclusionView {
+    match (proof, audit.leaf(query.index)) {
+        (Ok((proof, root)), Some(leaf)) => Ok(HttpResponse::Ok().json(InclusionView {
             index: query.index,
             size,
             leaf_hash: hex::encode(leaf),
             root_hash: hex::encode(root),
             proof: hexes(&proof),
-        }),
-        (Err(e), _) => problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-        (Ok(_), None) => problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("no entry {}", query.index),
-        ),
-    })
+        })),
+        (Err(e), _) => Err(ApiError::unprocessable(e.to_string())),
+        (Ok(_), None) => Err(ApiError::unprocessable(format!("no entry {}", query.index))),
+    }
 }
 
 /// `GET /api/v1/audit/proofs/consistency` query.
@@ -188,25 +177,23 @@ pub(crate) async fn consistency(
     caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<ConsistencyQuery>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    let Some((audit, checkpointed)) = log_and_size(&state) else {
-        return Ok(no_log());
-    };
+    let (audit, checkpointed) = log_and_size(&state).ok_or_else(no_log)?;
     let to = query.to.unwrap_or(checkpointed);
     let proof = audit
         .consistency_proof(query.from, to)
         .and_then(|proof| Ok((proof, audit.root_at(query.from)?, audit.root_at(to)?)));
-    Ok(match proof {
-        Ok((proof, from_root, to_root)) => HttpResponse::Ok().json(ConsistencyView {
+    match proof {
+        Ok((proof, from_root, to_root)) => Ok(HttpResponse::Ok().json(ConsistencyView {
             from: query.from,
             to,
             from_root_hash: hex::encode(from_root),
             to_root_hash: hex::encode(to_root),
             proof: hexes(&proof),
-        }),
-        Err(e) => problem(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-    })
+        })),
+        Err(e) => Err(ApiError::unprocessable(e.to_string())),
+    }
 }
 
 /// `POST /api/v1/audit/erasures` body: exactly one of the two.
@@ -243,18 +230,15 @@ pub(crate) async fn erase(
     caller: Caller,
     state: web::Data<AppState>,
     body: web::Json<ErasureRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let Some(audit) = state.audit.clone() else {
-        return Ok(no_log());
-    };
+    let audit = state.audit.clone().ok_or_else(no_log)?;
     let ErasureRequest { person, index } = body.into_inner();
     let target = match (person, index) {
         (Some(person), None) if !person.trim().is_empty() => Ok(person),
         (None, Some(index)) => Err(index),
         _ => {
-            return Ok(problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(ApiError::unprocessable(
                 "give exactly one of person (a non-empty name) and index",
             ));
         }
@@ -270,12 +254,12 @@ pub(crate) async fn erase(
         Ok::<_, deskbridge_audit::AuditError>(erased)
     })
     .await;
-    Ok(match erased {
+    match erased {
         Ok(Ok(erased)) => {
-            tracing::info!(erased, by = %caller.person, "personal data erased from the approval log");
-            HttpResponse::Ok().json(ErasureView { erased })
+            tracing::info!(erased, "personal data erased from the approval log");
+            Ok(HttpResponse::Ok().json(ErasureView { erased }))
         }
-        Ok(Err(e)) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        Err(e) => problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-    })
+        Ok(Err(e)) => Err(ApiError::internal("erasing from the approval log", e)),
+        Err(e) => Err(ApiError::internal("erasing from the approval log", e)),
+    }
 }

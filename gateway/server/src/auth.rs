@@ -122,7 +122,15 @@ impl ResponseError for AuthError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let title = status.canonical_reason().unwrap_or("Error");
-        let mut response = Problem::response(status, title, self.to_string());
+        let detail = match self {
+            // The store's own words (paths, SQL) go to the log, not to the caller.
+            AuthError::Store(cause) => {
+                tracing::error!(cause = %cause, "authentication failed: the token store");
+                "the token store could not be read; the cause is in the gateway's log".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response = Problem::response(status, title, detail);
         if status == StatusCode::UNAUTHORIZED
             && let Ok(value) = "Bearer realm=\"deskbridge\"".parse()
         {
@@ -148,8 +156,17 @@ fn authenticate(request: &HttpRequest) -> Result<Caller, AuthError> {
         .app_data::<web::Data<AppState>>()
         .and_then(|state| state.store.clone())
         .ok_or_else(|| AuthError::Store("no token store is configured".into()))?;
+    caller_of(store.as_ref(), &token_sha256(token))
+}
+
+/// The caller a token speaks for, by the token's SHA-256 (the API's bearer tokens and the
+/// console's sessions, which re-check their token on every request).
+pub(crate) fn caller_of(
+    store: &dyn deskbridge_store::Store,
+    token_sha256: &str,
+) -> Result<Caller, AuthError> {
     let record = store
-        .token(&token_sha256(token))
+        .token(token_sha256)
         .map_err(|e| AuthError::Store(e.to_string()))?
         .ok_or(AuthError::Unknown)?;
     if record.revoked_at_ms.is_some() {

@@ -12,15 +12,15 @@
 //! lanes run in parallel: a draft stored while a client pages can sort before the page it
 //! already has. It shows in the next listing from the start (the queue's own refresh).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_pipeline::now_ms;
-use deskbridge_store::DraftHead;
+use deskbridge_store::{DraftHead, PendingDraft, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::auth::{AuthError, Caller};
-use crate::drafts::{DECIDERS, DraftSummary, no_store, problem, summary};
+use crate::api_error::ApiError;
+use crate::auth::Caller;
+use crate::drafts::{DECIDERS, DraftSummary, summary};
 use crate::problem::Problem;
 
 /// Drafts per page unless `limit` says otherwise.
@@ -46,28 +46,28 @@ const STATES: [&str; 7] = [
 pub(crate) struct DraftFilter {
     /// `open` (the default: pending or escalated), `all`, or one state.
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<String>,
+    pub(crate) state: Option<String>,
     /// Only this helpdesk instance.
     #[serde(skip_serializing_if = "Option::is_none")]
-    helpdesk: Option<String>,
+    pub(crate) helpdesk: Option<String>,
     /// Only this ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
-    ticket: Option<String>,
+    pub(crate) ticket: Option<String>,
     /// Only drafts of this plugin.
     #[serde(skip_serializing_if = "Option::is_none")]
-    plugin: Option<String>,
+    pub(crate) plugin: Option<String>,
     /// Only drafts carrying this flag code.
     #[serde(skip_serializing_if = "Option::is_none")]
-    flag: Option<String>,
+    pub(crate) flag: Option<String>,
     /// Only drafts at least this old.
     #[serde(skip_serializing_if = "Option::is_none")]
-    older_than_s: Option<u64>,
+    pub(crate) older_than_s: Option<u64>,
     /// Drafts per page: 1 to 1000, default 100.
     #[serde(skip_serializing_if = "Option::is_none")]
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// Where the previous page ended, as given in its `Link: rel="next"` header.
     #[serde(skip_serializing_if = "Option::is_none")]
-    after: Option<String>,
+    pub(crate) after: Option<String>,
 }
 
 impl DraftFilter {
@@ -168,26 +168,39 @@ pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
     filter: web::Query<DraftFilter>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(DECIDERS)?;
-    let (limit, after) = match filter.checked() {
-        Ok(checked) => checked,
-        Err(detail) => return Ok(problem(StatusCode::BAD_REQUEST, detail)),
-    };
-    let Some(store) = state.store.as_ref() else {
-        return Ok(no_store());
-    };
-    let store_failed = |e| {
-        problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store failed: {e}"),
-        )
-    };
+    let store = state.store.as_ref().ok_or(ApiError::NoStore)?;
     let now = now_ms();
-    let mut heads = match store.draft_heads() {
-        Ok(heads) => heads,
-        Err(e) => return Ok(store_failed(e)),
-    };
+    let page = page(store.as_ref(), filter.into_inner(), now)?;
+    let listed: Vec<DraftSummary<'_>> = page.drafts.iter().map(|d| summary(d, now)).collect();
+    let mut response = HttpResponse::Ok();
+    if let Some(next) = &page.next
+        && let Ok(query) = serde_urlencoded::to_string(next)
+    {
+        response.insert_header(("Link", format!("</api/v1/drafts?{query}>; rel=\"next\"")));
+    }
+    Ok(response.json(listed))
+}
+
+/// One page of the queue.
+pub(crate) struct DraftPage {
+    /// The drafts, oldest first.
+    pub drafts: Vec<PendingDraft>,
+    /// The query of the next page, when more drafts follow.
+    pub next: Option<DraftFilter>,
+}
+
+/// The drafts matching `filter`, oldest first, one page (the API and the console's queue).
+pub(crate) fn page(
+    store: &dyn Store,
+    filter: DraftFilter,
+    now: i64,
+) -> Result<DraftPage, ApiError> {
+    let (limit, after) = filter.checked().map_err(ApiError::bad_request)?;
+    let mut heads = store
+        .draft_heads()
+        .map_err(|e| ApiError::internal("listing drafts", e))?;
     heads.retain(|head| filter.matches(head, now));
     heads.sort_unstable_by(|a, b| {
         (a.created_at_ms, a.id.as_str()).cmp(&(b.created_at_ms, b.id.as_str()))
@@ -200,24 +213,18 @@ pub(crate) async fn list(
             // Decided since the heads were read, it may no longer match: left out.
             Ok(Some(draft)) if filter.matches(&DraftHead::of(&draft), now) => drafts.push(draft),
             Ok(_) => {}
-            Err(e) => return Ok(store_failed(e)),
+            Err(e) => return Err(ApiError::internal("reading a listed draft", e)),
         }
     }
-    let listed: Vec<DraftSummary<'_>> = drafts.iter().map(|d| summary(d, now)).collect();
-    let mut response = HttpResponse::Ok();
-    if let Some(last) = page.last()
-        && start + page.len() < heads.len()
-    {
-        let next = DraftFilter {
+    let next = match page.last() {
+        Some(last) if start + page.len() < heads.len() => Some(DraftFilter {
             limit: Some(limit),
             after: Some(PageEnd::of(last).render()),
-            ..filter.into_inner()
-        };
-        if let Ok(query) = serde_urlencoded::to_string(&next) {
-            response.insert_header(("Link", format!("</api/v1/drafts?{query}>; rel=\"next\"")));
-        }
-    }
-    Ok(response.json(listed))
+            ..filter
+        }),
+        _ => None,
+    };
+    Ok(DraftPage { drafts, next })
 }
 
 #[cfg(test)]

@@ -28,34 +28,27 @@ use deskbridge_store::{DraftProvenance, OutboxItem, OutboxOp, OutboxState, Pendi
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::api_error::ApiError;
 use crate::auth::{AuthError, Caller};
 use crate::problem::Problem;
 
 /// Who works the queue.
 pub(crate) const DECIDERS: &[Role] = &[Role::Agent, Role::Supervisor];
 
-pub(crate) fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
-    Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
-}
-
-pub(crate) fn no_store() -> HttpResponse {
-    problem(StatusCode::SERVICE_UNAVAILABLE, "no store is configured")
-}
-
 /// A draft in a listing.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DraftSummary<'a> {
-    id: &'a str,
-    helpdesk: &'a str,
-    ticket_id: &'a str,
-    state: &'static str,
-    version: u64,
-    plugin_id: &'a str,
-    requirement: ApprovalRequirement,
-    blocked: Option<&'a str>,
-    flags: Vec<&'a str>,
-    created_at_ms: i64,
-    age_s: i64,
+    pub(crate) id: &'a str,
+    pub(crate) helpdesk: &'a str,
+    pub(crate) ticket_id: &'a str,
+    pub(crate) state: &'static str,
+    pub(crate) version: u64,
+    pub(crate) plugin_id: &'a str,
+    pub(crate) requirement: ApprovalRequirement,
+    pub(crate) blocked: Option<&'a str>,
+    pub(crate) flags: Vec<&'a str>,
+    pub(crate) created_at_ms: i64,
+    pub(crate) age_s: i64,
 }
 
 pub(crate) fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
@@ -76,44 +69,44 @@ pub(crate) fn summary(draft: &PendingDraft, now_ms: i64) -> DraftSummary<'_> {
 
 /// One draft in full.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct DraftDetail<'a> {
+pub(crate) struct DraftDetail<'a> {
     #[serde(flatten)]
-    summary: DraftSummary<'a>,
+    pub(crate) summary: DraftSummary<'a>,
     /// The AI's text.
-    body: &'a str,
+    pub(crate) body: &'a str,
     /// The text under review (edited or the AI's).
-    text: &'a str,
+    pub(crate) text: &'a str,
     text_sha256: String,
-    edited_by: Option<&'a str>,
-    rationale: &'a str,
-    confidence: f32,
-    flags_detail: &'a [deskbridge_core::Flag],
-    approvals: &'a [deskbridge_core::ApprovalRecord],
-    review_state: &'a DraftState,
-    provenance: &'a DraftProvenance,
+    pub(crate) edited_by: Option<&'a str>,
+    pub(crate) rationale: &'a str,
+    pub(crate) confidence: f32,
+    pub(crate) flags_detail: &'a [deskbridge_core::Flag],
+    pub(crate) approvals: &'a [deskbridge_core::ApprovalRecord],
+    pub(crate) review_state: &'a DraftState,
+    pub(crate) provenance: &'a DraftProvenance,
     /// The internal notes (summaries) plugins wrote for the same event, joined; none when no
     /// plugin wrote one.
-    ticket_summary: Option<String>,
+    pub(crate) ticket_summary: Option<String>,
     /// What plugins wanted to change on the ticket (tags, priority) that the helpdesk leaves
     /// to the person deciding.
-    suggestions: &'a [Suggestion],
+    pub(crate) suggestions: &'a [Suggestion],
     /// The ticket as the plugin saw it: subject, status, requester and newest messages.
-    ticket: Option<&'a deskbridge_core::Ticket>,
+    pub(crate) ticket: Option<&'a deskbridge_core::Ticket>,
     /// The approved reply on its way out, once queued.
-    reply: Option<ReplyStatus>,
+    pub(crate) reply: Option<ReplyStatus>,
 }
 
 /// Where an approved draft's reply stands in the outbox.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct ReplyStatus {
+pub(crate) struct ReplyStatus {
     /// `pending`, `delivered`, `dead_lettered` or `cancelled`.
-    state: &'static str,
+    pub(crate) state: &'static str,
     /// Since when the stop switch holds it, if it does.
-    held_since_ms: Option<i64>,
+    pub(crate) held_since_ms: Option<i64>,
     /// Attempts made.
-    attempts: u32,
+    pub(crate) attempts: u32,
     /// The last failure.
-    last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
 fn reply_status(item: OutboxItem) -> ReplyStatus {
@@ -130,7 +123,11 @@ fn reply_status(item: OutboxItem) -> ReplyStatus {
     }
 }
 
-fn detail<'a>(draft: &'a PendingDraft, store: &dyn Store, now_ms: i64) -> DraftDetail<'a> {
+pub(crate) fn detail<'a>(
+    draft: &'a PendingDraft,
+    store: &dyn Store,
+    now_ms: i64,
+) -> DraftDetail<'a> {
     let text = draft.text();
     // The summary is whatever internal notes plugins wrote for the event: found by the kind
     // of action (recorded with the draft), not by any plugin's id.
@@ -185,19 +182,14 @@ pub(crate) async fn get(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(DECIDERS)?;
-    let Some(store) = state.store.as_ref() else {
-        return Ok(no_store());
-    };
-    Ok(match store.draft(&id) {
-        Ok(Some(draft)) => HttpResponse::Ok().json(detail(&draft, store.as_ref(), now_ms())),
-        Ok(None) => problem(StatusCode::NOT_FOUND, format!("no draft {id}")),
-        Err(e) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store failed: {e}"),
-        ),
-    })
+    let store = state.store.as_ref().ok_or(ApiError::NoStore)?;
+    match store.draft(&id) {
+        Ok(Some(draft)) => Ok(HttpResponse::Ok().json(detail(&draft, store.as_ref(), now_ms()))),
+        Ok(None) => Err(ApiError::not_found(format!("no draft {id}"))),
+        Err(e) => Err(ApiError::internal("reading the draft", e)),
+    }
 }
 
 /// `POST /api/v1/drafts/{id}/decisions` body.
@@ -205,17 +197,17 @@ pub(crate) async fn get(
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecisionRequest {
     /// The draft version the decision was made on.
-    version: u64,
+    pub(crate) version: u64,
     /// `approve`, `edit_approve`, `reject` or `escalate`.
-    decision: String,
+    pub(crate) decision: String,
     /// The new text (`edit_approve` only).
-    text: Option<String>,
+    pub(crate) text: Option<String>,
     /// Why (`reject`: required; `escalate`: optional).
-    reason: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl DecisionRequest {
-    fn kind(&self) -> Result<DecisionKind, String> {
+    pub(crate) fn kind(&self) -> Result<DecisionKind, String> {
         let only = |field: &str, allowed: bool, present: bool| {
             if present && !allowed {
                 Err(format!(
@@ -258,7 +250,7 @@ impl DecisionRequest {
     }
 }
 
-fn refusal_response(refusal: &DecisionRefusal) -> HttpResponse {
+fn refusal_error(refusal: &DecisionRefusal) -> ApiError {
     let status = match refusal {
         DecisionRefusal::Stale { .. }
         | DecisionRefusal::Closed(_)
@@ -269,7 +261,7 @@ fn refusal_response(refusal: &DecisionRefusal) -> HttpResponse {
             StatusCode::UNPROCESSABLE_ENTITY
         }
     };
-    problem(status, refusal.to_string())
+    ApiError::refused(status, refusal.to_string())
 }
 
 /// `POST /api/v1/drafts/{id}/decisions`.
@@ -295,22 +287,18 @@ pub(crate) async fn decide_draft(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<DecisionRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(DECIDERS)?;
     let Some(role) = strongest_approver_role(&caller.roles) else {
         return Err(AuthError::Forbidden {
             person: caller.person.clone(),
             allowed: DECIDERS.to_vec(),
             held: caller.roles.clone(),
-        });
+        }
+        .into());
     };
-    let kind = match body.kind() {
-        Ok(kind) => kind,
-        Err(detail) => return Ok(problem(StatusCode::UNPROCESSABLE_ENTITY, detail)),
-    };
-    let Some(decisions) = state.decisions.clone() else {
-        return Ok(no_store());
-    };
+    let kind = body.kind().map_err(ApiError::unprocessable)?;
+    let decisions = state.decisions.clone().ok_or(ApiError::NoStore)?;
     let decider = Decider {
         person: &caller.person,
         token_id: Some(&caller.token_id),
@@ -320,19 +308,21 @@ pub(crate) async fn decide_draft(
         Ok(next) => {
             Ok(HttpResponse::Ok().json(detail(&next, decisions.store().as_ref(), now_ms())))
         }
-        Err(e) => Ok(decision_refused(&e)),
+        Err(e) => Err(decision_refused(&e)),
     }
 }
 
-/// The problem response of a decision that did not take effect (a store or log failure is
-/// logged by the service; the caller learns only that nothing happened).
-fn decision_refused(error: &DecisionError) -> HttpResponse {
+/// The error of a decision that did not take effect (a store or log failure is logged by the
+/// service; the caller learns only that nothing happened).
+pub(crate) fn decision_refused(error: &DecisionError) -> ApiError {
     match error {
-        DecisionError::NotFound(_) => problem(StatusCode::NOT_FOUND, error.to_string()),
-        DecisionError::Refused(refusal) => refusal_response(refusal),
-        DecisionError::Conflict(_) => problem(StatusCode::CONFLICT, error.to_string()),
-        DecisionError::Invalid(_) => problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
-        DecisionError::Unavailable => problem(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+        DecisionError::NotFound(_) => ApiError::not_found(error.to_string()),
+        DecisionError::Refused(refusal) => refusal_error(refusal),
+        DecisionError::Conflict(_) => ApiError::conflict(error.to_string()),
+        DecisionError::Invalid(_) => ApiError::unprocessable(error.to_string()),
+        DecisionError::Unavailable => {
+            ApiError::refused(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+        }
     }
 }
 
@@ -367,15 +357,13 @@ pub(crate) async fn cancel_reply(
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: web::Json<CancelRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let Some(decisions) = state.decisions.clone() else {
-        return Ok(no_store());
-    };
+    let decisions = state.decisions.clone().ok_or(ApiError::NoStore)?;
     match decisions.cancel(&id, &caller.person, &body.reason).await {
         Ok(next) => {
             Ok(HttpResponse::Ok().json(detail(&next, decisions.store().as_ref(), now_ms())))
         }
-        Err(e) => Ok(decision_refused(&e)),
+        Err(e) => Err(decision_refused(&e)),
     }
 }

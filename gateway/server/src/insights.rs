@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_core::Role;
 use deskbridge_core::review::DraftState;
@@ -17,8 +16,8 @@ use deskbridge_store::{DraftProvenance, DraftReview, ProcessedEvent};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::auth::{AuthError, Caller};
-use crate::problem::Problem;
+use crate::api_error::ApiError;
+use crate::auth::Caller;
 
 /// Who may read insights.
 const READERS: &[Role] = &[Role::Reviewer, Role::Supervisor, Role::Admin];
@@ -275,15 +274,9 @@ pub(crate) async fn insights(
     caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<InsightsQuery>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    let Some(store) = state.store.clone() else {
-        return Ok(Problem::response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            "no store is configured",
-        ));
-    };
+    let store = state.store.clone().ok_or(ApiError::NoStore)?;
     let query = query.into_inner();
     let computed = web::block(move || {
         let drafts = store.draft_reviews()?;
@@ -291,19 +284,11 @@ pub(crate) async fn insights(
         Ok::<_, deskbridge_store::StoreError>(compute(&drafts, &events, &query, now_ms()))
     })
     .await;
-    Ok(match computed {
-        Ok(Ok(insights)) => HttpResponse::Ok().json(insights),
-        Ok(Err(e)) => Problem::response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            format!("the store failed: {e}"),
-        ),
-        Err(e) => Problem::response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-            e.to_string(),
-        ),
-    })
+    match computed {
+        Ok(Ok(insights)) => Ok(HttpResponse::Ok().json(insights)),
+        Ok(Err(e)) => Err(ApiError::internal("reading drafts for insights", e)),
+        Err(e) => Err(ApiError::internal("computing insights", e)),
+    }
 }
 
 #[cfg(test)]

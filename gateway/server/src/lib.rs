@@ -5,10 +5,14 @@
 //! token-authenticated `/api/v1/` ([`auth`]): the approval queue (`drafts`), the stop switch
 //! (`pauses`), [`insights`], the approval log's checkpoints, proofs and erasures
 //! (`audit_api`), [`tokens`] and operator views (`ops`). [`openapi`] describes them all.
-//! Unknown routes and every error answer with an RFC 9457 `application/problem+json` body.
+//! The web [`console`] is served under `/console/`. Unknown routes and every API error answer
+//! with an RFC 9457 `application/problem+json` body; handlers share one error type,
+//! [`ApiError`], whose server-side failures are logged and answered without their cause.
 
+mod api_error;
 mod audit_api;
 pub mod auth;
+pub mod console;
 mod draft_list;
 mod drafts;
 pub mod insights;
@@ -32,6 +36,8 @@ use deskbridge_plugin_host::LoadedPlugin;
 use deskbridge_store::Store;
 use serde::Serialize;
 
+pub use api_error::ApiError;
+pub use console::Console;
 pub use problem::Problem;
 pub use webhooks::{Endpoint, FreshdeskAuth, UnknownKeys, Webhooks};
 
@@ -62,6 +68,8 @@ pub struct AppState {
     pub knowledge: Option<Arc<deskbridge_knowledge::KnowledgeLibrary>>,
     /// Where decisions on drafts are taken (the pipeline's service; `None` without a store).
     pub decisions: Option<Arc<deskbridge_pipeline::DecisionService>>,
+    /// The web console's sessions and settings; `None` serves no console.
+    pub console: Option<Arc<Console>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -133,6 +141,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         cfg.app_data(state)
             .app_data(web::QueryConfig::default().error_handler(problem::query_refused))
             .app_data(web::JsonConfig::default().error_handler(problem::json_refused))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(console::MAX_FORM_BYTES)
+                    .error_handler(problem::form_refused),
+            )
             .service(web::scope("/webhooks").default_service(web::to(webhooks::dispatch)))
             .route("/healthz", web::get().to(healthz))
             .route("/api/v1/me", web::get().to(tokens::me))
@@ -173,7 +186,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 "/api/v1/outbox/dead-letters",
                 web::get().to(ops::dead_letters),
             )
-            .route("/api/v1/events/failed", web::get().to(ops::failed_events));
+            .route("/api/v1/events/failed", web::get().to(ops::failed_events))
+            .configure(console::routes);
     }
 }
 
@@ -255,6 +269,7 @@ mod tests {
             ai: None,
             knowledge: None,
             decisions: None,
+            console: None,
         });
         let app = test::init_service(
             App::new()

@@ -2,31 +2,22 @@
 //! (dead-lettered outbox items, events given up on) with reasons but without ticket text.
 //! They carry no customer content; reviewers and admins may read them, admins reset metrics.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_pipeline::Ingest;
-use deskbridge_store::{OutboxState, StoreError};
+use deskbridge_store::OutboxState;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::auth::{AuthError, Caller};
-use crate::problem::Problem;
+use crate::api_error::ApiError;
+use crate::auth::Caller;
 use deskbridge_core::Role;
 
 fn ingest(state: &AppState) -> Option<&Ingest> {
     state.webhooks.as_ref().map(|w| &w.ingest)
 }
 
-fn no_store() -> HttpResponse {
-    Problem::response(StatusCode::NOT_FOUND, "Not Found", "no store is configured")
-}
-
-fn store_failed(error: StoreError) -> HttpResponse {
-    Problem::response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service Unavailable",
-        format!("the store failed: {error}"),
-    )
+fn no_store() -> ApiError {
+    ApiError::not_found("no store is configured")
 }
 
 /// What `GET /api/v1/status` answers: the store's counts, the configuration's warnings, the
@@ -172,40 +163,31 @@ fn ai_views(state: &AppState) -> (Vec<ProviderView>, Vec<BudgetView>) {
 }
 
 /// `GET /api/v1/status`.
-fn status_view(state: &AppState) -> HttpResponse {
-    match state.store.as_ref().map(|store| store.stats()) {
-        Some(Ok(stats)) => {
-            let (providers, budgets) = ai_views(state);
-            HttpResponse::Ok().json(Status {
-                stats,
-                warnings: &state.warnings,
-                providers,
-                budgets,
-                knowledge: knowledge_views(state),
-            })
-        }
-        Some(Err(e)) => store_failed(e),
-        None => no_store(),
-    }
+fn status_view(state: &AppState) -> Result<HttpResponse, ApiError> {
+    let store = state.store.as_ref().ok_or_else(no_store)?;
+    let stats = store
+        .stats()
+        .map_err(|e| ApiError::internal("counting the store's records", e))?;
+    let (providers, budgets) = ai_views(state);
+    Ok(HttpResponse::Ok().json(Status {
+        stats,
+        warnings: &state.warnings,
+        providers,
+        budgets,
+        knowledge: knowledge_views(state),
+    }))
 }
 
 /// `GET /api/v1/metrics`.
-fn metrics_view(state: &AppState) -> HttpResponse {
-    match ingest(state) {
-        Some(ingest) => HttpResponse::Ok().json(ingest.metrics().snapshot()),
-        None => no_store(),
-    }
+fn metrics_view(state: &AppState) -> Result<HttpResponse, ApiError> {
+    let ingest = ingest(state).ok_or_else(no_store)?;
+    Ok(HttpResponse::Ok().json(ingest.metrics().snapshot()))
 }
 
 /// `DELETE /api/v1/metrics`: starts a new measurement window.
-fn reset_metrics_view(state: &AppState) -> HttpResponse {
-    match ingest(state) {
-        Some(ingest) => {
-            ingest.metrics().reset();
-            HttpResponse::NoContent().finish()
-        }
-        None => no_store(),
-    }
+fn reset_metrics_view(state: &AppState) -> Result<HttpResponse, ApiError> {
+    ingest(state).ok_or_else(no_store)?.metrics().reset();
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -222,14 +204,11 @@ struct DeadLetterView<'a> {
 }
 
 /// `GET /api/v1/outbox/dead-letters`.
-fn dead_letters_view(state: &AppState) -> HttpResponse {
-    let Some(store) = state.store.as_ref() else {
-        return no_store();
-    };
-    let dead = match store.dead_letters() {
-        Ok(dead) => dead,
-        Err(e) => return store_failed(e),
-    };
+fn dead_letters_view(state: &AppState) -> Result<HttpResponse, ApiError> {
+    let store = state.store.as_ref().ok_or_else(no_store)?;
+    let dead = store
+        .dead_letters()
+        .map_err(|e| ApiError::internal("listing dead letters", e))?;
     let views: Vec<DeadLetterView<'_>> = dead
         .iter()
         .map(|d| {
@@ -250,7 +229,7 @@ fn dead_letters_view(state: &AppState) -> HttpResponse {
             }
         })
         .collect();
-    HttpResponse::Ok().json(views)
+    Ok(HttpResponse::Ok().json(views))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -263,14 +242,11 @@ struct FailedEventView<'a> {
 }
 
 /// `GET /api/v1/events/failed`.
-fn failed_events_view(state: &AppState) -> HttpResponse {
-    let Some(store) = state.store.as_ref() else {
-        return no_store();
-    };
-    let failed = match store.failed_events() {
-        Ok(failed) => failed,
-        Err(e) => return store_failed(e),
-    };
+fn failed_events_view(state: &AppState) -> Result<HttpResponse, ApiError> {
+    let store = state.store.as_ref().ok_or_else(no_store)?;
+    let failed = store
+        .failed_events()
+        .map_err(|e| ApiError::internal("listing failed events", e))?;
     let views: Vec<FailedEventView<'_>> = failed
         .iter()
         .map(|f| FailedEventView {
@@ -281,7 +257,7 @@ fn failed_events_view(state: &AppState) -> HttpResponse {
             failed_at_ms: f.failed_at_ms,
         })
         .collect();
-    HttpResponse::Ok().json(views)
+    Ok(HttpResponse::Ok().json(views))
 }
 
 /// Who may read the operator views.
@@ -301,9 +277,9 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Admin];
 pub(crate) async fn status(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    Ok(status_view(&state))
+    status_view(&state)
 }
 
 #[utoipa::path(
@@ -320,9 +296,9 @@ pub(crate) async fn status(
 pub(crate) async fn metrics(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    Ok(metrics_view(&state))
+    metrics_view(&state)
 }
 
 #[utoipa::path(
@@ -339,9 +315,9 @@ pub(crate) async fn metrics(
 pub(crate) async fn reset_metrics(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    Ok(reset_metrics_view(&state))
+    reset_metrics_view(&state)
 }
 
 #[utoipa::path(
@@ -358,9 +334,9 @@ pub(crate) async fn reset_metrics(
 pub(crate) async fn dead_letters(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    Ok(dead_letters_view(&state))
+    dead_letters_view(&state)
 }
 
 #[utoipa::path(
@@ -377,7 +353,7 @@ pub(crate) async fn dead_letters(
 pub(crate) async fn failed_events(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
-    Ok(failed_events_view(&state))
+    failed_events_view(&state)
 }

@@ -8,7 +8,6 @@
 //! Each change is recorded in the approval log (`drafting.paused` / `drafting.resumed`, the
 //! person as a commitment) before it is stored and takes effect; it survives restarts.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::{Pause, PauseScope, Role};
@@ -16,15 +15,12 @@ use deskbridge_pipeline::{journal, now_ms};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::api_error::ApiError;
 use crate::auth::{AuthError, Caller};
 use crate::problem::Problem;
 
 /// Everyone may see whether AI drafting is paused.
 const READERS: &[Role] = &[Role::Agent, Role::Supervisor, Role::Reviewer, Role::Admin];
-
-fn problem(status: StatusCode, detail: impl Into<String>) -> HttpResponse {
-    Problem::response(status, status.canonical_reason().unwrap_or("Error"), detail)
-}
 
 /// `PUT /api/v1/pauses/{scope}` body.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -54,14 +50,11 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(state.switch.pauses()))
 }
 
-/// Parses the scope and checks that what it names exists here; the refusal's status and
-/// detail otherwise.
-fn scope(state: &AppState, text: &str) -> Result<PauseScope, (StatusCode, String)> {
+/// Parses the scope and checks that what it names exists here.
+fn scope(state: &AppState, text: &str) -> Result<PauseScope, ApiError> {
     let scope: PauseScope = text
         .parse()
-        .map_err(|e: deskbridge_core::oversight::BadScope| {
-            (StatusCode::BAD_REQUEST, e.to_string())
-        })?;
+        .map_err(|e: deskbridge_core::oversight::BadScope| ApiError::bad_request(e.to_string()))?;
     let known = match &scope {
         PauseScope::All => true,
         PauseScope::Helpdesk(name) => state
@@ -73,10 +66,9 @@ fn scope(state: &AppState, text: &str) -> Result<PauseScope, (StatusCode, String
     if known {
         Ok(scope)
     } else {
-        Err((
-            StatusCode::NOT_FOUND,
-            format!("{scope}: no such helpdesk or plugin is configured"),
-        ))
+        Err(ApiError::not_found(format!(
+            "{scope}: no such helpdesk or plugin is configured"
+        )))
     }
 }
 
@@ -94,17 +86,67 @@ fn entry(kind: &str, scope: &PauseScope, person: &str, reason: Option<&str>) -> 
     entry
 }
 
-/// Records `entry` durably; a 503 when the log cannot take it (the change is then not made).
-async fn on_record(state: &AppState, entry: NewEntry) -> Result<(), HttpResponse> {
+/// Records `entry` durably; the change is not made when the log cannot take it.
+async fn on_record(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
     let Some(audit) = &state.audit else {
         return Ok(());
     };
-    journal::record(audit, vec![entry]).await.map_err(|e| {
-        problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the change could not be recorded in the approval log: {e}"),
-        )
-    })
+    journal::record(audit, vec![entry])
+        .await
+        .map_err(|e| ApiError::internal("recording the change in the approval log", e))
+}
+
+/// Pauses AI drafting for `scope_text` on behalf of `person` (the API and the console):
+/// logged, stored, then in force.
+pub(crate) async fn pause_drafting(
+    state: &AppState,
+    scope_text: &str,
+    person: &str,
+    reason: Option<String>,
+) -> Result<Pause, ApiError> {
+    let scope = scope(state, scope_text)?;
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if reason.as_ref().is_some_and(|r| r.len() > 1000) {
+        return Err(ApiError::unprocessable("reason: at most 1000 bytes"));
+    }
+    let store = state.store.as_ref().ok_or(ApiError::NoStore)?;
+    let pause = Pause {
+        scope: scope.clone(),
+        by: person.to_owned(),
+        reason: reason.clone(),
+        at_ms: now_ms(),
+    };
+    on_record(
+        state,
+        entry("drafting.paused", &scope, person, reason.as_deref()),
+    )
+    .await?;
+    store
+        .set_pause(&pause)
+        .map_err(|e| ApiError::internal("storing the pause", e))?;
+    state.switch.set(pause.clone());
+    tracing::warn!(%scope, "AI drafting paused");
+    Ok(pause)
+}
+
+/// Resumes AI drafting for `scope_text` on behalf of `person`: logged, stored, then lifted.
+pub(crate) async fn resume_drafting(
+    state: &AppState,
+    scope_text: &str,
+    person: &str,
+) -> Result<(), ApiError> {
+    let scope = scope(state, scope_text)?;
+    if !state.switch.pauses().iter().any(|p| p.scope == scope) {
+        return Err(ApiError::not_found(format!("{scope} is not paused")));
+    }
+    let store = state.store.as_ref().ok_or(ApiError::NoStore)?;
+    on_record(state, entry("drafting.resumed", &scope, person, None)).await?;
+    store
+        .lift_pause(&scope)
+        .map_err(|e| ApiError::internal("lifting the pause", e))?;
+    state.switch.lift(&scope);
+    tracing::warn!(%scope, "AI drafting resumed");
+    Ok(())
 }
 
 /// `PUT /api/v1/pauses/{scope}`.
@@ -128,43 +170,10 @@ pub(crate) async fn pause(
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: Option<web::Json<PauseRequest>>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let scope = match scope(&state, &path) {
-        Ok(scope) => scope,
-        Err((status, detail)) => return Ok(problem(status, detail)),
-    };
     let reason = body.and_then(|b| b.into_inner().reason);
-    if reason.as_ref().is_some_and(|r| r.len() > 1000) {
-        return Ok(problem(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "reason: at most 1000 bytes",
-        ));
-    }
-    let Some(store) = &state.store else {
-        return Ok(problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no store is configured",
-        ));
-    };
-    let pause = Pause {
-        scope: scope.clone(),
-        by: caller.person.clone(),
-        reason: reason.clone(),
-        at_ms: now_ms(),
-    };
-    let logged = entry("drafting.paused", &scope, &caller.person, reason.as_deref());
-    if let Err(response) = on_record(&state, logged).await {
-        return Ok(response);
-    }
-    if let Err(e) = store.set_pause(&pause) {
-        return Ok(problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store failed: {e}"),
-        ));
-    }
-    state.switch.set(pause.clone());
-    tracing::warn!(%scope, by = %caller.person, "AI drafting paused");
+    let pause = pause_drafting(&state, &path, &caller.person, reason).await?;
     Ok(HttpResponse::Ok().json(pause))
 }
 
@@ -186,39 +195,8 @@ pub(crate) async fn resume(
     caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let scope = match scope(&state, &path) {
-        Ok(scope) => scope,
-        Err((status, detail)) => return Ok(problem(status, detail)),
-    };
-    if !state.switch.pauses().iter().any(|p| p.scope == scope) {
-        return Ok(problem(
-            StatusCode::NOT_FOUND,
-            format!("{scope} is not paused"),
-        ));
-    }
-    let Some(store) = &state.store else {
-        return Ok(problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no store is configured",
-        ));
-    };
-    if let Err(response) = on_record(
-        &state,
-        entry("drafting.resumed", &scope, &caller.person, None),
-    )
-    .await
-    {
-        return Ok(response);
-    }
-    if let Err(e) = store.lift_pause(&scope) {
-        return Ok(problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store failed: {e}"),
-        ));
-    }
-    state.switch.lift(&scope);
-    tracing::warn!(%scope, by = %caller.person, "AI drafting resumed");
+    resume_drafting(&state, &path, &caller.person).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -67,3 +67,22 @@ pub(crate) fn json_refused(
     );
     actix_web::error::InternalError::from_response(error, response).into()
 }
+
+/// A form body that is too large or does not parse (the console's forms).
+pub(crate) fn form_refused(
+    error: actix_web::error::UrlencodedError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    let status = match &error {
+        UrlencodedError::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        UrlencodedError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let response = Problem::response(
+        status,
+        status.canonical_reason().unwrap_or("Bad Request"),
+        format!("the form: {error}"),
+    );
+    actix_web::error::InternalError::from_response(error, response).into()
+}

@@ -10,7 +10,6 @@
 //! token for their own name — a second identity for oneself is the way around the two-person
 //! rule.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use deskbridge_audit::NewEntry;
 use deskbridge_core::{Role, person_key};
@@ -19,7 +18,8 @@ use deskbridge_store::TokenRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::auth::{AuthError, Caller, new_token};
+use crate::api_error::ApiError;
+use crate::auth::{Caller, new_token};
 use crate::problem::Problem;
 
 /// `POST /api/v1/tokens` body.
@@ -48,25 +48,84 @@ struct Me<'a> {
     token_id: &'a str,
 }
 
-fn failed(detail: impl Into<String>) -> HttpResponse {
-    Problem::response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service Unavailable",
-        detail,
-    )
-}
-
 pub use deskbridge_pipeline::tokens::{check_token_request, token_entry};
 
-async fn log(state: &AppState, entry: NewEntry) -> Result<(), String> {
+async fn log(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
     let Some(audit) = state.audit.clone() else {
         return Ok(());
     };
     web::block(move || audit.append_durable(entry))
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| ApiError::internal("recording the token change in the approval log", e))?
         .map(|_| ())
-        .map_err(|e| format!("cannot record it in the approval log: {e}"))
+        .map_err(|e| ApiError::internal("recording the token change in the approval log", e))
+}
+
+/// Mints a token for `person` with `roles` on behalf of `creator` (the API and the console):
+/// logged first, then stored. The secret is returned once and kept nowhere.
+pub(crate) async fn create_token(
+    state: &AppState,
+    creator: &Caller,
+    person: &str,
+    roles: Vec<Role>,
+) -> Result<(String, TokenRecord), ApiError> {
+    let store = state.store.clone().ok_or(ApiError::NoStore)?;
+    let person = check_token_request(person, &roles).map_err(ApiError::unprocessable)?;
+    if person_key(&person) == person_key(&creator.person) {
+        tracing::warn!(token_creator = %creator.token_id, "an admin created a token for their own name; recorded as same_person in the approval log");
+    }
+    let (token, hash, id) =
+        new_token().map_err(|e| ApiError::internal("drawing randomness for a token", e))?;
+    let record = TokenRecord {
+        id,
+        person,
+        roles,
+        created_at_ms: now_ms(),
+        revoked_at_ms: None,
+    };
+    // Logged first: a token never works without its creation on record.
+    log(
+        state,
+        token_entry(
+            "token.created",
+            &record,
+            &creator.person,
+            record.created_at_ms,
+        ),
+    )
+    .await?;
+    store
+        .insert_token(&hash, &record)
+        .map_err(|e| ApiError::internal("storing the token", e))?;
+    Ok((token, record))
+}
+
+/// Revokes the active token `id` on behalf of `person`: logged first, then stored.
+pub(crate) async fn revoke_token(state: &AppState, person: &str, id: &str) -> Result<(), ApiError> {
+    let store = state.store.clone().ok_or(ApiError::NoStore)?;
+    let tokens = store
+        .tokens()
+        .map_err(|e| ApiError::internal("listing tokens", e))?;
+    let record = tokens
+        .into_iter()
+        .find(|t| t.id == id && t.revoked_at_ms.is_none())
+        .ok_or_else(|| ApiError::not_found(format!("no active token {id}")))?;
+    let at = now_ms();
+    log(state, token_entry("token.revoked", &record, person, at)).await?;
+    store
+        .revoke_token(&record.id, at)
+        .map_err(|e| ApiError::internal("revoking the token", e))?;
+    Ok(())
+}
+
+/// Every token, oldest first (never secrets or hashes).
+pub(crate) fn all_tokens(state: &AppState) -> Result<Vec<TokenRecord>, ApiError> {
+    state
+        .store
+        .as_ref()
+        .ok_or(ApiError::NoStore)?
+        .tokens()
+        .map_err(|e| ApiError::internal("listing tokens", e))
 }
 
 /// `POST /api/v1/tokens` (admin).
@@ -87,52 +146,10 @@ pub(crate) async fn create(
     caller: Caller,
     state: web::Data<AppState>,
     body: web::Json<CreateToken>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let Some(store) = state.store.clone() else {
-        return Ok(failed("no store is configured"));
-    };
     let CreateToken { person, roles } = body.into_inner();
-    let person = match check_token_request(&person, &roles) {
-        Ok(person) => person,
-        Err(detail) => {
-            return Ok(Problem::response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unprocessable Entity",
-                detail,
-            ));
-        }
-    };
-    if person_key(&person) == person_key(&caller.person) {
-        tracing::warn!(token_creator = %caller.token_id, "an admin created a token for their own name; recorded as same_person in the approval log");
-    }
-    let Ok((token, hash, id)) = new_token() else {
-        return Ok(failed("no randomness for a new token"));
-    };
-    let record = TokenRecord {
-        id,
-        person,
-        roles,
-        created_at_ms: now_ms(),
-        revoked_at_ms: None,
-    };
-    // Logged first: a token never works without its creation on record.
-    if let Err(detail) = log(
-        &state,
-        token_entry(
-            "token.created",
-            &record,
-            &caller.person,
-            record.created_at_ms,
-        ),
-    )
-    .await
-    {
-        return Ok(failed(detail));
-    }
-    if let Err(e) = store.insert_token(&hash, &record) {
-        return Ok(failed(format!("the store failed: {e}")));
-    }
+    let (token, record) = create_token(&state, &caller, &person, roles).await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         id: &record.id,
         token: &token,
@@ -156,15 +173,9 @@ pub(crate) async fn create(
 pub(crate) async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let Some(store) = state.store.as_ref() else {
-        return Ok(failed("no store is configured"));
-    };
-    Ok(match store.tokens() {
-        Ok(tokens) => HttpResponse::Ok().json(tokens),
-        Err(e) => failed(format!("the store failed: {e}")),
-    })
+    Ok(HttpResponse::Ok().json(all_tokens(&state)?))
 }
 
 /// `DELETE /api/v1/tokens/{id}` (admin).
@@ -185,38 +196,10 @@ pub(crate) async fn revoke(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
-    let Some(store) = state.store.clone() else {
-        return Ok(failed("no store is configured"));
-    };
-    let tokens = match store.tokens() {
-        Ok(tokens) => tokens,
-        Err(e) => return Ok(failed(format!("the store failed: {e}"))),
-    };
-    let Some(record) = tokens
-        .into_iter()
-        .find(|t| t.id == *id && t.revoked_at_ms.is_none())
-    else {
-        return Ok(Problem::response(
-            StatusCode::NOT_FOUND,
-            "Not Found",
-            format!("no active token {id}"),
-        ));
-    };
-    let at = now_ms();
-    if let Err(detail) = log(
-        &state,
-        token_entry("token.revoked", &record, &caller.person, at),
-    )
-    .await
-    {
-        return Ok(failed(detail));
-    }
-    Ok(match store.revoke_token(&record.id, at) {
-        Ok(_) => HttpResponse::NoContent().finish(),
-        Err(e) => failed(format!("the store failed: {e}")),
-    })
+    revoke_token(&state, &caller.person, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `GET /api/v1/me` (any token).

@@ -62,6 +62,7 @@ fn setup() -> Setup {
         ai: None,
         knowledge: None,
         decisions: Some(Arc::new(decisions)),
+        console: None,
     });
     Setup {
         _dir: dir,

@@ -174,6 +174,7 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         ai: None,
         knowledge: None,
         decisions: Some(Arc::new(decisions)),
+        console: None,
     })
 }
 
