@@ -186,6 +186,14 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 "/api/v1/outbox/dead-letters",
                 web::get().to(ops::dead_letters),
             )
+            .route(
+                "/api/v1/outbox/dead-letters/{id}/retry",
+                web::post().to(ops::retry_dead_letter),
+            )
+            .route(
+                "/api/v1/outbox/dead-letters/{id}/cancel",
+                web::post().to(ops::cancel_dead_letter),
+            )
             .route("/api/v1/events/failed", web::get().to(ops::failed_events))
             .configure(console::routes);
     }

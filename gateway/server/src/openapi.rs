@@ -60,6 +60,8 @@ impl Modify for BearerTokens {
         ops::metrics,
         ops::reset_metrics,
         ops::dead_letters,
+        ops::retry_dead_letter,
+        ops::cancel_dead_letter,
         ops::failed_events,
         webhooks::receive_default,
         webhooks::receive_named,

@@ -1,6 +1,7 @@
 //! Operator endpoints under `/api/v1/`: record counts, pipeline latency, and what went wrong
 //! (dead-lettered outbox items, events given up on) with reasons but without ticket text.
-//! They carry no customer content; reviewers and admins may read them, admins reset metrics.
+//! They carry no customer content; reviewers and admins may read them; admins reset metrics
+//! and retry or cancel dead letters (each recorded in the approval log first).
 
 use actix_web::{HttpResponse, web};
 use deskbridge_pipeline::Ingest;
@@ -356,4 +357,110 @@ pub(crate) async fn failed_events(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READERS)?;
     failed_events_view(&state)
+}
+
+/// An admin's answer to a dead letter (the API and the console): recorded in the approval
+/// log first (`outbox.retried` / `outbox.cancelled`, the person as a commitment), then
+/// stored. A retried reply passes the delivery gate again before it is sent.
+pub(crate) async fn settle_dead_letter(
+    state: &AppState,
+    person: &str,
+    id: &str,
+    retry: bool,
+) -> Result<deskbridge_store::OutboxItem, ApiError> {
+    let store = state.store.clone().ok_or_else(no_store)?;
+    let item = store
+        .outbox_item(id)
+        .map_err(|e| ApiError::internal("reading the outbox item", e))?
+        .filter(|item| matches!(item.state, OutboxState::DeadLettered { .. }))
+        .ok_or_else(|| ApiError::not_found(format!("no dead letter {id}")))?;
+    if let Some(audit) = &state.audit {
+        let mut entry = deskbridge_audit::NewEntry {
+            kind: if retry {
+                "outbox.retried"
+            } else {
+                "outbox.cancelled"
+            }
+            .into(),
+            at_ms: deskbridge_pipeline::now_ms(),
+            ..Default::default()
+        };
+        entry
+            .data
+            .insert("outbox_id".into(), item.id.clone().into());
+        entry
+            .data
+            .insert("helpdesk".into(), item.helpdesk.clone().into());
+        entry
+            .data
+            .insert("ticket_id".into(), item.ticket_id.clone().into());
+        entry.data.insert("operation".into(), item.op.name().into());
+        entry.personal.insert("person".into(), person.to_owned());
+        deskbridge_pipeline::journal::record(audit, vec![entry])
+            .await
+            .map_err(|e| ApiError::internal("recording the change in the approval log", e))?;
+    }
+    let id = id.to_owned();
+    let settled =
+        web::block(move || store.settle_dead_letter(&id, retry, deskbridge_pipeline::now_ms()))
+            .await
+            .map_err(|e| ApiError::internal("settling the dead letter", e))?;
+    match settled {
+        Ok(item) => {
+            tracing::warn!(item = %item.id, retry, "dead letter settled by an admin");
+            Ok(item)
+        }
+        Err(deskbridge_store::StoreError::NotFound { .. }) => Err(ApiError::conflict(
+            "the item is no longer a dead letter (settled meanwhile)",
+        )),
+        Err(e) => Err(ApiError::internal("settling the dead letter", e)),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/dead-letters/{id}/retry",
+    tag = "operations",
+    summary = "Try a dead-lettered outbox item again (admin)",
+    params(("id" = String, Path, description = "The outbox item's id")),
+    responses(
+        (status = 204, description = "Back in the outbox: attempts from zero; a write that may have reached the helpdesk is read back first, and a reply passes the delivery gate again"),
+        (status = 404, description = "No such dead letter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Settled meanwhile", body = crate::Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn retry_dead_letter(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    settle_dead_letter(&state, &caller.person, &id, true).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/outbox/dead-letters/{id}/cancel",
+    tag = "operations",
+    summary = "Give up on a dead-lettered outbox item for good (admin)",
+    params(("id" = String, Path, description = "The outbox item's id")),
+    responses(
+        (status = 204, description = "Cancelled: it is never tried again"),
+        (status = 404, description = "No such dead letter", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Settled meanwhile", body = crate::Problem, content_type = "application/problem+json"),
+        crate::auth::AuthRefusals,
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel_dead_letter(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin])?;
+    settle_dead_letter(&state, &caller.person, &id, false).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -99,6 +99,18 @@ fn endpoints() -> Vec<Endpoint> {
             body: None,
         },
         Endpoint {
+            method: "POST",
+            path: "/api/v1/outbox/dead-letters/nope/retry",
+            allowed: &[Admin],
+            body: None,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/outbox/dead-letters/nope/cancel",
+            allowed: &[Admin],
+            body: None,
+        },
+        Endpoint {
             method: "GET",
             path: "/api/v1/events/failed",
             allowed: READERS,

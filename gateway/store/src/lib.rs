@@ -163,6 +163,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Dead-lettered outbox items, oldest first.
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
 
+    /// An operator's answer to dead letter `id`: `retry` puts it back in the pending outbox
+    /// (attempts from zero, due at `now_ms`; `maybe_applied` kept, so a write that may have
+    /// reached the helpdesk is read back before it is tried again); otherwise it is cancelled
+    /// and never tried again. Returns the item as stored; `NotFound` when `id` is not a dead
+    /// letter (any more). Durable on return.
+    fn settle_dead_letter(
+        &self,
+        id: &str,
+        retry: bool,
+        now_ms: i64,
+    ) -> Result<OutboxItem, StoreError>;
+
     /// Events processed so far, oldest first.
     fn processed_events(&self) -> Result<Vec<ProcessedEvent>, StoreError>;
 

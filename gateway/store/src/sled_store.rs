@@ -987,6 +987,52 @@ impl Store for SledStore {
         Ok(None)
     }
 
+    fn settle_dead_letter(
+        &self,
+        id: &str,
+        retry: bool,
+        now_ms: i64,
+    ) -> Result<OutboxItem, StoreError> {
+        let key = id.as_bytes();
+        let settled = (&self.outbox, &self.dead_letters, &self.outbox_cancelled)
+            .transaction(|(outbox, dead, cancelled)| {
+                let Some(bytes) = dead.get(key)? else {
+                    return Err(abort(StoreError::NotFound {
+                        what: "dead letter",
+                        id: id.to_owned(),
+                    }));
+                };
+                let mut item: OutboxItem = decode(key, &bytes).map_err(abort)?;
+                if retry {
+                    item.state = OutboxState::Pending;
+                    item.attempts = 0;
+                    item.next_attempt_at_ms = now_ms;
+                    item.held_since_ms = None;
+                } else {
+                    item.state = OutboxState::Cancelled { at_ms: now_ms };
+                }
+                let encoded = encode(&item).map_err(abort)?;
+                dead.remove(key)?;
+                if retry {
+                    outbox.insert(key, encoded.as_slice())?;
+                } else {
+                    cancelled.insert(key, encoded.as_slice())?;
+                }
+                Ok(item)
+            })
+            .map_err(flatten)?;
+        self.db.flush().map_err(backend)?;
+        self.counts.moved(
+            Counted::OutboxDead,
+            if retry {
+                Counted::OutboxPending
+            } else {
+                Counted::OutboxCancelled
+            },
+        );
+        Ok(settled)
+    }
+
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let mut items: Vec<OutboxItem> = self.damaged.readable(&self.dead_letters)?;
         items.sort_by_key(|item| item.created_at_ms);
@@ -1501,6 +1547,39 @@ mod tests {
         assert_eq!(store.dead_letters().expect("dead").len(), 1);
         let err = store.outbox_update(&dead).expect_err("no longer pending");
         assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_dead_letter_is_retried_or_cancelled_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, seq) = open_with_event(dir.path(), "a");
+        store
+            .complete_event(seq, &outcome("evt-a", &["n1", "n2"]))
+            .expect("complete");
+        for id in ["n1", "n2"] {
+            let mut dead = note(id);
+            dead.attempts = 9;
+            dead.maybe_applied = true;
+            dead.state = OutboxState::DeadLettered {
+                reason: "500s for a day".into(),
+                at_ms: 5,
+            };
+            store.outbox_update(&dead).expect("dead-letter");
+        }
+        let retried = store.settle_dead_letter("n1", true, 77).expect("retry");
+        assert_eq!(retried.state, OutboxState::Pending);
+        assert_eq!((retried.attempts, retried.next_attempt_at_ms), (0, 77));
+        assert!(retried.maybe_applied, "read back before trying again");
+        assert_eq!(store.outbox_pending().expect("pending").len(), 1);
+        let cancelled = store.settle_dead_letter("n2", false, 78).expect("cancel");
+        assert_eq!(cancelled.state, OutboxState::Cancelled { at_ms: 78 });
+        assert!(store.dead_letters().expect("dead").is_empty());
+        for (id, retry) in [("n1", true), ("n2", false), ("nope", true)] {
+            let err = store.settle_dead_letter(id, retry, 79).expect_err(id);
+            assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+        }
+        let stats = store.stats().expect("stats");
+        assert_eq!(stats.outbox_dead_lettered, 0);
     }
 
     #[test]

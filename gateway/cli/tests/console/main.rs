@@ -243,6 +243,14 @@ async fn a_reviewer_checks_proofs_in_the_browser_and_cannot_approve() {
         "{}",
         result.text().await.unwrap_or_default()
     );
+    browser
+        .client
+        .execute(
+            "document.querySelector('[data-proof-for]').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     browser.screenshot("audit").await;
 
     // A server that alters the proof, the entry or the checkpoint is caught by the browser.
@@ -408,5 +416,105 @@ async fn the_ticket_view_works_in_the_helpdesks_frame_and_nowhere_else() {
         !browser.has("form").await,
         "the refused frame shows no form"
     );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_retries_a_dead_letter_pauses_drafting_and_manages_tokens() {
+    let sim = start_sim("zendesk");
+    let (files, gateway, tokens) = gateway_with_console(&sim, "", &[("Ann Agent", "agent")]);
+    let agent = tokens[0].clone();
+    let admin = files.admin_token.clone();
+    inject_faults(
+        &sim,
+        json!({"method": "PUT", "path_prefix": "/api/v2/tickets/", "kind": "status", "status": 422}),
+    );
+    let ticket = create_ticket(&sim, "Refused note", "The helpdesk refuses the first note.");
+    wait_for(30, "the dead letter", || {
+        status(&gateway)["outbox_dead_lettered"] == 1
+    });
+    let base = format!("http://{}", gateway.address);
+
+    let browser = Browser::start().await;
+    // An agent has no admin page.
+    browser.sign_in(&gateway.address, &agent).await;
+    browser.wait_text("h1", "Approval queue").await;
+    assert!(!browser.text("header nav").await.contains("Admin"));
+    browser.goto(&format!("{base}/console/admin")).await;
+    browser.wait_text("h1", "Forbidden").await;
+    browser.click("form.signout button").await;
+
+    browser.sign_in(&gateway.address, &admin).await;
+    browser.goto(&format!("{base}/console/admin")).await;
+    let dead = browser.text("#dead-h + table").await;
+    assert!(dead.contains("422"), "{dead}");
+    browser.screenshot("admin").await;
+
+    // Retry once the helpdesk takes it again: the note lands, and the retry is on record.
+    let answer = http(&sim.address, "DELETE", "/_sim/faults", &[], b"");
+    assert_eq!(answer.status, 204, "{}", answer.body);
+    browser.click("button[value=retry]").await;
+    browser.wait_text("p.notice", "back in the outbox").await;
+    wait_for(30, "the retried note", || {
+        !internal_notes(&sim, ticket).is_empty()
+    });
+    assert_eq!(audit_entries_of(&files, "outbox.retried").len(), 1);
+
+    // The stop switch, with a reason, and back.
+    browser.goto(&format!("{base}/console/admin")).await;
+    browser
+        .css("select[name=scope] option[value='helpdesk:acme']")
+        .await
+        .click()
+        .await
+        .expect("choose");
+    browser
+        .type_into("input[name=reason]", "model misbehaves")
+        .await;
+    browser.click("#pauses-h ~ form.filters button").await;
+    let paused = browser
+        .wait_text("#pauses-h ~ form.inline", "helpdesk:acme")
+        .await;
+    assert!(paused.contains("model misbehaves"), "{paused}");
+    assert_eq!(
+        api_get(&gateway, "/api/v1/pauses")[0]["scope"],
+        "helpdesk:acme"
+    );
+    browser.click("#pauses-h ~ form.inline button").await;
+    browser.wait_text("p.notice", "resumed").await;
+    assert_eq!(api_get(&gateway, "/api/v1/pauses"), json!([]));
+
+    // A token made here is shown once and works; revoked, it stops working.
+    browser.type_into("input[name=person]", "Nora New").await;
+    browser.click("input[name=role_agent]").await;
+    browser.click("#tokens-h ~ form.filters button").await;
+    let shown = browser
+        .css("input.secret")
+        .await
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a token");
+    let me = |token: &str| {
+        http(
+            &gateway.address,
+            "GET",
+            "/api/v1/me",
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        )
+        .status
+    };
+    assert_eq!(me(&shown), 200);
+    let row = browser
+        .client
+        .find(Locator::XPath(
+            "//tr[td[contains(., 'Nora New')]]//button[contains(., 'Revoke')]",
+        ))
+        .await
+        .expect("the new token's row");
+    row.click().await.expect("revoke");
+    browser.wait_text("p.notice", "revoked").await;
+    assert_eq!(me(&shown), 401);
     browser.close().await;
 }

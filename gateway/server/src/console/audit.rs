@@ -14,7 +14,9 @@ use deskbridge_core::Role;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{NO_FRAMES, Section, html_response, page as frame, page_error, secure_headers};
+use super::layout::{
+    NO_FRAMES, Section, html_response, page as frame, page_error, secure_headers, utc,
+};
 use super::{assets, signed_in_as};
 use crate::AppState;
 use crate::api_error::ApiError;
@@ -40,6 +42,8 @@ const KINDS: &[&str] = &[
     "token.created",
     "token.revoked",
     "personal.erased",
+    "outbox.retried",
+    "outbox.cancelled",
 ];
 
 /// The search form (empty fields mean "any").
@@ -120,27 +124,6 @@ fn day_start_ms(text: &str) -> Option<i64> {
     Some((era * 146_097 + doe - 719_468) * 86_400_000)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` UTC of Unix milliseconds.
-fn utc(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// `GET /console/audit`.
 pub(crate) async fn page(
     request: HttpRequest,
@@ -209,7 +192,7 @@ pub(crate) async fn page(
             }
         }
         (search_form(&query))
-        p { (total) " matching entries" @if total > 0 { ", newest first" } "." }
+        p { (total) @if total == 1 { " matching entry." } @else if total > 1 { " matching entries, newest first." } @else { " matching entries." } }
         @if !entries.is_empty() {
             table.audit {
                 caption { "Entries" }

@@ -8,6 +8,7 @@
 //! - `queue`: the agents' approval queue; `draft`: one draft and the decision on it.
 //! - `ticket`: the per-ticket view the helpdesk sidebar apps embed.
 //! - `audit`: the reviewers' approval log with in-browser proof checks.
+//! - `admin`: status, the stop switch, dead letters, failed events and tokens.
 //! - `layout`: the page frame, the security headers and the error page.
 //! - `assets`: the embedded stylesheet and scripts.
 //!
@@ -20,6 +21,7 @@
 // `HttpResponse` in `Err` is the point, not an accident of size.
 #![allow(clippy::result_large_err)]
 
+mod admin;
 mod assets;
 mod audit;
 mod draft;
@@ -78,6 +80,18 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/queue", web::get().to(queue::page))
         .route("/console/drafts/{id}", web::get().to(draft::page))
         .route("/console/drafts/{id}", web::post().to(draft::decide))
+        .route("/console/admin", web::get().to(admin::page))
+        .route("/console/admin/pause", web::post().to(admin::switch))
+        .route("/console/admin/resume", web::post().to(admin::switch))
+        .route(
+            "/console/admin/dead-letters/{id}",
+            web::post().to(admin::dead_letter),
+        )
+        .route("/console/admin/tokens", web::post().to(admin::create_token))
+        .route(
+            "/console/admin/tokens/{id}/revoke",
+            web::post().to(admin::revoke_token),
+        )
         .route("/console/audit", web::get().to(audit::page))
         .route(
             "/console/audit/entries/{index}",
