@@ -3,6 +3,7 @@
 
 mod ai_setup;
 mod audit_cmd;
+mod demo;
 mod insights_cmd;
 mod knowledge_setup;
 mod plugin_cmd;
@@ -31,6 +32,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Try Deskbridge: the gateway, its console and a simulated Zendesk with demo tickets.
+    Demo(demo::DemoArgs),
     /// Run the gateway (embedded defaults when no config is given).
     Serve {
         /// A deskbridge.toml.
@@ -233,7 +236,10 @@ fn main() -> ExitCode {
             config: config.as_deref(),
             listen: listen.as_deref(),
             data_dir,
+            log_filter: None,
+            on_ready: None,
         }),
+        Command::Demo(args) => demo::run(args),
         Command::Sim(args) => run_sim(args),
         Command::Plugin { command } => plugin_cmd::run(command),
         Command::Providers { command } => providers_cmd::run(command),

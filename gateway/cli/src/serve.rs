@@ -31,13 +31,18 @@ pub(crate) struct ServeArgs<'a> {
     pub(crate) config: Option<&'a Path>,
     pub(crate) listen: Option<&'a str>,
     pub(crate) data_dir: Option<PathBuf>,
+    /// The log filter when `RUST_LOG` does not set one (`info` when `None`).
+    pub(crate) log_filter: Option<&'a str>,
+    /// Called with the address once the gateway listens and handles signals.
+    pub(crate) on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
 }
 
 pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(args.log_filter.unwrap_or("info"))),
         )
         .init();
     let mut config = match args.config {
@@ -133,7 +138,8 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         decisions: Some(pipeline.decisions().clone()),
         console: console(&config),
     };
-    deskbridge_server::run_until_stopped(listener, state, || {
+    let on_ready = args.on_ready;
+    deskbridge_server::run_until_stopped(listener, state, move || {
         tracing::info!(
             %address,
             plugins = plugin_count,
@@ -143,6 +149,9 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         );
         if config.console.enabled {
             tracing::info!("console at http://{address}/console/ (sign in with an API token)");
+        }
+        if let Some(on_ready) = on_ready {
+            on_ready(address);
         }
     })?;
     // Make whatever the pipeline recorded since the last flush durable before exiting (events

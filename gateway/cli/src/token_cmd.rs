@@ -78,36 +78,48 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<SledStore> {
     })
 }
 
+/// Creates a token for `name` with `roles` on the stopped gateway of `config`, recorded in
+/// the approval log as made `by`; the secret and the record.
+pub(crate) fn create(
+    config: &Config,
+    name: &str,
+    roles: Vec<Role>,
+    by: &str,
+) -> anyhow::Result<(String, TokenRecord)> {
+    let name = match check_token_request(name, &roles) {
+        Ok(name) => name,
+        Err(problem) => bail!("{problem}"),
+    };
+    let store = open_store(config)?;
+    let log = open_log(config)?;
+    let (token, hash, id) =
+        new_token().map_err(|e| anyhow::anyhow!("no randomness for a new token: {e}"))?;
+    let mut roles = roles;
+    roles.sort();
+    roles.dedup();
+    let record = TokenRecord {
+        id,
+        person: name,
+        roles,
+        created_at_ms: now_ms(),
+        revoked_at_ms: None,
+    };
+    log.append_durable(token_entry(
+        "token.created",
+        &record,
+        by,
+        record.created_at_ms,
+    ))?;
+    log.checkpoint()?;
+    store.insert_token(&hash, &record)?;
+    Ok((token, record))
+}
+
 pub(crate) fn run(command: TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
         TokenCommand::Create { name, roles, place } => {
-            let name = match check_token_request(&name, &roles) {
-                Ok(name) => name,
-                Err(problem) => bail!("{problem}"),
-            };
-            let config = place.config()?;
-            let store = open_store(&config)?;
-            let log = open_log(&config)?;
-            let (token, hash, id) =
-                new_token().map_err(|e| anyhow::anyhow!("no randomness for a new token: {e}"))?;
-            let mut roles = roles;
-            roles.sort();
-            roles.dedup();
-            let record = TokenRecord {
-                id,
-                person: name,
-                roles,
-                created_at_ms: now_ms(),
-                revoked_at_ms: None,
-            };
-            log.append_durable(token_entry(
-                "token.created",
-                &record,
-                "deskbridge token create",
-                record.created_at_ms,
-            ))?;
-            log.checkpoint()?;
-            store.insert_token(&hash, &record)?;
+            let (token, record) =
+                create(&place.config()?, &name, roles, "deskbridge token create")?;
             let roles: Vec<&str> = record.roles.iter().map(|r| r.as_str()).collect();
             eprintln!(
                 "created {} for {} ({}); the token is shown only now:",

@@ -518,3 +518,90 @@ async fn an_admin_retries_a_dead_letter_pauses_drafting_and_manages_tokens() {
     assert_eq!(me(&shown), 401);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_takes_a_newcomer_from_a_ticket_to_a_proven_reply() {
+    let mut demo = start_demo();
+    let token = demo.token.clone().expect("the demo prints a token");
+    let log = demo.log();
+    let sim = log
+        .lines()
+        .find_map(|line| line.split("Simulated Zendesk:  http://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the simulator's address")
+        .to_owned();
+    let data_dir = std::env::temp_dir().join(format!("deskbridge-demo-{}", demo.id()));
+    assert!(data_dir.exists());
+    let drafts = |demo: &Process| {
+        let answer = api_send(demo, &token, "GET", "/api/v1/drafts", &json!(null));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.json().as_array().cloned().unwrap_or_default()
+    };
+    wait_for(60, "drafts for the demo tickets", || {
+        drafts(&demo).len() >= 4
+    });
+
+    let browser = Browser::start().await;
+    browser.sign_in(&demo.address, &token).await;
+    let queue = browser
+        .wait_text("table.queue", "Refund for my returned headphones")
+        .await;
+    assert!(
+        queue.contains("订单还没有到"),
+        "the Chinese ticket is in the queue: {queue}"
+    );
+    browser
+        .client
+        .find(Locator::LinkText("Refund for my returned headphones"))
+        .await
+        .expect("the refund draft")
+        .click()
+        .await
+        .expect("open");
+    let sources = browser.text("ul.sources").await;
+    assert!(
+        sources.contains("Refund for a returned item"),
+        "grounded in the help center: {sources}"
+    );
+    let ticket = browser
+        .text("p.meta")
+        .await
+        .split("ticket ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("ticket id")
+        .to_owned();
+    browser.click("button.approve").await;
+    browser.wait_text("p.notice", "Approved").await;
+    wait_for(30, "the reply in the simulated ticket", || {
+        get_json(&sim, &format!("/_sim/tickets/{ticket}"))["comments"]
+            .as_array()
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["public"] == true
+                        && c["body"]
+                            .as_str()
+                            .is_some_and(|b| b.contains("5 business days"))
+                })
+            })
+    });
+
+    // The decision is in the approval log, and its proof checks out in the browser.
+    browser
+        .goto(&format!(
+            "http://{}/console/audit?kind=draft.decided",
+            demo.address
+        ))
+        .await;
+    browser.click("button[data-verify]").await;
+    let result = browser.css("[data-proof-for][data-result]").await;
+    assert_eq!(
+        result.attr("data-result").await.expect("attr").as_deref(),
+        Some("verified")
+    );
+    browser.close().await;
+
+    // Ctrl-C (here SIGTERM) stops the demo and removes its data.
+    demo.stop();
+    assert!(!data_dir.exists(), "{} is left behind", data_dir.display());
+}

@@ -228,6 +228,36 @@ workers = 2
     }
 }
 
+/// `deskbridge demo` on a free port; its address is the console's host and port.
+pub(crate) fn start_demo() -> Process {
+    let mut demo = Process::spawn(
+        "demo",
+        deskbridge()
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info,actix_server=warn"),
+        "Console:",
+    );
+    demo.address = demo
+        .address
+        .trim_start_matches("http://")
+        .trim_end_matches("/console/")
+        .to_owned();
+    wait_for(10, "the demo token", || demo.log().contains("Demo token:"));
+    demo.token = demo.log().lines().find_map(|line| {
+        line.split("Demo token:")
+            .nth(1)
+            .map(|rest| rest.trim().to_owned())
+    });
+    demo
+}
+
+/// The child's process id.
+impl Process {
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// A Zendesk helpdesk table pointing at `sim`.
 pub(crate) fn zendesk_helpdesk(name: &str, sim: &Process, extra: &str) -> String {
     format!(

@@ -9,6 +9,8 @@ mod faults;
 mod freshdesk;
 mod generic;
 mod hardening;
+// Shared with the console's browser tests (`tests/console`), which use a few helpers more.
+#[allow(dead_code)]
 mod harness;
 mod ingest_errors;
 mod insights;
