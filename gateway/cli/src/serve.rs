@@ -38,17 +38,11 @@ pub(crate) struct ServeArgs<'a> {
 }
 
 pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(args.log_filter.unwrap_or("info"))),
-        )
-        .init();
     let mut config = match args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    init_logging(config.log.format, args.log_filter.unwrap_or("info"));
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
@@ -109,6 +103,10 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
             sync_plans,
         ));
     }
+    let probes: Vec<(String, Arc<dyn HelpdeskClient>)> = helpdesks
+        .iter()
+        .filter_map(|h| h.client.clone().map(|client| (h.name.clone(), client)))
+        .collect();
     let pipeline = {
         let _entered = runtime.enter();
         Pipeline::start(store.clone(), helpdesks, settings)?
@@ -137,6 +135,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         knowledge: Some(knowledge),
         decisions: Some(pipeline.decisions().clone()),
         console: console(&config),
+        readiness: Some(Arc::new(deskbridge_server::ready::Readiness::new(probes))),
     };
     let on_ready = args.on_ready;
     deskbridge_server::run_until_stopped(listener, state, move || {
@@ -387,4 +386,20 @@ fn console(config: &Config) -> Option<Arc<deskbridge_server::Console>> {
         console.secure_cookies(),
         ancestors,
     )))
+}
+
+/// Logs to stdout as `[log] format` says, at the levels `RUST_LOG` names (else `default`).
+fn init_logging(format: deskbridge_config::LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        deskbridge_config::LogFormat::Pretty => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
+        deskbridge_config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }

@@ -90,6 +90,27 @@ pub struct Config {
     pub redaction: RedactionConfig,
     /// `[console]`: the web console.
     pub console: ConsoleConfig,
+    /// `[log]`: how the gateway logs.
+    pub log: LogConfig,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` (for people, the default) or `json` (one object per line, for collectors).
+    pub format: LogFormat,
+}
+
+/// The log's line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line, with the request span's fields.
+    Json,
 }
 
 /// `[redaction]`.
@@ -145,6 +166,7 @@ impl Default for Config {
             ai: AiConfig::default(),
             redaction: RedactionConfig::default(),
             console: ConsoleConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }

@@ -77,6 +77,11 @@ impl FreshdeskClient {
             .body)
     }
 
+    /// `GET /api/v2/agents/me`: answers only with a valid API key.
+    async fn probe(&self) -> Result<(), ApiError> {
+        self.get("/api/v2/agents/me", &[]).await.map(|_| ())
+    }
+
     /// Every conversation of a ticket, oldest first.
     async fn conversations(&self, ticket_id: &str) -> Result<Vec<Value>, ApiError> {
         let path = format!("/api/v2/tickets/{ticket_id}/conversations");

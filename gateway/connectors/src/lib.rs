@@ -62,6 +62,10 @@ macro_rules! helpdesk_client {
             {
                 Box::pin(self.knowledge())
             }
+
+            fn probe<'a>(&'a self) -> $crate::BoxFuture<'a, Result<(), $crate::ApiError>> {
+                Box::pin(self.probe())
+            }
         }
     };
 }
@@ -199,6 +203,10 @@ pub trait HelpdeskClient: Send + Sync {
     fn knowledge<'a>(
         &'a self,
     ) -> BoxFuture<'a, Result<Vec<deskbridge_core::KnowledgeDoc>, ApiError>>;
+
+    /// One cheap authenticated request that says whether the helpdesk answers and accepts
+    /// the gateway's credentials (the readiness check).
+    fn probe<'a>(&'a self) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
 /// Installs the process-wide TLS crypto provider (ring) once. Clients call it; it is public

@@ -97,6 +97,21 @@ impl ZendeskClient {
             .body)
     }
 
+    /// `GET /api/v2/users/me`: Zendesk answers an unauthenticated request as the anonymous
+    /// user (no id) rather than 401, so the id is what proves the credentials work.
+    async fn probe(&self) -> Result<(), ApiError> {
+        let me = self.get("/api/v2/users/me", &[]).await?;
+        if me["user"]["id"].is_u64() {
+            Ok(())
+        } else {
+            Err(ApiError::Permanent {
+                status: None,
+                reason: "Zendesk does not accept the configured credentials (anonymous user)"
+                    .into(),
+            })
+        }
+    }
+
     /// Every comment of a ticket, oldest first, following `meta.after_cursor`; with `roles`,
     /// also the Zendesk role of every author the pages side-load (`include=users`), by user id.
     async fn comments(&self, ticket_id: &str, with_roles: bool) -> Result<Comments, ApiError> {

@@ -15,6 +15,7 @@ pub mod knowledge;
 pub mod oversight;
 pub mod redact;
 pub mod review;
+pub mod telemetry;
 pub mod throttle;
 pub mod ticket;
 pub mod ticket_limits;

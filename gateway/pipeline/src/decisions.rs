@@ -184,6 +184,7 @@ impl DecisionService {
             }
         }
         tracing::info!(draft = %next.id, decision = kind.name(), state = next.review.state.name(), version = next.review.version, "draft decided");
+        count_decision(kind.name());
         Ok(next)
     }
 
@@ -276,6 +277,7 @@ impl DecisionService {
             }
         }
         tracing::info!(draft = %next.id, "approved reply cancelled by an admin");
+        count_decision("cancel");
         Ok(next)
     }
 
@@ -314,10 +316,16 @@ impl DecisionService {
                 .map_err(|e| e.to_string())?
             {
                 expired += 1;
+                count_decision("expire");
             }
         }
         Ok(expired)
     }
+}
+
+/// Counts a decision of `kind` for `GET /metrics`.
+fn count_decision(kind: &str) {
+    deskbridge_core::telemetry::telemetry().inc("deskbridge_decisions_total", &[("kind", kind)]);
 }
 
 /// The approval-log entry of a decision.

@@ -16,5 +16,6 @@ pub(crate) fn unconfigured_delivery() -> InboundEvent {
             kind_hint: None,
             origin: "test".into(),
         },
+        request_id: None,
     }
 }

@@ -305,7 +305,11 @@ impl Deliverer {
             )
             .await;
         }
-        tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, "outbox item delivered");
+        tracing::info!(helpdesk = %self.helpdesk, item = %item.id, op = item.op.name(), attempts = item.attempts, request_id = item.request_id.as_deref().unwrap_or(""), "outbox item delivered");
+        deskbridge_core::telemetry::telemetry().inc(
+            "deskbridge_outbox_attempts_total",
+            &[("helpdesk", &self.helpdesk), ("result", "delivered")],
+        );
         Ok(item)
     }
 
@@ -336,7 +340,11 @@ impl Deliverer {
         mut item: OutboxItem,
         reason: String,
     ) -> Result<OutboxItem, deskbridge_store::StoreError> {
-        tracing::warn!(helpdesk = %self.helpdesk, item = %item.id, %reason, "outbox item dead-lettered");
+        tracing::warn!(helpdesk = %self.helpdesk, item = %item.id, %reason, request_id = item.request_id.as_deref().unwrap_or(""), "outbox item dead-lettered");
+        deskbridge_core::telemetry::telemetry().inc(
+            "deskbridge_outbox_attempts_total",
+            &[("helpdesk", &self.helpdesk), ("result", "dead_lettered")],
+        );
         item.state = OutboxState::DeadLettered {
             reason,
             at_ms: now_ms(),
@@ -353,6 +361,12 @@ impl Deliverer {
         reading_back: bool,
     ) -> Result<OutboxItem, deskbridge_store::StoreError> {
         let what = if reading_back { "read-back" } else { "attempt" };
+        if !matches!(error, ApiError::Permanent { .. }) {
+            deskbridge_core::telemetry::telemetry().inc(
+                "deskbridge_outbox_attempts_total",
+                &[("helpdesk", &self.helpdesk), ("result", "retry")],
+            );
+        }
         item.last_error = Some(format!("{what} {}: {error}", item.attempts));
         let wait = match &error {
             ApiError::Permanent { .. } => {

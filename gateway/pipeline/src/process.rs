@@ -51,6 +51,17 @@ enum Stop {
 
 impl Worker {
     pub(crate) async fn process(&self, queued: Queued) {
+        use tracing::Instrument as _;
+        // Every line logged while the event is processed carries the id of the webhook
+        // request that delivered it.
+        let span = tracing::info_span!(
+            "event",
+            request_id = queued.event.event.request_id.as_deref().unwrap_or("")
+        );
+        self.process_in_span(queued).instrument(span).await;
+    }
+
+    async fn process_in_span(&self, queued: Queued) {
         let StoredEvent { seq, event } = queued.event;
         let started = std::time::Instant::now();
         // Acknowledged by this process: a generic event's body was validated at ingest.
@@ -120,6 +131,11 @@ impl Worker {
         if let Some(at) = queued.acknowledged {
             let ai = Duration::from_micros(outcome.processed.ai_us);
             self.metrics.record(at.elapsed(), ai);
+            deskbridge_core::telemetry::telemetry().observe(
+                "deskbridge_pipeline_latency_seconds",
+                &[],
+                at.elapsed().as_secs_f64(),
+            );
         }
         tracing::info!(
             event = %event.id,
@@ -298,6 +314,7 @@ impl Worker {
             seq,
             created_at_ms: now_ms(),
             position: 0,
+            request_id: event.request_id.as_deref(),
         };
         for PluginAction {
             plugin,
@@ -530,6 +547,7 @@ struct NewItems<'a> {
     seq: u64,
     created_at_ms: i64,
     position: u32,
+    request_id: Option<&'a str>,
 }
 
 impl NewItems<'_> {
@@ -560,6 +578,7 @@ impl NewItems<'_> {
             },
             held_since_ms: None,
             held_ms: 0,
+            request_id: self.request_id.map(str::to_owned),
         }
     }
 }

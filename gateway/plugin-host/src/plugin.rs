@@ -529,6 +529,25 @@ impl<T> RawCall<T> {
                 })
             }
         };
+        let telemetry = deskbridge_core::telemetry::telemetry();
+        let labels: [(&str, &str); 1] = [("plugin", &plugin.manifest.id)];
+        telemetry.add(
+            "deskbridge_plugin_fuel_total",
+            &labels,
+            fuel_consumed as f64,
+        );
+        telemetry.observe(
+            "deskbridge_plugin_call_seconds",
+            &labels,
+            elapsed.as_secs_f64(),
+        );
+        telemetry.inc(
+            "deskbridge_plugin_calls_total",
+            &[
+                ("plugin", &plugin.manifest.id),
+                ("outcome", if result.is_ok() { "ok" } else { "error" }),
+            ],
+        );
         let stderr = state.stderr_text();
         let CallState {
             logs,

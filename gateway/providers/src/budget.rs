@@ -217,6 +217,14 @@ impl std::fmt::Debug for Budgets {
 }
 
 impl Budgets {
+    /// What `usage` of `provider` costs in millionths of the currency, if its prices are
+    /// configured.
+    pub fn cost_micros(&self, provider: &str, usage: Usage) -> Option<u64> {
+        self.prices
+            .get(provider)
+            .map(|prices| prices.cost_micros(usage))
+    }
+
     /// Budgets with `limits`, providers' `prices` and counters kept in `store`. Scopes whose
     /// budget is empty are dropped.
     pub fn new(

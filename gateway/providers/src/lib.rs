@@ -145,6 +145,25 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// A short snake_case name (metrics labels).
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureKind::RateLimited => "rate_limited",
+            FailureKind::Overloaded => "overloaded",
+            FailureKind::ServerError => "server_error",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Unreachable => "unreachable",
+            FailureKind::Unauthorized => "unauthorized",
+            FailureKind::UnknownModel => "unknown_model",
+            FailureKind::BadRequest => "bad_request",
+            FailureKind::BadAnswer => "bad_answer",
+            FailureKind::CircuitOpen => "circuit_open",
+            FailureKind::Busy => "busy",
+            FailureKind::NotAllowed => "not_allowed",
+            FailureKind::BudgetExhausted => "budget_exhausted",
+        }
+    }
+
     /// A failure that may pass if the same request is sent again later.
     pub fn is_transient(self) -> bool {
         matches!(

@@ -602,6 +602,12 @@ impl AiRouter {
                 None => None,
             };
             let result = guarded.complete(attempt, deadline, last).await;
+            record_call(
+                &target.provider,
+                &result,
+                started.elapsed(),
+                self.budgets.as_deref(),
+            );
             if let (Some(budgets), Some(reservation)) = (&self.budgets, reservation) {
                 let outcome = match &result {
                     Ok(answered) => answered
@@ -649,6 +655,48 @@ impl AiRouter {
             });
         }
         Err(RouteFailure { failed })
+    }
+}
+
+/// Counts a provider call, its time, tokens and (with prices) cost for `GET /metrics`.
+fn record_call(
+    provider: &str,
+    result: &Result<crate::Answered, ProviderError>,
+    elapsed: Duration,
+    budgets: Option<&crate::budget::Budgets>,
+) {
+    let telemetry = deskbridge_core::telemetry::telemetry();
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => e.kind.name(),
+    };
+    telemetry.inc(
+        "deskbridge_provider_calls_total",
+        &[("provider", provider), ("outcome", outcome)],
+    );
+    telemetry.observe(
+        "deskbridge_provider_latency_seconds",
+        &[("provider", provider)],
+        elapsed.as_secs_f64(),
+    );
+    if let Some(usage) = result.as_ref().ok().and_then(|a| a.completion.usage) {
+        for (direction, tokens) in [
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+        ] {
+            telemetry.add(
+                "deskbridge_provider_tokens_total",
+                &[("provider", provider), ("direction", direction)],
+                f64::from(tokens),
+            );
+        }
+        if let Some(cost) = budgets.and_then(|b| b.cost_micros(provider, usage)) {
+            telemetry.add(
+                "deskbridge_provider_cost_total",
+                &[("provider", provider)],
+                cost as f64 / 1_000_000.0,
+            );
+        }
     }
 }
 

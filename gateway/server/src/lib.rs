@@ -1,6 +1,7 @@
 //! Deskbridge's HTTP edge, built on actix-web. Only this crate knows HTTP.
 //!
-//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), the webhook ingest
+//! Routes: `GET /healthz` (liveness plus every plugin's circuit breaker), `GET /readyz`
+//! ([`ready`]: store, plugins, each helpdesk's API), `GET /metrics` (Prometheus), the webhook ingest
 //! `POST /webhooks/{zendesk|freshdesk|generic}[/{helpdesk}]` ([`webhooks`]), and the
 //! token-authenticated `/api/v1/` ([`auth`]): the approval queue (`drafts`), the stop switch
 //! (`pauses`), [`insights`], the approval log's checkpoints, proofs and erasures
@@ -20,6 +21,9 @@ pub mod openapi;
 mod ops;
 mod pauses;
 mod problem;
+mod prometheus;
+pub mod ready;
+pub mod request_id;
 pub mod tokens;
 pub mod webhooks;
 
@@ -70,6 +74,8 @@ pub struct AppState {
     pub decisions: Option<Arc<deskbridge_pipeline::DecisionService>>,
     /// The web console's sessions and settings; `None` serves no console.
     pub console: Option<Arc<Console>>,
+    /// The helpdesk probes of `/readyz`; `None` probes none.
+    pub readiness: Option<Arc<ready::Readiness>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -148,6 +154,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             )
             .service(web::scope("/webhooks").default_service(web::to(webhooks::dispatch)))
             .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(ready::readyz))
+            .route("/metrics", web::get().to(prometheus::metrics))
             .route("/api/v1/me", web::get().to(tokens::me))
             .route("/api/v1/drafts", web::get().to(draft_list::list))
             .route("/api/v1/drafts/{id}", web::get().to(drafts::get))
@@ -205,6 +213,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(request_id::middleware))
             .configure(configure(state.clone()))
             .default_service(web::to(not_found))
     })
@@ -278,6 +287,7 @@ mod tests {
             knowledge: None,
             decisions: None,
             console: None,
+            readiness: None,
         });
         let app = test::init_service(
             App::new()

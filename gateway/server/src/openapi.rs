@@ -40,6 +40,8 @@ impl Modify for BearerTokens {
     ),
     paths(
         crate::healthz,
+        crate::ready::readyz,
+        crate::prometheus::metrics,
         tokens::me,
         draft_list::list,
         drafts::get,

@@ -181,6 +181,16 @@ impl Rejection {
         }
     }
 
+    /// The `result` label of `deskbridge_ingest_total` for this refusal.
+    fn result(&self) -> &'static str {
+        match self.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "refused_auth",
+            StatusCode::SERVICE_UNAVAILABLE if self.retry_after_s.is_some() => "refused_backlog",
+            status if status.is_server_error() => "failed",
+            _ => "refused_body",
+        }
+    }
+
     fn into_response(self) -> HttpResponse {
         let mut response = Problem::response(self.status, self.title, self.detail);
         if self.basic_challenge
@@ -401,10 +411,18 @@ pub(crate) async fn receive_named(
             ),
         );
     }
-    match handle(&request, payload, webhooks, &name, endpoint).await {
-        Ok(response) => response,
-        Err(rejection) => rejection.into_response(),
-    }
+    let (response, result) = match handle(&request, payload, webhooks, &name, endpoint).await {
+        Ok(answered) => answered,
+        Err(rejection) => {
+            let result = rejection.result();
+            (rejection.into_response(), result)
+        }
+    };
+    deskbridge_core::telemetry::telemetry().inc(
+        "deskbridge_ingest_total",
+        &[("helpdesk", &name), ("result", result)],
+    );
+    response
 }
 
 async fn handle(
@@ -413,7 +431,7 @@ async fn handle(
     webhooks: &Webhooks,
     name: &str,
     endpoint: &Endpoint,
-) -> Result<HttpResponse, Rejection> {
+) -> Result<(HttpResponse, &'static str), Rejection> {
     check_content_type(request)?;
     // Freshdesk's body is unsigned: its credentials are checked before it is read.
     if let Endpoint::Freshdesk(auth) = endpoint {
@@ -468,13 +486,17 @@ async fn handle(
         }
     };
     let event = match event {
-        Ingestible::Event(event) => event,
+        Ingestible::Event(mut event) => {
+            event.request_id = crate::request_id::of(request);
+            event
+        }
         Ingestible::Ignored(reason) => {
-            return Ok(HttpResponse::Ok().json(Ack {
+            let ack = HttpResponse::Ok().json(Ack {
                 status: "ignored",
                 event_id: None,
                 reason: Some(reason),
-            }));
+            });
+            return Ok((ack, "ignored"));
         }
     };
     let accepted = webhooks.ingest.accept(event).await.map_err(|e| match e {
@@ -506,11 +528,12 @@ async fn handle(
         Accepted::Duplicate { event_id } => ("duplicate", event_id),
     };
     tracing::debug!(helpdesk = name, kind = source_kind, %event_id, status, "webhook acknowledged");
-    Ok(HttpResponse::Ok().json(Ack {
+    let ack = HttpResponse::Ok().json(Ack {
         status,
         event_id: Some(event_id),
         reason: None,
-    }))
+    });
+    Ok((ack, status))
 }
 
 fn check_content_type(request: &HttpRequest) -> Result<(), Rejection> {
@@ -653,6 +676,7 @@ fn notice_event(
         ticket_id,
         received_at_ms: now_ms(),
         source: EventSource::Fetch { kind_hint, origin },
+        request_id: None,
     })
 }
 
@@ -694,5 +718,6 @@ fn generic_event(helpdesk: &str, webhook_id: &str, body: &[u8]) -> Result<Inboun
         ticket_id: event.ticket.id.clone(),
         received_at_ms: now_ms(),
         source: EventSource::Normalized(Box::new(event)),
+        request_id: None,
     })
 }

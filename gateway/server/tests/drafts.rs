@@ -63,6 +63,7 @@ fn setup() -> Setup {
         knowledge: None,
         decisions: Some(Arc::new(decisions)),
         console: None,
+        readiness: None,
     });
     Setup {
         _dir: dir,
@@ -98,6 +99,7 @@ fn add_draft_with_note(
             kind_hint: None,
             origin: "test".into(),
         },
+        request_id: None,
     };
     let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
         panic!("new event");
@@ -148,6 +150,7 @@ fn add_draft_with_note(
             state: OutboxState::Pending,
             held_since_ms: None,
             held_ms: 0,
+            request_id: None,
         })
         .into_iter()
         .collect();

@@ -187,6 +187,7 @@ fn state_with(store: Arc<SledStore>) -> web::Data<AppState> {
         knowledge: None,
         decisions: Some(Arc::new(decisions)),
         console: None,
+        readiness: None,
     })
 }
 

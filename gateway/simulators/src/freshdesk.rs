@@ -35,7 +35,19 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(conversations),
         )
         .route("/api/v2/tickets/{id}/notes", web::post().to(note))
-        .route("/api/v2/tickets/{id}/reply", web::post().to(reply));
+        .route("/api/v2/tickets/{id}/reply", web::post().to(reply))
+        .route("/api/v2/agents/me", web::get().to(me));
+}
+
+/// `GET /api/v2/agents/me`: the agent whose API key authenticates the request.
+async fn me(sim: web::Data<Sim>, request: HttpRequest) -> HttpResponse {
+    sim.api(&request, |_| {
+        Ok(Applied::ok(json!({
+            "id": 1, "available": true, "occasional": false,
+            "contact": { "name": "Simulated Agent", "email": "agent@example.com", "active": true }
+        })))
+    })
+    .await
 }
 
 pub(crate) fn authorized(request: &HttpRequest, options: &SimOptions) -> bool {

@@ -33,7 +33,20 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v2/tickets/{id}/comments.json",
             web::get().to(comments),
         )
+        .route("/api/v2/users/me", web::get().to(me))
+        .route("/api/v2/users/me.json", web::get().to(me))
         .route("/api/v2/users/{id}", web::get().to(user));
+}
+
+/// `GET /api/v2/users/me`: the authenticated agent (the API-token user).
+async fn me(sim: web::Data<Sim>, request: HttpRequest) -> HttpResponse {
+    let email = sim.options.email.clone();
+    sim.api(&request, move |_| {
+        Ok(Applied::ok(json!({ "user": {
+            "id": 1, "name": "Simulated Agent", "email": email, "role": "admin", "active": true
+        } })))
+    })
+    .await
 }
 
 fn bad_page(description: &str) -> ApiError {

@@ -452,6 +452,7 @@ mod tests {
                     kind_hint: None,
                     origin: "test".into(),
                 },
+                request_id: None,
             },
         }
     }

@@ -25,6 +25,10 @@ pub struct InboundEvent {
     pub received_at_ms: i64,
     /// What the webhook said.
     pub source: EventSource,
+    /// The id of the HTTP request that delivered it (`X-Request-Id`), carried into the
+    /// pipeline's and the outbox's log lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// What an inbound event carries.
@@ -259,6 +263,10 @@ pub struct OutboxItem {
     /// retry horizon.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub held_ms: i64,
+    /// The request id of the webhook whose event produced it (none for approved replies,
+    /// which a decision produces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 fn is_zero(value: &i64) -> bool {
@@ -489,6 +497,7 @@ impl OutboxItem {
             state: OutboxState::Pending,
             held_since_ms: None,
             held_ms: 0,
+            request_id: None,
         }
     }
 }

@@ -1305,6 +1305,7 @@ mod tests {
                 kind_hint: None,
                 origin: "test".into(),
             },
+            request_id: None,
         }
     }
 
@@ -1325,6 +1326,7 @@ mod tests {
             state: OutboxState::Pending,
             held_since_ms: None,
             held_ms: 0,
+            request_id: None,
         }
     }
 

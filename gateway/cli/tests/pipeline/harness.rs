@@ -52,6 +52,8 @@ impl Process {
                 line.split(announce)
                     .nth(1)
                     .and_then(|rest| rest.split_whitespace().next())
+                    // A JSON log line: the address ends where the message's string does.
+                    .and_then(|word| word.split('"').next())
                     .map(str::to_owned)
             });
             if let Some(address) = found {
@@ -214,13 +216,18 @@ workers = 2
     }
 
     pub(crate) fn start(&self) -> Process {
+        self.start_with_log_filter("info,actix_server=warn")
+    }
+
+    /// Starts the gateway with `RUST_LOG=filter`.
+    pub(crate) fn start_with_log_filter(&self, filter: &str) -> Process {
         let mut gateway = Process::spawn(
             "gateway",
             deskbridge()
                 .arg("serve")
                 .arg("--config")
                 .arg(self.config())
-                .env("RUST_LOG", "info,actix_server=warn"),
+                .env("RUST_LOG", filter),
             "listening on http://",
         );
         gateway.token = Some(self.admin_token.clone());

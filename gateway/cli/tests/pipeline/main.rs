@@ -15,6 +15,7 @@ mod harness;
 mod ingest_errors;
 mod insights;
 mod knowledge;
+mod operability;
 mod oversight;
 mod providers;
 mod replies;
