@@ -2,6 +2,7 @@
 //! library crates (`deskbridge-plugin-host`, `deskbridge-server`, …).
 
 mod ai_setup;
+mod apps_cmd;
 mod audit_cmd;
 mod demo;
 mod insights_cmd;
@@ -10,6 +11,7 @@ mod plugin_cmd;
 mod providers_cmd;
 mod serve;
 mod token_cmd;
+mod zip;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +36,11 @@ struct Cli {
 enum Command {
     /// Try Deskbridge: the gateway, its console and a simulated Zendesk with demo tickets.
     Demo(demo::DemoArgs),
+    /// The Zendesk and Freshdesk sidebar apps.
+    Apps {
+        #[command(subcommand)]
+        command: apps_cmd::AppsCommand,
+    },
     /// Run the gateway (embedded defaults when no config is given).
     Serve {
         /// A deskbridge.toml.
@@ -240,6 +247,7 @@ fn main() -> ExitCode {
             on_ready: None,
         }),
         Command::Demo(args) => demo::run(args),
+        Command::Apps { command } => apps_cmd::run(command),
         Command::Sim(args) => run_sim(args),
         Command::Plugin { command } => plugin_cmd::run(command),
         Command::Providers { command } => providers_cmd::run(command),
