@@ -16,6 +16,7 @@ pub mod auth;
 pub mod console;
 mod draft_list;
 mod drafts;
+pub mod findings;
 pub mod insights;
 pub mod openapi;
 mod ops;

@@ -605,3 +605,61 @@ async fn the_demo_takes_a_newcomer_from_a_ticket_to_a_proven_reply() {
     demo.stop();
     assert!(!data_dir.exists(), "{} is left behind", data_dir.display());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn insights_show_a_finding_with_its_evidence_and_its_action_works() {
+    let sim = start_sim("zendesk");
+    let (files, gateway, tokens) = gateway_with_console(&sim, "", &[("Ann Agent", "agent")]);
+    let agent = tokens[0].clone();
+    // 20 drafts decided this week, 12 rejected: a finding (no week before to compare with).
+    let mut drafts = Vec::new();
+    for i in 0..20 {
+        let ticket = create_ticket(
+            &sim,
+            &format!("Opening hours {i}"),
+            "Are you open on Saturdays?",
+        );
+        drafts.push(first_draft(&gateway, &agent, ticket));
+    }
+    for (i, draft) in drafts.iter().enumerate() {
+        let body = if i < 12 {
+            json!({"version": 0, "decision": "reject", "reason": "Wrong opening hours"})
+        } else {
+            json!({"version": 0, "decision": "approve"})
+        };
+        let answer = decide(&gateway, &agent, draft, body);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+
+    let browser = Browser::start().await;
+    browser.sign_in(&gateway.address, &files.admin_token).await;
+    browser
+        .goto(&format!("http://{}/console/insights", gateway.address))
+        .await;
+    let finding = browser.wait_text("li.finding", "were rejected").await;
+    assert!(
+        finding.contains(
+            "suggest-reply 0.2.0 on acme: 60 % of 20 drafts decided this week were rejected"
+        ),
+        "{finding}"
+    );
+    assert!(
+        finding.contains("\u{201c}wrong opening hours\u{201d} (12)"),
+        "{finding}"
+    );
+    assert!(browser.has("svg.chart rect").await, "the charts are drawn");
+    assert!(
+        browser
+            .text("table.insights")
+            .await
+            .contains("suggest-reply 0.2.0")
+    );
+    browser.screenshot("insights").await;
+
+    // One click pauses the plugin, with the finding as the reason.
+    browser.click("li.finding button").await;
+    browser.wait_text("p.notice", "paused").await;
+    let pauses = api_get(&gateway, "/api/v1/pauses");
+    assert_eq!(pauses[0]["scope"], "plugin:suggest-reply", "{pauses}");
+    browser.close().await;
+}

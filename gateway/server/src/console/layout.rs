@@ -23,6 +23,7 @@ pub(crate) const NO_FRAMES: &str = "'none'";
 pub(crate) enum Section {
     Queue,
     Audit,
+    Insights,
     Admin,
     None,
 }
@@ -88,6 +89,9 @@ pub(crate) fn page(
                             }
                             @if roles.iter().any(|r| matches!(r, Role::Reviewer | Role::Admin)) {
                                 a href="/console/audit" aria-current=[(section == Section::Audit).then_some("page")] { "Approval log" }
+                            }
+                            @if roles.iter().any(|r| matches!(r, Role::Reviewer | Role::Supervisor | Role::Admin)) {
+                                a href="/console/insights" aria-current=[(section == Section::Insights).then_some("page")] { "Insights" }
                             }
                             @if roles.contains(&Role::Admin) {
                                 a href="/console/admin" aria-current=[(section == Section::Admin).then_some("page")] { "Admin" }

@@ -9,6 +9,7 @@
 //! - `ticket`: the per-ticket view the helpdesk sidebar apps embed.
 //! - `audit`: the reviewers' approval log with in-browser proof checks.
 //! - `admin`: status, the stop switch, dead letters, failed events and tokens.
+//! - `insights`: findings with one action each, figures, and server-rendered SVG charts.
 //! - `layout`: the page frame, the security headers and the error page.
 //! - `assets`: the embedded stylesheet and scripts.
 //!
@@ -25,6 +26,7 @@ mod admin;
 mod assets;
 mod audit;
 mod draft;
+mod insights;
 mod layout;
 mod queue;
 pub(crate) mod session;
@@ -80,6 +82,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/queue", web::get().to(queue::page))
         .route("/console/drafts/{id}", web::get().to(draft::page))
         .route("/console/drafts/{id}", web::post().to(draft::decide))
+        .route("/console/insights", web::get().to(insights::page))
         .route("/console/admin", web::get().to(admin::page))
         .route("/console/admin/pause", web::post().to(admin::switch))
         .route("/console/admin/resume", web::post().to(admin::switch))
