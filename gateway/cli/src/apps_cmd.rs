@@ -117,10 +117,13 @@ pub(crate) fn packages(
         iparams["helpdesk"]["default_value"] = helpdesk.into();
     })?;
     Ok([
-        ("deskbridge-zendesk-app.zip", crate::zip::stored(&zendesk)),
+        (
+            "deskbridge-zendesk-app.zip",
+            deskbridge_server::zip::stored(&zendesk),
+        ),
         (
             "deskbridge-freshdesk-app.zip",
-            crate::zip::stored(&freshdesk),
+            deskbridge_server::zip::stored(&freshdesk),
         ),
     ])
 }
@@ -173,7 +176,7 @@ mod tests {
             packages("https://db.example.com", "acme").expect("packages");
         assert_eq!(zendesk_name, "deskbridge-zendesk-app.zip");
         assert_eq!(freshdesk_name, "deskbridge-freshdesk-app.zip");
-        let zendesk = crate::zip::read_stored(&zendesk).expect("a valid zip");
+        let zendesk = deskbridge_server::zip::read_stored(&zendesk).expect("a valid zip");
         let manifest: Value = serde_json::from_slice(&zendesk["manifest.json"]).expect("json");
         assert_eq!(manifest["frameworkVersion"], "2.0");
         assert_eq!(
@@ -185,7 +188,7 @@ mod tests {
             "https://db.example.com"
         );
         assert!(zendesk.contains_key("assets/main.js"));
-        let freshdesk = crate::zip::read_stored(&freshdesk).expect("a valid zip");
+        let freshdesk = deskbridge_server::zip::read_stored(&freshdesk).expect("a valid zip");
         let manifest: Value = serde_json::from_slice(&freshdesk["manifest.json"]).expect("json");
         assert_eq!(
             manifest["modules"]["support_ticket"]["location"]["ticket_sidebar"]["url"],

@@ -11,7 +11,6 @@ mod plugin_cmd;
 mod providers_cmd;
 mod serve;
 mod token_cmd;
-mod zip;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

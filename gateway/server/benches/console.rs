@@ -184,7 +184,8 @@ fn bench(c: &mut Criterion) {
             let events = store.processed_events().expect("events");
             let events_ms = read.elapsed().as_secs_f64() * 1000.0;
             let computing = Instant::now();
-            let insights = deskbridge_server::insights::compute(&reviews, &events, &Default::default(), NOW);
+            let insights =
+                deskbridge_server::insights::compute(&reviews, &events, &Default::default(), NOW);
             eprintln!(
                 "{label}: draft_reviews {reviews_ms:.0} ms, processed_events {events_ms:.0} ms, compute {:.0} ms ({} rows)",
                 computing.elapsed().as_secs_f64() * 1000.0,

@@ -27,6 +27,7 @@ pub mod ready;
 pub mod request_id;
 pub mod tokens;
 pub mod webhooks;
+pub mod zip;
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -196,7 +196,7 @@ async fn an_agent_edits_and_approves_in_the_browser_and_the_reply_reaches_the_he
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reviewer_checks_proofs_in_the_browser_and_cannot_approve() {
     let sim = start_sim("zendesk");
-    let (_files, gateway, tokens) = gateway_with_console(
+    let (files, gateway, tokens) = gateway_with_console(
         &sim,
         "",
         &[("Ann Agent", "agent"), ("Rita Reviewer", "reviewer")],
@@ -294,6 +294,39 @@ async fn a_reviewer_checks_proofs_in_the_browser_and_cannot_approve() {
         );
         assert!(text.starts_with("FAILED"), "{what}: {text}");
     }
+
+    // The download: the log up to its checkpoint, which verifies offline against the key.
+    let zipped = browser
+        .run_async(
+            "const done = arguments[0];
+             if (window.realFetch) window.fetch = window.realFetch;
+             fetch('/console/audit/export', {credentials: 'same-origin'})
+               .then(r => r.arrayBuffer())
+               .then(b => done(Array.from(new Uint8Array(b), x => x.toString(16).padStart(2, '0')).join('')),
+                     e => done(String(e)));",
+        )
+        .await;
+    let zipped = hex::decode(zipped.as_str().expect("hex")).expect("the zip's bytes");
+    let zip_files = deskbridge_server::zip::read_stored(&zipped).expect("a zip the gateway wrote");
+    let unpacked = tempfile::tempdir().expect("tempdir");
+    for (name, bytes) in &zip_files {
+        let path = unpacked.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(path, bytes).expect("write");
+    }
+    let verified = deskbridge()
+        .args(["audit", "verify"])
+        .arg(unpacked.path().join("approval-log"))
+        .arg("--pubkey")
+        .arg(files.data_dir().join("audit").join("log.pub"))
+        .output()
+        .expect("deskbridge audit verify");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
 
     // The reviewer cannot decide: no approve button, and the API says 403.
     browser

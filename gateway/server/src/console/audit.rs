@@ -191,6 +191,8 @@ pub(crate) async fn page(
                 span data-pin-status role="status" {}
             }
         }
+        p { a href="/console/audit/export" download { "Download the log up to this checkpoint (zip)" }
+            " — unpack it and run " code { "deskbridge audit verify approval-log --pubkey log.pub" } "." }
         (search_form(&query))
         p { (total) @if total == 1 { " matching entry." } @else if total > 1 { " matching entries, newest first." } @else { " matching entries." } }
         @if !entries.is_empty() {
@@ -287,6 +289,79 @@ fn search_form(query: &AuditQuery) -> Markup {
             label { "To " input type="date" name="to" value=(value(&query.to)); }
             button type="submit" { "Search" }
         }
+    }
+}
+
+/// The largest export the console hands out; beyond it, `deskbridge audit export`.
+const MAX_EXPORT_BYTES: usize = 256 * 1024 * 1024;
+
+/// `GET /console/audit/export`: the log up to its newest checkpoint as a zip of the export
+/// directory (`deskbridge audit verify` checks it offline once unpacked).
+pub(crate) async fn export(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let (session, _) = match signed_in_as(&request, &state, READERS) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Some(audit) = state.audit.clone() else {
+        return page_error(
+            Some(&session),
+            &ApiError::not_found("no approval log is configured"),
+        );
+    };
+    let zipped = web::block(move || -> Result<(Vec<u8>, u64), ApiError> {
+        let dir = std::env::temp_dir().join(format!(
+            "deskbridge-export-{}-{}",
+            std::process::id(),
+            deskbridge_pipeline::now_ms()
+        ));
+        let summary = audit
+            .export(&dir)
+            .map_err(|e| ApiError::internal("exporting the approval log", e));
+        let files = summary.and_then(|summary| {
+            let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+            let mut total = 0usize;
+            let listing = std::fs::read_dir(&dir)
+                .map_err(|e| ApiError::internal("reading the export", e))?;
+            for entry in listing {
+                let entry = entry.map_err(|e| ApiError::internal("reading the export", e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let bytes = std::fs::read(entry.path())
+                    .map_err(|e| ApiError::internal("reading the export", e))?;
+                total += bytes.len();
+                if total > MAX_EXPORT_BYTES {
+                    return Err(ApiError::refused(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "the log is too large to download here; use `deskbridge audit export` on the gateway's host",
+                    ));
+                }
+                files.push((format!("approval-log/{name}"), bytes));
+            }
+            files.sort();
+            Ok((files, summary.entries))
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        let (files, entries) = files?;
+        let named: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        Ok((crate::zip::stored(&named), entries))
+    })
+    .await;
+    match zipped {
+        Ok(Ok((zip, entries))) => {
+            let mut response = HttpResponse::Ok()
+                .content_type("application/zip")
+                .insert_header((
+                    "Content-Disposition",
+                    format!("attachment; filename=\"approval-log-{entries}.zip\""),
+                ))
+                .body(zip);
+            secure_headers(&mut response, NO_FRAMES);
+            response
+        }
+        Ok(Err(error)) => page_error(Some(&session), &error),
+        Err(e) => page_error(
+            Some(&session),
+            &ApiError::internal("exporting the approval log", e),
+        ),
     }
 }
 

@@ -100,6 +100,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
             "/console/audit/entries/{index}",
             web::get().to(audit::entry),
         )
+        .route("/console/audit/export", web::get().to(audit::export))
         .route(
             "/console/tickets/{helpdesk}/{ticket}",
             web::get().to(ticket::page),

@@ -1,6 +1,7 @@
-//! A minimal zip writer (and reader, for tests): entries stored uncompressed, with CRC-32 and
-//! a fixed timestamp, so the same files always make the same archive. Enough for the sidebar
-//! apps' few small files; not a general zip library.
+//! A minimal zip writer (and a reader of what it writes, for tests): entries stored
+//! uncompressed, with CRC-32 and a fixed timestamp, so the same files always make the same
+//! archive. Used for the sidebar apps and the console's approval-log download; not a general
+//! zip library (classic zip only: under 4 GiB, under 65,536 entries).
 
 const LOCAL: u32 = 0x0403_4b50;
 const CENTRAL: u32 = 0x0201_4b50;
@@ -18,7 +19,7 @@ fn u32le(out: &mut Vec<u8>, v: u32) {
 
 /// A zip archive of `files` (path, contents), stored. Paths and sizes must fit the classic
 /// zip format (they are the apps' own small files).
-pub(crate) fn stored(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub fn stored(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (path, data) in files {
@@ -63,9 +64,9 @@ pub(crate) fn stored(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// Reads back an archive [`stored`] wrote, checking each entry's CRC; path → contents.
-#[cfg(test)]
-pub(crate) fn read_stored(zip: &[u8]) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+/// Reads back an archive [`stored`] wrote, checking each entry's CRC; path → contents
+/// (`None` for anything else).
+pub fn read_stored(zip: &[u8]) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
     let le16 = |at: usize| Some(u16::from_le_bytes(zip.get(at..at + 2)?.try_into().ok()?));
     let le32 = |at: usize| Some(u32::from_le_bytes(zip.get(at..at + 4)?.try_into().ok()?));
     let mut files = std::collections::BTreeMap::new();
