@@ -380,12 +380,20 @@ fn console(config: &Config) -> Option<Arc<deskbridge_server::Console>> {
         .collect();
     ancestors.sort();
     ancestors.dedup();
-    Some(Arc::new(deskbridge_server::Console::new(
-        console.session_idle(),
-        console.session_max(),
-        console.secure_cookies(),
-        ancestors,
-    )))
+    Some(Arc::new(
+        deskbridge_server::Console::new(
+            console.session_idle(),
+            console.session_max(),
+            console.secure_cookies(),
+            ancestors,
+        )
+        .with_public_origin(
+            console
+                .public_url
+                .as_deref()
+                .and_then(deskbridge_config::origin_of),
+        ),
+    ))
 }
 
 /// Logs to stdout as `[log] format` says, at the levels `RUST_LOG` names (else `default`).

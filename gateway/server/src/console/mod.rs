@@ -52,6 +52,8 @@ pub struct Console {
     sessions: Sessions,
     /// Origins allowed to embed the per-ticket view (`frame-ancestors`).
     frame_ancestors: Vec<String>,
+    /// The origin of `[console] public_url`: behind a proxy, the origin browsers post from.
+    public_origin: Option<String>,
 }
 
 impl Console {
@@ -67,7 +69,15 @@ impl Console {
         Console {
             sessions: Sessions::new(idle, max, secure),
             frame_ancestors,
+            public_origin: None,
         }
+    }
+
+    /// The origin people reach the console at (`[console] public_url`), when a proxy in
+    /// front of the gateway changes the `Host` header.
+    pub fn with_public_origin(mut self, origin: Option<String>) -> Self {
+        self.public_origin = origin;
+        self
     }
 }
 
@@ -207,6 +217,33 @@ fn check_csrf(session: &Session, offered: &str) -> Result<(), HttpResponse> {
     }
 }
 
+/// Whether a POST came from a page of this gateway: a browser's `Origin` header, when it
+/// sends one, must name the host the request was sent to. It guards the sign-in form (which
+/// has no session, so no CSRF token, yet) against login CSRF; the other forms also carry
+/// the session's CSRF token.
+fn same_origin(request: &HttpRequest, public_origin: Option<&str>) -> bool {
+    let Some(origin) = request.headers().get(actix_web::http::header::ORIGIN) else {
+        return true;
+    };
+    if public_origin.is_some_and(|public| {
+        origin
+            .to_str()
+            .is_ok_and(|o| o.eq_ignore_ascii_case(public))
+    }) {
+        return true;
+    }
+    let host = request
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
 /// A `303 See Other` to a path of the console.
 fn see_other(location: &str) -> HttpResponse {
     let mut response = HttpResponse::SeeOther()
@@ -235,6 +272,38 @@ fn local_path(next: Option<&str>) -> &str {
 #[cfg(test)]
 mod tests {
     use super::local_path;
+
+    #[test]
+    fn a_post_from_another_site_is_told_apart() {
+        use actix_web::test::TestRequest;
+        let ours = TestRequest::post()
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .insert_header(("Origin", "http://127.0.0.1:8080"))
+            .to_http_request();
+        assert!(super::same_origin(&ours, None));
+        let theirs = TestRequest::post()
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .insert_header(("Origin", "https://evil.example"))
+            .to_http_request();
+        assert!(!super::same_origin(&theirs, None));
+        let proxied = TestRequest::post()
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .insert_header(("Origin", "https://db.example.com"))
+            .to_http_request();
+        assert!(super::same_origin(&proxied, Some("https://db.example.com")));
+        let opaque = TestRequest::post()
+            .insert_header(("Host", "127.0.0.1:8080"))
+            .insert_header(("Origin", "null"))
+            .to_http_request();
+        assert!(!super::same_origin(&opaque, None));
+        let no_origin = TestRequest::post()
+            .insert_header(("Host", "x"))
+            .to_http_request();
+        assert!(
+            super::same_origin(&no_origin, None),
+            "non-browser clients send none"
+        );
+    }
 
     #[test]
     fn sign_in_redirects_only_inside_the_console() {

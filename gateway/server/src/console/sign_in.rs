@@ -101,6 +101,7 @@ pub(crate) fn embedded_form(
 
 /// `POST /console/sign-in`.
 pub(crate) async fn submit(
+    request: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<SignInForm>,
 ) -> HttpResponse {
@@ -108,6 +109,15 @@ pub(crate) async fn submit(
         Ok(console) => console,
         Err(response) => return response,
     };
+    if !super::same_origin(&request, console.public_origin.as_deref()) {
+        return super::page_error(
+            None,
+            &ApiError::refused(
+                StatusCode::FORBIDDEN,
+                "this sign-in form was sent from another site",
+            ),
+        );
+    }
     let Some(store) = state.store.as_ref() else {
         return super::page_error(None, &ApiError::NoStore);
     };
