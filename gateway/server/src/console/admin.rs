@@ -209,6 +209,17 @@ fn render(
     )
 }
 
+/// The admin's session behind a form carrying `csrf`, or the page to show instead.
+fn admin_form(
+    request: &HttpRequest,
+    state: &AppState,
+    csrf: &str,
+) -> Result<Session, HttpResponse> {
+    let (session, _) = signed_in_as(request, state, ADMINS)?;
+    check_csrf(&session, csrf)?;
+    Ok(session)
+}
+
 /// The result of an action: back to the page with a notice, or the page with the refusal.
 fn after(state: &AppState, session: &Session, outcome: Result<&str, ApiError>) -> HttpResponse {
     match outcome {
@@ -243,13 +254,10 @@ pub(crate) async fn switch(
     state: web::Data<AppState>,
     form: web::Form<ScopeForm>,
 ) -> HttpResponse {
-    let (session, _) = match signed_in_as(&request, &state, ADMINS) {
-        Ok(found) => found,
+    let session = match admin_form(&request, &state, &form.csrf) {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let form = form.into_inner();
     let person = session.caller.person.clone();
     let outcome = if request.path().ends_with("/pause") {
@@ -280,13 +288,10 @@ pub(crate) async fn dead_letter(
     id: web::Path<String>,
     form: web::Form<DeadLetterForm>,
 ) -> HttpResponse {
-    let (session, _) = match signed_in_as(&request, &state, ADMINS) {
-        Ok(found) => found,
+    let session = match admin_form(&request, &state, &form.csrf) {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let outcome = match form.action.as_str() {
         "retry" => crate::ops::settle_dead_letter(&state, &session.caller.person, &id, true)
             .await
@@ -319,13 +324,10 @@ pub(crate) async fn create_token(
     state: web::Data<AppState>,
     form: web::Form<TokenForm>,
 ) -> HttpResponse {
-    let (session, _) = match signed_in_as(&request, &state, ADMINS) {
-        Ok(found) => found,
+    let session = match admin_form(&request, &state, &form.csrf) {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let roles: Vec<Role> = [
         (&form.role_agent, Role::Agent),
         (&form.role_supervisor, Role::Supervisor),
@@ -364,13 +366,10 @@ pub(crate) async fn revoke_token(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> HttpResponse {
-    let (session, _) = match signed_in_as(&request, &state, ADMINS) {
-        Ok(found) => found,
+    let session = match admin_form(&request, &state, &form.csrf) {
+        Ok(session) => session,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&session, &form.csrf) {
-        return response;
-    }
     let outcome = crate::tokens::revoke_token(&state, &session.caller.person, &id)
         .await
         .map(|()| "revoked");
