@@ -163,10 +163,21 @@ impl Browser {
         self.click("form.signin button").await;
     }
 
+    /// Signs in and waits until the console's first page has loaded (a navigation started
+    /// before that would race the sign-in's redirect).
     pub(crate) async fn sign_in(&self, gateway: &str, token: &str) {
         self.goto(&format!("http://{gateway}/console/sign-in"))
             .await;
         self.submit_token(token).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.path().await == "/console/sign-in" || !self.has("form.signout").await {
+            assert!(
+                Instant::now() < deadline,
+                "the sign-in never completed:\n{}",
+                self.source().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Saves a screenshot under the tests' output directory; returns its path.

@@ -476,6 +476,7 @@ async fn an_admin_retries_a_dead_letter_pauses_drafting_and_manages_tokens() {
     browser.goto(&format!("{base}/console/admin")).await;
     browser.wait_text("h1", "Forbidden").await;
     browser.click("form.signout button").await;
+    browser.css("#token").await;
 
     browser.sign_in(&gateway.address, &admin).await;
     browser.goto(&format!("{base}/console/admin")).await;
