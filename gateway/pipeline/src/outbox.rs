@@ -340,7 +340,9 @@ impl Deliverer {
         mut item: OutboxItem,
         reason: String,
     ) -> Result<OutboxItem, deskbridge_store::StoreError> {
-        tracing::warn!(helpdesk = %self.helpdesk, item = %item.id, %reason, request_id = item.request_id.as_deref().unwrap_or(""), "outbox item dead-lettered");
+        // The reason quotes the helpdesk's answer, which may echo ticket text: it is kept on
+        // the item for the admin page, not logged.
+        tracing::warn!(helpdesk = %self.helpdesk, item = %item.id, request_id = item.request_id.as_deref().unwrap_or(""), "outbox item dead-lettered (the reason is on the admin page)");
         deskbridge_core::telemetry::telemetry().inc(
             "deskbridge_outbox_attempts_total",
             &[("helpdesk", &self.helpdesk), ("result", "dead_lettered")],

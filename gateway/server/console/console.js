@@ -125,8 +125,11 @@
     });
   }
 
+  // Single-key shortcuts are off inside a helpdesk's sidebar: a key meant for the helpdesk's
+  // own reply box must never approve a draft there.
+  const embedded = document.body.dataset.embedded === "1";
   document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (embedded || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     const form = document.querySelector("form.decide");
     switch (event.key) {
       case "j": select(current + 1); break;

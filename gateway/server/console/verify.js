@@ -105,10 +105,13 @@
     return hash;
   }
 
-  async function verify(p, keyText) {
+  async function verify(p, keyText, index) {
+    if (p.index !== index) throw new Error("the server answered with another entry's proof");
+    if (!p.proof.every((h) => /^[0-9a-f]{64}$/.test(h))) throw new Error("a proof hash is not 32 bytes");
     const key = await parseKey(keyText);
     const text = await openNote(p.checkpoint, key);
     const [origin, sizeLine, rootLine] = text.split("\n");
+    if (origin !== key.name) throw new Error("the checkpoint is of another log than the key's");
     const size = Number(sizeLine);
     if (!/^\d+$/.test(sizeLine) || size !== p.size) throw new Error("the proof is for another tree size than the checkpoint");
     const root = b64(rootLine);
@@ -120,17 +123,17 @@
     return { origin, size, entry, keyName: key.name };
   }
 
-  function show(index, ok, message) {
+  // result: "verified", "unpinned", "failed", or "" while checking.
+  function show(index, result, message) {
     const el = document.querySelector('[data-proof-for="' + index + '"]');
     if (!el) return;
     el.textContent = message;
-    el.dataset.result = ok ? "verified" : "failed";
-    el.className = "proof " + (ok ? "ok" : "failed");
+    if (result) el.dataset.result = result; else delete el.dataset.result;
+    el.className = "proof " + (result === "verified" ? "ok" : result === "failed" ? "failed" : "");
   }
 
   async function check(index) {
-    show(index, false, "checking…");
-    delete document.querySelector('[data-proof-for="' + index + '"]').dataset.result;
+    show(index, "", "checking…");
     try {
       const res = await fetch("/console/audit/entries/" + index, {
         credentials: "same-origin",
@@ -140,12 +143,18 @@
       if (!res.ok) throw new Error(p.detail || "the server refused the proof");
       const pinned = localStorage.getItem(PIN);
       const keyText = pinned || p.public_key;
-      const r = await verify(p, keyText);
-      const note = pinned ? "pinned key" : "key named by this server (pin one to not trust it)";
-      show(index, true, "Verified: entry " + r.entry.index + " (" + r.entry.kind + ") is in " + r.origin +
-        " of " + r.size + " entries, signed by " + r.keyName + " (" + note + ").");
+      const r = await verify(p, keyText, index);
+      const what = "entry " + r.entry.index + " (" + r.entry.kind +
+        (r.entry.data && r.entry.data.draft_id ? ", draft " + r.entry.data.draft_id : "") +
+        ") is in " + r.origin + " of " + r.size + " entries";
+      if (pinned) {
+        show(index, "verified", "Verified against your pinned key: " + what + ".");
+      } else {
+        show(index, "unpinned", "Consistent, but only with the key this server names: " + what +
+          ". Pin the log's key from your own records to verify.");
+      }
     } catch (e) {
-      show(index, false, "FAILED: " + e.message);
+      show(index, "failed", "FAILED: " + e.message);
     }
   }
 

@@ -53,6 +53,30 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "1 while the plugin runs, 0 once its circuit breaker switched it off.",
         &plugins,
     );
+    out.push_str(&store_gauges(&state).await);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out)
+}
+
+/// How long the gauges read from the store are reused: a scrape reads every draft head, so
+/// scrapes (which need no token) are served from this cache and read the store one at a time.
+const STORE_GAUGES_TTL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The gauges read from the store, rendered, at most [`STORE_GAUGES_TTL`] old.
+async fn store_gauges(state: &AppState) -> String {
+    static CACHE: std::sync::OnceLock<tokio::sync::Mutex<Option<(std::time::Instant, String)>>> =
+        std::sync::OnceLock::new();
+    let mut cached = CACHE
+        .get_or_init(|| tokio::sync::Mutex::new(None))
+        .lock()
+        .await;
+    if let Some((at, text)) = cached.as_ref()
+        && at.elapsed() < STORE_GAUGES_TTL
+    {
+        return text.clone();
+    }
+    let mut out = String::new();
     if let Some(store) = state.store.clone() {
         let now = now_ms();
         let read = web::block(move || {
@@ -105,7 +129,6 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             Err(e) => tracing::error!(error = %e, "metrics: the store read did not run"),
         }
     }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(out)
+    *cached = Some((std::time::Instant::now(), out.clone()));
+    out
 }

@@ -19,10 +19,11 @@ fn u32le(out: &mut Vec<u8>, v: u32) {
 
 /// A zip archive of `files` (path, contents), stored. Paths and sizes must fit the classic
 /// zip format (they are the apps' own small files).
-pub fn stored(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub fn stored(files: &[(impl AsRef<str>, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (path, data) in files {
+        let path = path.as_ref();
         let offset = out.len() as u32;
         let crc = crc32fast::hash(data);
         let (size, name_len) = (data.len() as u32, path.len() as u16);

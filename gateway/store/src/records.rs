@@ -259,8 +259,8 @@ pub struct OutboxItem {
     /// Since when the stop switch holds it (an approved reply of a paused scope), if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_since_ms: Option<i64>,
-    /// Time spent held by the stop switch before now, milliseconds: not counted against the
-    /// retry horizon.
+    /// Time not counted against the retry horizon, milliseconds: spent held by the stop
+    /// switch, or before an admin retried the item as a dead letter (the horizon restarts).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub held_ms: i64,
     /// The request id of the webhook whose event produced it (none for approved replies,

@@ -1008,6 +1008,8 @@ impl Store for SledStore {
                     item.attempts = 0;
                     item.next_attempt_at_ms = now_ms;
                     item.held_since_ms = None;
+                    // The retry horizon starts again now.
+                    item.held_ms = now_ms.saturating_sub(item.created_at_ms);
                 } else {
                     item.state = OutboxState::Cancelled { at_ms: now_ms };
                 }
@@ -1571,6 +1573,7 @@ mod tests {
         let retried = store.settle_dead_letter("n1", true, 77).expect("retry");
         assert_eq!(retried.state, OutboxState::Pending);
         assert_eq!((retried.attempts, retried.next_attempt_at_ms), (0, 77));
+        assert_eq!(retried.trying_for_ms(77), 0, "the horizon starts again");
         assert!(retried.maybe_applied, "read back before trying again");
         assert_eq!(store.outbox_pending().expect("pending").len(), 1);
         let cancelled = store.settle_dead_letter("n2", false, 78).expect("cancel");

@@ -234,12 +234,30 @@ async fn a_reviewer_checks_proofs_in_the_browser_and_cannot_approve() {
         .await
         .expect("attr")
         .expect("index");
+    // Without a pinned key the proof is only consistent with the server's own key.
     browser.click("button[data-verify]").await;
     let status = format!("[data-proof-for=\"{index}\"][data-result]");
     let result = browser.css(&status).await;
     assert_eq!(
         result.attr("data-result").await.expect("attr").as_deref(),
-        Some("verified"),
+        Some("unpinned"),
+        "{}",
+        result.text().await.unwrap_or_default()
+    );
+    // Pinned from the reviewer's own records, it verifies.
+    pin_key(&browser, &files.data_dir()).await;
+    browser.click("button[data-verify]").await;
+    let result = browser
+        .css(&format!(
+            "[data-proof-for=\"{index}\"][data-result=verified]"
+        ))
+        .await;
+    assert!(
+        result
+            .text()
+            .await
+            .unwrap_or_default()
+            .starts_with("Verified against your pinned key"),
         "{}",
         result.text().await.unwrap_or_default()
     );
@@ -340,6 +358,14 @@ async fn a_reviewer_checks_proofs_in_the_browser_and_cannot_approve() {
     browser.close().await;
 }
 
+/// Pins the log key of the gateway with data directory `data_dir` in the approval-log page.
+async fn pin_key(browser: &Browser, data_dir: &std::path::Path) {
+    let key = std::fs::read_to_string(data_dir.join("audit").join("log.pub")).expect("log.pub");
+    browser.type_into("#pinned-key", key.trim()).await;
+    browser.click("[data-pin-form] button").await;
+    browser.wait_text("[data-pin-status]", "Pinned").await;
+}
+
 /// A one-page web server on `listener` that frames `src`; its address.
 fn framing_page(listener: TcpListener, src: String) -> String {
     let address = listener.local_addr().expect("address").to_string();
@@ -429,6 +455,22 @@ async fn the_ticket_view_works_in_the_helpdesks_frame_and_nowhere_else() {
     wait_for(10, "the approval from the sidebar", || {
         draft_state(&gateway, &agent, &draft) != "pending"
     });
+    // Signing out inside the sidebar ends the session there and then.
+    browser.click("form.signout button").await;
+    browser.css("#token").await;
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("leave the frame");
+    browser.goto(&format!("http://{allowed}/")).await;
+    browser
+        .client
+        .enter_frame(0)
+        .await
+        .expect("enter the frame");
+    browser.css("#token").await;
+    assert!(!browser.has("form.decide").await, "signed out in the frame");
     browser
         .client
         .enter_parent_frame()
@@ -627,11 +669,14 @@ async fn the_demo_takes_a_newcomer_from_a_ticket_to_a_proven_reply() {
             demo.address
         ))
         .await;
+    pin_key(&browser, &data_dir.join("data")).await;
     browser.click("button[data-verify]").await;
     let result = browser.css("[data-proof-for][data-result]").await;
     assert_eq!(
         result.attr("data-result").await.expect("attr").as_deref(),
-        Some("verified")
+        Some("verified"),
+        "{}",
+        result.text().await.unwrap_or_default()
     );
     browser.close().await;
 

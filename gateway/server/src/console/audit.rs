@@ -309,11 +309,12 @@ pub(crate) async fn export(request: HttpRequest, state: web::Data<AppState>) -> 
         );
     };
     let zipped = web::block(move || -> Result<(Vec<u8>, u64), ApiError> {
-        let dir = std::env::temp_dir().join(format!(
-            "deskbridge-export-{}-{}",
-            std::process::id(),
-            deskbridge_pipeline::now_ms()
-        ));
+        // A fresh private directory (0700, unpredictable name), removed when done.
+        let scratch = tempfile::Builder::new()
+            .prefix("deskbridge-export-")
+            .tempdir()
+            .map_err(|e| ApiError::internal("making a directory for the export", e))?;
+        let dir = scratch.path().join("approval-log");
         let summary = audit
             .export(&dir)
             .map_err(|e| ApiError::internal("exporting the approval log", e));
@@ -325,24 +326,27 @@ pub(crate) async fn export(request: HttpRequest, state: web::Data<AppState>) -> 
             for entry in listing {
                 let entry = entry.map_err(|e| ApiError::internal("reading the export", e))?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let bytes = std::fs::read(entry.path())
-                    .map_err(|e| ApiError::internal("reading the export", e))?;
-                total += bytes.len();
+                let size = entry
+                    .metadata()
+                    .map_err(|e| ApiError::internal("reading the export", e))?
+                    .len();
+                total = total.saturating_add(usize::try_from(size).unwrap_or(usize::MAX));
                 if total > MAX_EXPORT_BYTES {
                     return Err(ApiError::refused(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "the log is too large to download here; use `deskbridge audit export` on the gateway's host",
                     ));
                 }
+                let bytes = std::fs::read(entry.path())
+                    .map_err(|e| ApiError::internal("reading the export", e))?;
                 files.push((format!("approval-log/{name}"), bytes));
             }
             files.sort();
             Ok((files, summary.entries))
         });
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(scratch);
         let (files, entries) = files?;
-        let named: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-        Ok((crate::zip::stored(&named), entries))
+        Ok((crate::zip::stored(&files), entries))
     })
     .await;
     match zipped {

@@ -25,6 +25,8 @@ pub(crate) enum Section {
     Audit,
     Insights,
     Admin,
+    /// The per-ticket view inside a helpdesk's frame.
+    Ticket,
     None,
 }
 
@@ -77,7 +79,7 @@ pub(crate) fn page(
                 link rel="stylesheet" href=(assets::path("console.css"));
                 script src=(assets::path("console.js")) defer {}
             }
-            body {
+            body data-embedded=[(section == Section::Ticket).then_some("1")] {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     span.brand { "Deskbridge" }
@@ -97,7 +99,7 @@ pub(crate) fn page(
                                 a href="/console/admin" aria-current=[(section == Section::Admin).then_some("page")] { "Admin" }
                             }
                         }
-                        form.signout method="post" action="/console/sign-out" {
+                        form.signout method="post" action=(if section == Section::Ticket { "/console/tickets/sign-out" } else { "/console/sign-out" }) {
                             input type="hidden" name="csrf" value=(session.csrf);
                             span.who {
                                 (session.caller.person) " · "

@@ -89,6 +89,10 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/sign-in", web::get().to(sign_in::form))
         .route("/console/sign-in", web::post().to(sign_in::submit))
         .route("/console/sign-out", web::post().to(sign_in::sign_out))
+        .route(
+            "/console/tickets/sign-out",
+            web::post().to(sign_in::sign_out),
+        )
         .route("/console/queue", web::get().to(queue::page))
         .route("/console/drafts/{id}", web::get().to(draft::page))
         .route("/console/drafts/{id}", web::post().to(draft::decide))

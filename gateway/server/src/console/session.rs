@@ -39,6 +39,10 @@ pub(crate) const EMBED_PATH: &str = "/console/tickets";
 /// Sessions held at once; beyond it the oldest expired are dropped, then sign-in is refused.
 const MAX_SESSIONS: usize = 10_000;
 
+/// Sessions one token may hold; a new sign-in beyond it ends that token's oldest session, so
+/// one token cannot fill the table for everyone.
+const MAX_SESSIONS_PER_TOKEN: usize = 20;
+
 /// One signed-in browser.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
@@ -104,6 +108,16 @@ impl Sessions {
             .open
             .lock()
             .map_err(|_| "the session table is poisoned")?;
+        let mine: Vec<(String, Instant)> = open
+            .iter()
+            .filter(|(_, s)| s.token_sha256 == session.token_sha256)
+            .map(|(id, s)| (id.clone(), s.opened))
+            .collect();
+        if mine.len() >= MAX_SESSIONS_PER_TOKEN
+            && let Some((oldest, _)) = mine.iter().min_by_key(|(_, opened)| *opened)
+        {
+            open.remove(oldest);
+        }
         if open.len() >= MAX_SESSIONS {
             open.retain(|_, s| self.alive(s, now));
         }
@@ -332,5 +346,16 @@ mod tests {
         assert!(sessions.set_cookie(&id, false).contains("SameSite=Strict"));
         assert!(sessions.set_cookie(&id, false).ends_with("; Secure"));
         assert!(sessions.set_cookie(&id, true).contains("Partitioned"));
+    }
+
+    #[test]
+    fn one_token_cannot_fill_the_session_table() {
+        let (_dir, _store, hash) = store_with_token();
+        let sessions = Sessions::new(Duration::from_secs(60), Duration::from_secs(600), false);
+        for _ in 0..(MAX_SESSIONS_PER_TOKEN * 3) {
+            sessions.open(hash.clone(), caller()).expect("open");
+        }
+        let held = sessions.open.lock().map(|o| o.len()).unwrap_or(0);
+        assert_eq!(held, MAX_SESSIONS_PER_TOKEN);
     }
 }

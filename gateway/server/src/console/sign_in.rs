@@ -194,7 +194,9 @@ pub(crate) async fn sign_out(
     state: web::Data<AppState>,
     form: web::Form<SignOutForm>,
 ) -> HttpResponse {
-    let (session, console) = match super::signed_in(&request, &state, false) {
+    // Inside a helpdesk's frame only the partitioned cookie is sent, under /console/tickets.
+    let embedded = request.path().starts_with(super::session::EMBED_PATH);
+    let (session, console) = match super::signed_in(&request, &state, embedded) {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -202,6 +204,25 @@ pub(crate) async fn sign_out(
         return response;
     }
     console.sessions.close_for(&request);
+    if embedded {
+        // The sign-in form in place of the drafts, still inside the frame.
+        let mut response = html_response(
+            StatusCode::OK,
+            page(
+                "Sign in",
+                None,
+                Section::None,
+                form_markup("/console", true, None),
+            ),
+            &super::ticket::frame_ancestors(console),
+        );
+        for cookie in console.sessions.clear_cookies() {
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+        }
+        return response;
+    }
     let mut response = HttpResponse::SeeOther();
     response.insert_header((LOCATION, "/console/sign-in"));
     for cookie in console.sessions.clear_cookies() {

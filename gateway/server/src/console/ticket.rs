@@ -108,7 +108,7 @@ impl TicketPage<'_> {
         };
         html_response(
             status,
-            frame("Ticket drafts", Some(self.session), Section::None, body),
+            frame("Ticket drafts", Some(self.session), Section::Ticket, body),
             &ancestors,
         )
     }
