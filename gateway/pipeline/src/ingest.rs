@@ -166,14 +166,22 @@ mod tests {
             Pipeline::start(store.clone(), Helpdesks::new(), PipelineSettings::default())
                 .expect("start");
         // One poll stores and queues the event; the request is then dropped while it waits for
-        // the flush.
-        let polled_once = pipeline
-            .ingest()
-            .accept(unconfigured_delivery())
-            .now_or_never();
+        // the flush. On a loaded machine the flusher may finish before that one poll looks:
+        // then the case was not exercised, and another event tries again.
+        let mut dropped_waiting = 0;
+        for attempt in 0..20 {
+            let mut delivery = unconfigured_delivery();
+            delivery.id = format!("evt-{attempt}");
+            delivery.dedupe_key = format!("delivery-{attempt}");
+            let polled_once = pipeline.ingest().accept(delivery).now_or_never();
+            if polled_once.is_none() {
+                dropped_waiting = attempt + 1;
+                break;
+            }
+        }
         assert!(
-            polled_once.is_none(),
-            "the request was dropped before the flush returned: {polled_once:?}"
+            dropped_waiting > 0,
+            "no request was ever dropped before the flush returned"
         );
         // Its helpdesk is not configured, so processing records it as failed.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -184,6 +192,10 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(store.failed_events().expect("failed").len(), 1);
+        // Every event, the one whose request went away included, was processed.
+        assert_eq!(
+            store.failed_events().expect("failed").len(),
+            dropped_waiting
+        );
     }
 }

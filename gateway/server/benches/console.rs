@@ -21,7 +21,8 @@ use deskbridge_store::{
 
 const NOW: i64 = 1_800_000_000_000;
 
-/// Stores `n` drafts, every `decided`-th one decided (the others open).
+/// Stores `n` drafts over a year, on two helpdesks, by two plugin versions and two models:
+/// all decided (a quarter rejected, a fifth edited) or all open.
 fn fill(store: &SledStore, n: usize, decided: bool) {
     for i in 0..n {
         let event = InboundEvent {
@@ -40,7 +41,8 @@ fn fill(store: &SledStore, n: usize, decided: bool) {
         let Inserted::New(seq) = store.insert_event(&event).expect("insert") else {
             panic!("new event");
         };
-        let created = NOW - (i as i64 % (20 * 86_400)) * 1000;
+        // A year of history: one day in 365, and a time of day.
+        let created = NOW - (i as i64 % 365) * 86_400_000 - (i as i64 % 86_400) * 1000;
         let review = if decided {
             Review {
                 version: 1,
@@ -78,8 +80,15 @@ fn fill(store: &SledStore, n: usize, decided: bool) {
                 plugin_id: "suggest-reply".into(),
                 plugin_version: if i % 2 == 0 { "0.2.0" } else { "0.1.0" }.into(),
                 wasm_sha256: "ab".repeat(32),
-                provider: Some("local".into()),
-                model: Some("extractive-v1".into()),
+                provider: Some(if i % 5 < 2 { "openai" } else { "local" }.into()),
+                model: Some(
+                    if i % 5 < 2 {
+                        "gpt-4o-mini"
+                    } else {
+                        "extractive-v1"
+                    }
+                    .into(),
+                ),
                 event_id: event.id.clone(),
                 redaction: Default::default(),
                 sources: Vec::new(),
@@ -176,20 +185,28 @@ fn bench(c: &mut Criterion) {
         fill(&store, n, decided);
         eprintln!("{label}: stored in {:.1} s", filled.elapsed().as_secs_f64());
         if decided {
-            // Where the time of insights goes: reading, then computing.
+            // Where the time of insights goes: reading the tallies, then computing.
             let read = Instant::now();
-            let reviews = store.draft_reviews().expect("reviews");
-            let reviews_ms = read.elapsed().as_secs_f64() * 1000.0;
-            let read = Instant::now();
-            let events = store.processed_events().expect("events");
-            let events_ms = read.elapsed().as_secs_f64() * 1000.0;
+            let tallies = store.tallies().expect("tallies");
+            let read_ms = read.elapsed().as_secs_f64() * 1000.0;
             let computing = Instant::now();
-            let insights =
-                deskbridge_server::insights::compute(&reviews, &events, &Default::default(), NOW);
+            let insights = deskbridge_server::insights::compute(&tallies, &Default::default(), NOW);
             eprintln!(
-                "{label}: draft_reviews {reviews_ms:.0} ms, processed_events {events_ms:.0} ms, compute {:.0} ms ({} rows)",
+                "{label}: tallies {read_ms:.1} ms ({} rows), compute {:.1} ms ({} insight rows)",
+                tallies.len(),
                 computing.elapsed().as_secs_f64() * 1000.0,
                 insights.rows.len()
+            );
+            // What reading every record would cost (the insights of the first console).
+            let read = Instant::now();
+            let recount = deskbridge_store::tally::tallies_of(
+                &store.draft_reviews().expect("reviews"),
+                &store.processed_events().expect("events"),
+            );
+            eprintln!(
+                "{label}: summing from every record instead {:.0} ms ({} rows)",
+                read.elapsed().as_secs_f64() * 1000.0,
+                recount.len()
             );
         }
         let token = token(&store);

@@ -1,6 +1,7 @@
 //! Findings: the few things in the review data a person should act on, each with its
-//! evidence and one action — not a dashboard. The rules are plain and fixed, computed over
-//! the last [`WEEK_MS`] of drafts (and the week before, for a change):
+//! evidence and one action — not a dashboard. The rules are plain and fixed, computed from the
+//! store's running tallies (`deskbridge_store::tally`) of the drafts decided in the last
+//! [`WEEK_DAYS`] UTC days, today included (and the seven days before, for a change):
 //!
 //! 1. **Rejections jumped** — a plugin version on a helpdesk had at least
 //!    [`MIN_DECIDED`] drafts decided this week, rejected at least [`REJECTION_ALARM`] of
@@ -15,12 +16,11 @@
 
 use std::collections::BTreeMap;
 
-use deskbridge_core::review::DraftState;
-use deskbridge_store::DraftReview;
+use deskbridge_store::tally::{DAY_MS, Tally, TallyBasis, TallyKey};
 use serde::Serialize;
 
-/// The window findings look at, and the one before it.
-pub const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+/// The window findings look at, and the one before it, in UTC days (today included).
+pub const WEEK_DAYS: i64 = 7;
 /// Decisions needed before a rate says anything.
 pub const MIN_DECIDED: u64 = 20;
 /// Share of rejections that raises a finding (with the doubling).
@@ -59,16 +59,6 @@ pub struct Finding {
     pub action_label: String,
 }
 
-#[derive(Default)]
-struct Week {
-    decided: u64,
-    rejected: u64,
-    approved: u64,
-    edited: u64,
-    edit_chars: u64,
-    reasons: BTreeMap<String, u64>,
-}
-
 fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -77,54 +67,26 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// The findings in `drafts` as of `now_ms`, most pressing first.
-pub fn findings(drafts: &[DraftReview], now_ms: i64) -> Vec<Finding> {
-    let this_week = now_ms - WEEK_MS;
-    let last_week = now_ms - 2 * WEEK_MS;
+/// The findings in the decision rows of `tallies` as of `now_ms`, most pressing first.
+pub fn findings(tallies: &[(TallyKey, Tally)], now_ms: i64) -> Vec<Finding> {
+    let today = now_ms.div_euclid(DAY_MS);
+    let this_week = today - WEEK_DAYS + 1;
+    let last_week = this_week - WEEK_DAYS;
     // (helpdesk, plugin, version) → [last week, this week]
-    let mut weeks: BTreeMap<(&str, &str, &str), [Week; 2]> = BTreeMap::new();
-    // helpdesk → (decisions this week, total wait ms)
-    let mut waits: BTreeMap<&str, (u64, i64)> = BTreeMap::new();
-    for draft in drafts {
-        let Some(decided_at) = draft.review.decided_at_ms else {
+    let mut weeks: BTreeMap<(&str, &str, &str), [Tally; 2]> = BTreeMap::new();
+    // helpdesk → decisions this week, with their waits
+    let mut waits: BTreeMap<&str, Tally> = BTreeMap::new();
+    for (key, tally) in tallies {
+        if key.basis != TallyBasis::Decided || key.day > today || key.day < last_week {
             continue;
-        };
-        let slot = if decided_at >= this_week {
-            1
-        } else if decided_at >= last_week {
-            0
-        } else {
-            continue;
-        };
-        let p = &draft.provenance;
-        let week = &mut weeks
-            .entry((&draft.helpdesk, &p.plugin_id, &p.plugin_version))
-            .or_default()[slot];
-        match &draft.review.state {
-            DraftState::Rejected { reason, .. } => {
-                week.decided += 1;
-                week.rejected += 1;
-                *week
-                    .reasons
-                    .entry(reason.trim().to_lowercase())
-                    .or_default() += 1;
-            }
-            DraftState::Approved { .. }
-            | DraftState::Sent { .. }
-            | DraftState::Cancelled { .. } => {
-                week.decided += 1;
-                week.approved += 1;
-                if draft.review.edited_text.is_some() {
-                    week.edited += 1;
-                    week.edit_chars += draft.review.edit_distance.unwrap_or_default();
-                }
-            }
-            _ => continue,
         }
+        let slot = usize::from(key.day >= this_week);
+        weeks
+            .entry((&key.helpdesk, &key.plugin_id, &key.plugin_version))
+            .or_default()[slot]
+            .add(tally);
         if slot == 1 {
-            let wait = waits.entry(&draft.helpdesk).or_default();
-            wait.0 += 1;
-            wait.1 += decided_at.saturating_sub(draft.created_at_ms);
+            waits.entry(&key.helpdesk).or_default().add(tally);
         }
     }
     let mut found: Vec<(f64, Finding)> = Vec::new();
@@ -190,8 +152,9 @@ pub fn findings(drafts: &[DraftReview], now_ms: i64) -> Vec<Finding> {
             ));
         }
     }
-    for (helpdesk, (decisions, wait_ms)) in waits {
-        let mean_s = wait_ms as f64 / 1000.0 / decisions.max(1) as f64;
+    for (helpdesk, week) in waits {
+        let decisions = week.decided;
+        let mean_s = week.decision_ms as f64 / 1000.0 / decisions.max(1) as f64;
         if decisions >= MIN_DECIDED && mean_s >= SLOW_DECISION_S {
             found.push((
                 2.0 + mean_s / 86_400.0,
@@ -216,8 +179,9 @@ pub fn findings(drafts: &[DraftReview], now_ms: i64) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskbridge_core::review::Review;
-    use deskbridge_store::DraftProvenance;
+    use deskbridge_core::review::{DraftState, Review};
+    use deskbridge_store::tally::tallies_of;
+    use deskbridge_store::{DraftProvenance, DraftReview};
 
     const NOW: i64 = 1_800_000_000_000;
     const HOUR: i64 = 3600 * 1000;
@@ -284,7 +248,7 @@ mod tests {
             };
             drafts.push(decided("acme", "0.2.0", 1 + i, 1, state, false));
         }
-        let found = findings(&drafts, NOW);
+        let found = findings(&tallies_of(&drafts, &[]), NOW);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(
             found[0].headline,
@@ -321,7 +285,7 @@ mod tests {
         for i in 0..5 {
             drafts.push(decided("beta", "0.2.0", 2 + i, 1, rejected("x"), false));
         }
-        assert_eq!(findings(&drafts, NOW), Vec::new());
+        assert_eq!(findings(&tallies_of(&drafts, &[]), NOW), Vec::new());
     }
 
     #[test]
@@ -330,7 +294,7 @@ mod tests {
         for i in 0..20 {
             drafts.push(decided("slowdesk", "0.2.0", 1 + i, 6, approved(), i < 12));
         }
-        let found = findings(&drafts, NOW);
+        let found = findings(&tallies_of(&drafts, &[]), NOW);
         assert_eq!(found.len(), 2, "{found:#?}");
         assert_eq!(
             found[0].headline,

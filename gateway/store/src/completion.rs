@@ -4,15 +4,21 @@
 //! applied again after a crash at any point: an outbox item or draft is written only if no
 //! record with its (deterministic) id exists in any state; a ticket's cursor only moves to a
 //! newer event; the processed summary, written last, is overwritten with the same content.
+//! A draft, and a processed summary that counts in insights, are written in one sled
+//! transaction with their running tallies (`tally_tree.rs`), so re-applying counts nothing
+//! twice.
 //! (An outcome with nothing for the outbox or the approval queue has no commit record: the
 //! store moves its cursor, then settles it with one dedupe record; see `dedupe.rs`.)
 
 use sled::Tree;
+use sled::transaction::Transactional;
 
 use crate::StoreError;
 use crate::counts::{Counted, RecordCounts};
-use crate::records::{EventOutcome, OutboxState};
-use crate::sled_store::{backend, encode, pair_key};
+use crate::records::{DraftReview, EventOutcome, OutboxState};
+use crate::sled_store::{backend, encode, flatten, pair_key};
+use crate::tally::{changes, draft_tallies, event_tally};
+use crate::tally_tree;
 
 /// The trees an outcome touches.
 pub(crate) struct CompletionTrees<'a> {
@@ -22,6 +28,8 @@ pub(crate) struct CompletionTrees<'a> {
     pub(crate) dead_letters: &'a Tree,
     pub(crate) drafts: &'a Tree,
     pub(crate) cursors: &'a Tree,
+    /// Running tallies for insights, moved with each draft and counted summary.
+    pub(crate) tallies: &'a Tree,
     /// Moved by each record the outcome adds (`counts.rs`).
     pub(crate) counts: &'a RecordCounts,
 }
@@ -58,19 +66,45 @@ pub(crate) fn apply(
         }
     }
     for draft in &outcome.drafts {
-        if insert_if_absent(trees.drafts, draft.id.as_bytes(), encode(draft)?)?
-            && draft.review.state.is_open()
-        {
+        let (id, bytes) = (draft.id.as_bytes(), encode(draft)?);
+        let counted = changes(&[], &draft_tallies(&DraftReview::of(draft)));
+        let inserted = (trees.drafts, trees.tallies)
+            .transaction(|(drafts, tallies)| {
+                if drafts.get(id)?.is_some() {
+                    return Ok(false);
+                }
+                drafts.insert(id, bytes.as_slice())?;
+                tally_tree::shift(tallies, &counted)?;
+                Ok(true)
+            })
+            .map_err(flatten)?;
+        if inserted && draft.review.state.is_open() {
             trees.counts.add(Counted::OpenDrafts);
         }
     }
     move_cursor(trees.cursors, seq, outcome)?;
     // Last: a processed summary marks the event settled (see `sled_store.rs`).
-    let earlier = trees
-        .processed
-        .insert(seq.to_be_bytes(), encode(&outcome.processed)?)
-        .map_err(backend)?;
-    if earlier.is_none() {
+    let (key, summary) = (seq.to_be_bytes(), encode(&outcome.processed)?);
+    let first = match event_tally(&outcome.processed) {
+        None => trees
+            .processed
+            .insert(key, summary)
+            .map_err(backend)?
+            .is_none(),
+        Some(row) => {
+            let counted = changes(&[], &[row]);
+            (trees.processed, trees.tallies)
+                .transaction(|(processed, tallies)| {
+                    let first = processed.insert(&key, summary.as_slice())?.is_none();
+                    if first {
+                        tally_tree::shift(tallies, &counted)?;
+                    }
+                    Ok(first)
+                })
+                .map_err(flatten)?
+        }
+    };
+    if first {
         trees.counts.add(Counted::Processed);
     }
     Ok(())

@@ -14,6 +14,8 @@
 mod completion;
 mod counts;
 mod dedupe;
+#[cfg(test)]
+mod fixtures;
 mod group_commit;
 mod inbound_log;
 mod key_filter;
@@ -23,6 +25,8 @@ pub mod records;
 mod retention;
 mod sled_store;
 mod spend;
+pub mod tally;
+mod tally_tree;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -196,6 +200,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// this default does not.
     fn draft_reviews(&self) -> Result<Vec<DraftReview>, StoreError> {
         Ok(self.pending_drafts()?.iter().map(DraftReview::of).collect())
+    }
+
+    /// The running tallies insights read (`tally.rs`): one row per UTC day, helpdesk, plugin
+    /// version, provider and model, by creation and by decision day, in no particular order.
+    /// Backends keep them as they write drafts and processed events; this default sums them
+    /// from every record on each call.
+    fn tallies(&self) -> Result<Vec<(tally::TallyKey, tally::Tally)>, StoreError> {
+        Ok(tally::tallies_of(
+            &self.draft_reviews()?,
+            &self.processed_events()?,
+        ))
     }
 
     /// Ids of the drafts still open for decisions (pending or escalated) that were created

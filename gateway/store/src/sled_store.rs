@@ -43,6 +43,8 @@ use crate::records::{
     OutboxState, PendingDraft, ProcessedEvent, StoredEvent, TokenRecord,
 };
 use crate::retention::{self, PrunedRecords, RetainedTrees};
+use crate::tally::{self, Tally, TallyKey, draft_tallies, event_tally};
+use crate::tally_tree;
 use crate::{BoxFuture, Inserted, Store, StoreError, StoreStats};
 use deskbridge_core::review::{DraftState, Review};
 
@@ -172,6 +174,8 @@ pub struct SledStore {
     outbox_cancelled: Tree,
     drafts: Tree,
     cursors: Tree,
+    /// Running tallies for insights (`tally.rs`, `tally_tree.rs`).
+    tallies: Tree,
     /// Commit records of completions (`completion.rs`), kept until a flush covers them.
     completions: Tree,
     /// Completions applied since the last flush started: their commit records go after it.
@@ -366,7 +370,7 @@ fn abort(error: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(error)
 }
 
-fn flatten(error: TransactionError<StoreError>) -> StoreError {
+pub(crate) fn flatten(error: TransactionError<StoreError>) -> StoreError {
     match error {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => backend(e),
@@ -451,6 +455,7 @@ impl SledStore {
             outbox_cancelled: tree("outbox_cancelled")?,
             drafts: tree("drafts_pending")?,
             cursors: tree("ticket_cursors")?,
+            tallies: tree("insight_tallies")?,
             completions,
             applied: applied.clone(),
             tokens: tree("api_tokens")?,
@@ -471,6 +476,7 @@ impl SledStore {
         store.recover(logged)?;
         let settled_in_dedupe = store.load_settled_keys()?;
         store.count_records(settled_in_dedupe)?;
+        store.fill_tallies()?;
         // Only now: a flush during recovery would see pending events not yet back in memory
         // and retire the log segments that hold them.
         store.checkpointer = Some({
@@ -664,7 +670,7 @@ impl SledStore {
         Ok(false)
     }
 
-    fn completion_trees(&self) -> CompletionTrees<'_> {
+    pub(crate) fn completion_trees(&self) -> CompletionTrees<'_> {
         CompletionTrees {
             processed: &self.processed,
             outbox: &self.outbox,
@@ -672,8 +678,35 @@ impl SledStore {
             dead_letters: &self.dead_letters,
             drafts: &self.drafts,
             cursors: &self.cursors,
+            tallies: &self.tallies,
             counts: &self.counts,
         }
+    }
+
+    /// The tallies' tree, for tests that take a store back to before tallies.
+    #[cfg(test)]
+    pub(crate) fn tally_tree(&self) -> &Tree {
+        &self.tallies
+    }
+
+    /// Sums the running tallies from every record, once per tally format (`tally_tree.rs`):
+    /// a store from before tallies, or from an older format, gets them at its first open.
+    fn fill_tallies(&self) -> Result<(), StoreError> {
+        if tally_tree::filled(&self.tallies)? {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let rows = tally_tree::fill(
+            &self.tallies,
+            &self.draft_reviews()?,
+            &self.processed_events()?,
+        )?;
+        tracing::info!(
+            rows,
+            ms = started.elapsed().as_millis() as u64,
+            "summed the insights tallies from the stored drafts and events"
+        );
+        Ok(())
     }
 
     fn dedupe_entry(stored: &StoredEvent) -> DedupeEntry {
@@ -857,14 +890,29 @@ impl Store for SledStore {
                 return Ok(()); // completed (or failed) before
             };
             completion::move_cursor(&self.cursors, seq, outcome)?;
-            let earlier = self
-                .dedupe
-                .insert(
-                    key.as_slice(),
-                    dedupe::encode_settled(&entry, &outcome.processed)?,
-                )
-                .map_err(backend)?;
-            if !earlier.is_some_and(|bytes| dedupe::is_settled(&bytes)) {
+            let settled = dedupe::encode_settled(&entry, &outcome.processed)?;
+            let first = match event_tally(&outcome.processed) {
+                None => !self
+                    .dedupe
+                    .insert(key.as_slice(), settled)
+                    .map_err(backend)?
+                    .is_some_and(|bytes| dedupe::is_settled(&bytes)),
+                // Counted in insights: the summary and its tally in one write.
+                Some(row) => {
+                    let counted = tally::changes(&[], &[row]);
+                    (&self.dedupe, &self.tallies)
+                        .transaction(|(dedupe, tallies)| {
+                            let earlier = dedupe.insert(key.as_slice(), settled.as_slice())?;
+                            let first = !earlier.is_some_and(|bytes| dedupe::is_settled(&bytes));
+                            if first {
+                                tally_tree::shift(tallies, &counted)?;
+                            }
+                            Ok(first)
+                        })
+                        .map_err(flatten)?
+                }
+            };
+            if first {
                 self.counts.add(Counted::Processed);
             }
             self.forget(seq, &key);
@@ -1134,31 +1182,42 @@ impl Store for SledStore {
         draft: &PendingDraft,
     ) -> Result<bool, StoreError> {
         let key = draft.id.as_bytes();
-        let Some(current) = self.drafts.get(key).map_err(backend)? else {
-            return Err(StoreError::NotFound {
-                what: "draft",
-                id: draft.id.clone(),
-            });
+        let bytes = encode(draft)?;
+        let after = draft_tallies(&DraftReview::of(draft));
+        // The draft and its tallies in one transaction: a concurrent decision on the same
+        // draft conflicts with it, and the loser reads the winner's version.
+        let was_open = (&self.drafts, &self.tallies)
+            .transaction(|(drafts, tallies)| {
+                let Some(current) = drafts.get(key)? else {
+                    return Err(abort(StoreError::NotFound {
+                        what: "draft",
+                        id: draft.id.clone(),
+                    }));
+                };
+                let stored: PendingDraft = decode(key, &current).map_err(abort)?;
+                if stored.review.version != expected_version {
+                    return Ok(None);
+                }
+                drafts.insert(key, bytes.as_slice())?;
+                let before = draft_tallies(&DraftReview::of(&stored));
+                tally_tree::shift(tallies, &tally::changes(&before, &after))?;
+                Ok(Some(stored.review.state.is_open()))
+            })
+            .map_err(flatten)?;
+        let Some(was_open) = was_open else {
+            return Ok(false);
         };
-        let stored: PendingDraft = decode(key, &current)?;
-        if stored.review.version != expected_version {
-            return Ok(false);
-        }
-        // Compare-and-swap on the exact bytes read: a concurrent writer makes this fail.
-        let swapped = self
-            .drafts
-            .compare_and_swap(key, Some(current), Some(encode(draft)?))
-            .map_err(backend)?;
-        if swapped.is_err() {
-            return Ok(false);
-        }
-        match (stored.review.state.is_open(), draft.review.state.is_open()) {
+        match (was_open, draft.review.state.is_open()) {
             (true, false) => self.counts.remove(Counted::OpenDrafts),
             (false, true) => self.counts.add(Counted::OpenDrafts),
             _ => {}
         }
         self.db.flush().map_err(backend)?;
         Ok(true)
+    }
+
+    fn tallies(&self) -> Result<Vec<(TallyKey, Tally)>, StoreError> {
+        tally_tree::read_all(&self.tallies)
     }
 
     fn prune_dedupe_keys(&self, before_ms: i64) -> Result<usize, StoreError> {
@@ -1292,45 +1351,9 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{EventSource, OutboxOp, PluginRun};
-    use deskbridge_core::HelpdeskKind;
+    use crate::records::PluginRun;
 
-    fn event(key: &str) -> InboundEvent {
-        InboundEvent {
-            id: format!("evt-{key}"),
-            dedupe_key: key.into(),
-            helpdesk: "acme".into(),
-            helpdesk_kind: HelpdeskKind::Zendesk,
-            ticket_id: "42".into(),
-            received_at_ms: 1_000,
-            source: EventSource::Fetch {
-                kind_hint: None,
-                origin: "test".into(),
-            },
-            request_id: None,
-        }
-    }
-
-    fn note(id: &str) -> OutboxItem {
-        OutboxItem {
-            id: id.into(),
-            helpdesk: "acme".into(),
-            ticket_id: "42".into(),
-            op: OutboxOp::InternalNote { body: "hi".into() },
-            plugin: "summarize".into(),
-            event_seq: 1,
-            position: 0,
-            created_at_ms: 1,
-            attempts: 0,
-            next_attempt_at_ms: 0,
-            maybe_applied: false,
-            last_error: None,
-            state: OutboxState::Pending,
-            held_since_ms: None,
-            held_ms: 0,
-            request_id: None,
-        }
-    }
+    use crate::fixtures::{event, note};
 
     /// Opens the store in `dir` and inserts `event(key)`, which must be new; returns its seq.
     fn open_with_event(dir: &Path, key: &str) -> (SledStore, u64) {
@@ -1377,36 +1400,9 @@ mod tests {
         created_at_ms: i64,
         state: deskbridge_core::review::DraftState,
     ) -> PendingDraft {
-        PendingDraft {
-            id: id.into(),
-            helpdesk: "acme".into(),
-            ticket_id: "42".into(),
-            body: "Hello".into(),
-            rationale: String::new(),
-            confidence: 0.5,
-            provenance: crate::records::DraftProvenance {
-                plugin_id: "suggest-reply".into(),
-                plugin_version: "0.1.0".into(),
-                wasm_sha256: "00".into(),
-                provider: None,
-                model: None,
-                event_id: "evt-a".into(),
-                redaction: Default::default(),
-                sources: Vec::new(),
-            },
-            requirement: deskbridge_core::ApprovalRequirement::BASELINE,
-            blocked: None,
-            flags: Vec::new(),
-            created_at_ms,
-            ai_disclosure: None,
-            context: None,
-            notes: Vec::new(),
-            suggestions: Vec::new(),
-            review: deskbridge_core::review::Review {
-                state,
-                ..Default::default()
-            },
-        }
+        let mut draft = crate::fixtures::draft(id, created_at_ms);
+        draft.review.state = state;
+        draft
     }
 
     #[test]

@@ -48,6 +48,14 @@ fn metrics_count_ingest_plugins_outbox_and_decisions() {
     let answer = approve(&gateway, &agent, &draft, 0);
     assert_eq!(answer.status, 200, "{}", answer.body);
     wait_for(30, "the reply", || public_comments(&sim, ticket).len() == 2);
+    // The outbox counts a delivery once the helpdesk's answer is back, which may be just
+    // after the simulator shows it.
+    let delivered = "deskbridge_outbox_attempts_total{helpdesk=\"acme\",result=\"delivered\"} 2";
+    wait_for(10, "both deliveries counted", || {
+        http(&gateway.address, "GET", "/metrics", &[], b"")
+            .body
+            .contains(delivered)
+    });
 
     let metrics = http(&gateway.address, "GET", "/metrics", &[], b"");
     assert_eq!(metrics.status, 200);

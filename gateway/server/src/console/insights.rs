@@ -11,9 +11,8 @@ use std::fmt::Write as _;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use deskbridge_core::Role;
-use deskbridge_core::review::DraftState;
 use deskbridge_pipeline::now_ms;
-use deskbridge_store::{DraftReview, ProcessedEvent};
+use deskbridge_store::tally::{DAY_MS, Tally, TallyBasis, TallyKey};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -29,7 +28,6 @@ const READERS: &[Role] = &[Role::Reviewer, Role::Supervisor, Role::Admin];
 
 /// Days the daily chart covers.
 const DAYS: i64 = 14;
-const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The page's filter.
 #[derive(Debug, Default, Deserialize)]
@@ -68,15 +66,14 @@ pub(crate) async fn page(
     };
     let now = now_ms();
     let loaded = web::block(move || {
-        let drafts = store.draft_reviews()?;
-        let events = store.processed_events()?;
-        let insights = compute(&drafts, &events, &query, now);
-        let scoped: Vec<DraftReview> = drafts
+        let tallies = store.tallies()?;
+        let insights = compute(&tallies, &query, now);
+        let scoped: Vec<(TallyKey, Tally)> = tallies
             .into_iter()
-            .filter(|d| query.helpdesk.as_deref().is_none_or(|h| h == d.helpdesk))
+            .filter(|(key, _)| query.helpdesk.as_deref().is_none_or(|h| h == key.helpdesk))
             .collect();
         let found = findings(&scoped, now);
-        let daily = daily(&scoped, &events, query.helpdesk.as_deref(), now);
+        let daily = daily(&scoped, now);
         Ok::<_, deskbridge_store::StoreError>((insights, found, daily))
     })
     .await;
@@ -283,40 +280,23 @@ struct Day {
     handovers: u64,
 }
 
-/// Counts per UTC day for the last [`DAYS`] days, oldest first.
-fn daily(
-    drafts: &[DraftReview],
-    events: &[ProcessedEvent],
-    helpdesk: Option<&str>,
-    now: i64,
-) -> Vec<(i64, Day)> {
+/// Counts per UTC day for the last [`DAYS`] days, oldest first: decisions and escalations by
+/// the day of the decision, handovers by the day of their event.
+fn daily(tallies: &[(TallyKey, Tally)], now: i64) -> Vec<(i64, Day)> {
     let today = now.div_euclid(DAY_MS);
     let first = today - DAYS + 1;
     let mut days: BTreeMap<i64, Day> = (first..=today).map(|d| (d, Day::default())).collect();
-    for draft in drafts {
-        let Some(at) = draft.review.decided_at_ms else {
+    for (key, tally) in tallies {
+        let Some(day) = days.get_mut(&key.day) else {
             continue;
         };
-        let Some(day) = days.get_mut(&at.div_euclid(DAY_MS)) else {
-            continue;
-        };
-        match draft.review.state {
-            DraftState::Rejected { .. } => day.rejected += 1,
-            DraftState::Approved { .. }
-            | DraftState::Sent { .. }
-            | DraftState::Cancelled { .. } => day.approved += 1,
-            _ => {}
-        }
-        if draft.review.escalations > 0 {
-            day.escalated += 1;
-        }
-    }
-    for event in events
-        .iter()
-        .filter(|e| e.handover_by.is_some() && helpdesk.is_none_or(|h| h == e.helpdesk))
-    {
-        if let Some(day) = days.get_mut(&event.completed_at_ms.div_euclid(DAY_MS)) {
-            day.handovers += 1;
+        match key.basis {
+            TallyBasis::Decided => {
+                day.approved += tally.approved;
+                day.rejected += tally.rejected;
+                day.escalated += tally.escalated;
+            }
+            TallyBasis::Created => day.handovers += tally.handovers,
         }
     }
     days.into_iter().collect()
@@ -401,10 +381,52 @@ mod tests {
     #[test]
     fn svg_labels_are_escaped_and_days_counted() {
         assert_eq!(esc("<script>&\""), "&lt;script&gt;&amp;&quot;");
-        let now = 1_800_000_000_000;
-        let days = daily(&[], &[], None, now);
+        let now: i64 = 1_800_000_000_000;
+        let today = now.div_euclid(DAY_MS);
+        let row = |basis, day, tally| {
+            let key = TallyKey {
+                basis,
+                day,
+                helpdesk: "acme".into(),
+                plugin_id: "p".into(),
+                plugin_version: "1".into(),
+                provider: String::new(),
+                model: String::new(),
+            };
+            (key, tally)
+        };
+        let decided = Tally {
+            approved: 3,
+            rejected: 1,
+            escalated: 2,
+            handovers: 9, // not on a decision row
+            ..Tally::default()
+        };
+        let created = Tally {
+            approved: 5, // counted on its decision row instead
+            handovers: 4,
+            ..Tally::default()
+        };
+        let days = daily(
+            &[
+                row(TallyBasis::Decided, today, decided.clone()),
+                row(TallyBasis::Created, today - 1, created),
+                row(TallyBasis::Decided, today - 14, decided),
+            ],
+            now,
+        );
         assert_eq!(days.len(), 14);
-        assert_eq!(days.last().map(|(d, _)| *d), Some(now.div_euclid(DAY_MS)));
+        assert_eq!(days.last().map(|(d, _)| *d), Some(today));
+        let count = |day: i64| days.iter().find(|(d, _)| *d == day).map(|(_, c)| *c);
+        let expected = |approved, rejected, escalated, handovers| Day {
+            approved,
+            rejected,
+            escalated,
+            handovers,
+        };
+        assert_eq!(count(today), Some(expected(3, 1, 2, 0)));
+        assert_eq!(count(today - 1), Some(expected(0, 0, 0, 4)));
+        assert_eq!(count(today - 14), None, "outside the chart");
         let chart = daily_chart(&days).into_string();
         assert!(chart.starts_with("<figure><svg"), "{chart}");
         assert!(!chart.contains("<script"), "{chart}");
