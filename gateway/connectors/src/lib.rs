@@ -73,7 +73,7 @@ pub(crate) use helpdesk_client;
 
 mod freshdesk;
 pub mod freshdesk_webhook;
-mod html;
+pub mod html;
 mod http;
 mod knowledge;
 mod marker;
