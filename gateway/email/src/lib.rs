@@ -12,9 +12,12 @@
 //!   bounces and delivery reports, and mail from our own addresses are recorded and never
 //!   drafted to.
 //! - [`quote`] — the part of a message the AI should see: quoted history and signatures cut.
+//! - [`imap`] — reading the mailbox: fetch after the last durable UID, settle (flag or move)
+//!   once durable, IDLE or poll.
 //! - [`thread`] — the keys that thread a message into a ticket: message ids, the ticket key
 //!   in plus-addressing, the subject without its `Re:`/`Fwd:` prefixes.
 
+pub mod imap;
 pub mod noise;
 pub mod parse;
 pub mod quote;

@@ -1,0 +1,110 @@
+//! The IMAP reader against a real Dovecot (`tests/support/dovecot.rs`).
+
+mod support;
+
+use std::time::Duration;
+
+use deskbridge_email::imap::{ImapReader, ImapSettings, Settle};
+use deskbridge_email::{Limits, parse};
+use support::dovecot::{Dovecot, PASSWORD, USER};
+
+fn mail(n: u32) -> Vec<u8> {
+    format!(
+        "From: Customer {n} <c{n}@example.com>\r\nTo: support@acme.test\r\nSubject: Question {n}\r\nMessage-ID: <q{n}@example.com>\r\n\r\nHello, question {n}.\r\n"
+    )
+    .into_bytes()
+}
+
+fn settings(dovecot: &Dovecot, settle: Settle) -> ImapSettings {
+    ImapSettings {
+        host: "127.0.0.1".into(),
+        port: dovecot.port,
+        user: USER.into(),
+        password: PASSWORD.into(),
+        mailbox: "INBOX".into(),
+        settle,
+    }
+}
+
+#[tokio::test]
+async fn reads_after_the_last_uid_settles_with_a_flag_and_idles() {
+    let dovecot = Dovecot::start();
+    for n in 1..=3 {
+        dovecot.deliver(&mail(n));
+    }
+    let settings = settings(&dovecot, Settle::Flag("$Deskbridge".into()));
+    let (mut reader, state) = ImapReader::connect(&settings).await.expect("connect");
+    assert_eq!(state.exists, 3);
+    assert!(reader.supports_idle(), "Dovecot offers IDLE");
+
+    let fetched = reader.fetch_after(0, 100).await.expect("fetch");
+    assert_eq!(
+        fetched.iter().map(|f| f.uid).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let first = parse(fetched[0].raw.as_deref().expect("raw"), &Limits::default());
+    assert_eq!(first.message_id.as_deref(), Some("q1@example.com"));
+    assert_eq!(first.text, "Hello, question 1.");
+    // Reading changed nothing on the server: nothing is seen or settled yet.
+    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![1, 2, 3]);
+
+    reader.settle(1).await.expect("settle");
+    reader.settle(2).await.expect("settle");
+    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![3]);
+    let flags = dovecot.doveadm(&["fetch", "-u", USER, "uid flags", "mailbox", "INBOX"]);
+    assert!(flags.contains("$Deskbridge"), "{flags}");
+    // After a restart the caller passes the last durable UID.
+    let rest = reader.fetch_after(2, 100).await.expect("fetch");
+    assert_eq!(rest.iter().map(|f| f.uid).collect::<Vec<_>>(), vec![3]);
+    assert!(
+        reader.fetch_after(3, 100).await.expect("fetch").is_empty(),
+        "UID 3:* matches 3 itself, filtered"
+    );
+
+    // IDLE wakes up for new mail, and times out without.
+    let (reader, changed) = reader.wait(Duration::from_millis(300)).await.expect("idle");
+    assert!(!changed, "no mail: a timeout");
+    let delivering = {
+        let port = dovecot.port;
+        let deliver = move || {
+            std::thread::sleep(Duration::from_millis(300));
+            port
+        };
+        tokio::task::spawn_blocking(deliver)
+    };
+    let waiting = tokio::spawn(reader.wait(Duration::from_secs(20)));
+    delivering.await.expect("delay");
+    dovecot.deliver(&mail(4));
+    let (mut reader, changed) = waiting.await.expect("join").expect("idle");
+    assert!(changed, "the new mail ends the IDLE");
+    let new = reader.fetch_after(3, 100).await.expect("fetch");
+    assert_eq!(new.iter().map(|f| f.uid).collect::<Vec<_>>(), vec![4]);
+    reader.logout().await.expect("logout");
+}
+
+#[tokio::test]
+async fn settling_can_move_the_message_and_bad_names_are_refused() {
+    let dovecot = Dovecot::start();
+    dovecot.doveadm(&["mailbox", "create", "-u", USER, "Processed"]);
+    dovecot.deliver(&mail(1));
+    dovecot.deliver(&mail(2));
+    let settings = settings(&dovecot, Settle::Move("Processed".into()));
+    let (mut reader, _) = ImapReader::connect(&settings).await.expect("connect");
+    reader.settle(1).await.expect("move");
+    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![2]);
+    let moved = dovecot.doveadm(&["search", "-u", USER, "mailbox", "Processed", "ALL"]);
+    assert_eq!(moved.lines().count(), 1, "{moved}");
+
+    let mut hostile = settings.clone();
+    hostile.settle = Settle::Flag("\\Seen) (\\Deleted".into());
+    assert!(ImapReader::connect(&hostile).await.is_err());
+    hostile.settle = Settle::Move("Processed\"\r\nA1 DELETE INBOX".into());
+    assert!(ImapReader::connect(&hostile).await.is_err());
+    let mut wrong = settings.clone();
+    wrong.password = "wrong".into();
+    let refused = ImapReader::connect(&wrong).await.expect_err("refused");
+    assert!(
+        refused.to_string().contains("refused the login"),
+        "{refused}"
+    );
+}

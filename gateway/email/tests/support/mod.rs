@@ -1,0 +1,3 @@
+//! Real servers the email tests run against.
+
+pub(crate) mod dovecot;
