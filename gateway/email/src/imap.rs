@@ -9,13 +9,17 @@
 //! out of, says which), and its dedupe keys — the `Message-ID` — keep what it already has
 //! from coming in twice.
 //!
-//! This step speaks IMAP in the clear, for loopback servers; TLS and STARTTLS are the issue's
-//! next step.
+//! The connection is TLS from the first byte, `STARTTLS` before the login, or — only to a
+//! loopback address unless explicitly allowed — plain text (`tls.rs`).
+
+use std::path::PathBuf;
 
 use async_imap::Session;
 use futures_util::TryStreamExt as _;
 use thiserror::Error;
 use tokio::net::TcpStream;
+
+use crate::tls::{Security, TlsError, Transport, client_config, is_loopback};
 
 /// Most bytes of one message fetched; a larger message is left on the server, unsettled, and
 /// reported (`ImapReader::fetch_after` names it).
@@ -37,6 +41,13 @@ pub struct ImapSettings {
     pub host: String,
     /// Port.
     pub port: u16,
+    /// How the connection is protected.
+    pub security: Security,
+    /// PEM file of the CA certificates to trust instead of the system's (a private CA).
+    pub ca_file: Option<PathBuf>,
+    /// Allow [`Security::Plain`] to a host that is not a loopback address (passwords and mail
+    /// then cross the network in the clear).
+    pub allow_plaintext: bool,
     /// Login.
     pub user: String,
     /// Password.
@@ -69,6 +80,14 @@ pub enum ImapError {
         /// Why.
         reason: String,
     },
+    /// TLS could not be set up or failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Plain text to a host that is not this machine, without `allow_plaintext`.
+    #[error(
+        "refusing to send the IMAP password in plain text to {0}: use TLS or STARTTLS, or allow plain text explicitly"
+    )]
+    PlaintextRefused(String),
     /// A mailbox, folder or flag name the gateway will not send (quotes, line breaks).
     #[error("unusable IMAP mailbox or flag name {0:?}")]
     BadName(String),
@@ -106,7 +125,7 @@ pub struct Fetched {
 
 /// A logged-in IMAP session on the selected mailbox.
 pub struct ImapReader {
-    session: Session<TcpStream>,
+    session: Session<Transport>,
     settings: ImapSettings,
     idle: bool,
 }
@@ -157,15 +176,46 @@ impl ImapReader {
             Settle::Move(folder) => checked_name(folder).map(drop)?,
             Settle::Flag(flag) => checked_flag(flag)?,
         }
-        let stream = TcpStream::connect(&address)
+        if settings.security == Security::Plain
+            && !settings.allow_plaintext
+            && !is_loopback(&settings.host)
+        {
+            return Err(ImapError::PlaintextRefused(settings.host.clone()));
+        }
+        let tls = match settings.security {
+            Security::Plain => None,
+            Security::Tls | Security::StartTls => Some(client_config(settings.ca_file.as_deref())?),
+        };
+        let tcp = TcpStream::connect(&address)
             .await
             .map_err(|e| ImapError::Connect(address.clone(), e))?;
-        let mut client = async_imap::Client::new(stream);
-        // The server's greeting comes first.
-        client
-            .read_response()
-            .await
-            .map_err(|e| ImapError::Connect(address.clone(), e))?;
+        let connect_error = |e| ImapError::Connect(address.clone(), e);
+        let client = match (settings.security, tls) {
+            (Security::Tls, Some(config)) => {
+                let stream = Transport::tls(tcp, &settings.host, config).await?;
+                let mut client = async_imap::Client::new(stream);
+                client.read_response().await.map_err(connect_error)?;
+                client
+            }
+            (Security::StartTls, Some(config)) => {
+                let mut plain = async_imap::Client::new(Transport::Plain(tcp));
+                plain.read_response().await.map_err(connect_error)?;
+                plain
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(command("STARTTLS"))?;
+                let Transport::Plain(tcp) = plain.into_inner() else {
+                    unreachable!("a plain client holds a plain stream")
+                };
+                // No greeting after STARTTLS: the session goes on over TLS.
+                async_imap::Client::new(Transport::tls(tcp, &settings.host, config).await?)
+            }
+            _ => {
+                let mut client = async_imap::Client::new(Transport::Plain(tcp));
+                client.read_response().await.map_err(connect_error)?;
+                client
+            }
+        };
         let mut session = client
             .login(&settings.user, &settings.password)
             .await

@@ -22,6 +22,7 @@ pub mod noise;
 pub mod parse;
 pub mod quote;
 pub mod thread;
+pub mod tls;
 
 pub use noise::{Noise, noise};
 pub use parse::{Attachment, Limits, MailAddress, ParsedMail, parse};

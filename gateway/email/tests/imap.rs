@@ -4,7 +4,8 @@ mod support;
 
 use std::time::Duration;
 
-use deskbridge_email::imap::{ImapReader, ImapSettings, Settle};
+use deskbridge_email::imap::{ImapError, ImapReader, ImapSettings, Settle};
+use deskbridge_email::tls::Security;
 use deskbridge_email::{Limits, parse};
 use support::dovecot::{Dovecot, PASSWORD, USER};
 
@@ -19,6 +20,9 @@ fn settings(dovecot: &Dovecot, settle: Settle) -> ImapSettings {
     ImapSettings {
         host: "127.0.0.1".into(),
         port: dovecot.port,
+        security: Security::Plain,
+        ca_file: None,
+        allow_plaintext: false,
         user: USER.into(),
         password: PASSWORD.into(),
         mailbox: "INBOX".into(),
@@ -105,6 +109,57 @@ async fn settling_can_move_the_message_and_bad_names_are_refused() {
     let refused = ImapReader::connect(&wrong).await.expect_err("refused");
     assert!(
         refused.to_string().contains("refused the login"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn tls_and_starttls_verify_the_server_and_plain_text_stays_on_loopback() {
+    let dovecot = Dovecot::start();
+    dovecot.deliver(&mail(1));
+    let base = settings(&dovecot, Settle::Flag("\\Seen".into()));
+    // Implicit TLS to the IMAPS port, trusting the test CA.
+    let tls = ImapSettings {
+        host: "localhost".into(),
+        port: dovecot.tls_port,
+        security: Security::Tls,
+        ca_file: Some(dovecot.ca_file()),
+        ..base.clone()
+    };
+    let (mut reader, state) = ImapReader::connect(&tls).await.expect("imaps");
+    assert_eq!(state.exists, 1);
+    let fetched = reader.fetch_after(0, 10).await.expect("fetch over TLS");
+    assert_eq!(fetched.len(), 1);
+    reader.settle(1).await.expect("\\Seen");
+    assert!(reader.unsettled().await.expect("unsettled").is_empty());
+    // STARTTLS on the IMAP port.
+    let starttls = ImapSettings {
+        port: dovecot.port,
+        security: Security::StartTls,
+        ..tls.clone()
+    };
+    let (_, state) = ImapReader::connect(&starttls).await.expect("starttls");
+    assert_eq!(state.exists, 1);
+    // Without the CA the server's certificate is not trusted.
+    let untrusted = ImapSettings {
+        ca_file: None,
+        ..tls.clone()
+    };
+    let refused = ImapReader::connect(&untrusted)
+        .await
+        .expect_err("untrusted");
+    assert!(matches!(refused, ImapError::Tls(_)), "{refused}");
+    // Plain text to a host that is not this machine is refused before connecting.
+    let remote = ImapSettings {
+        host: "mail.example.com".into(),
+        security: Security::Plain,
+        ..base.clone()
+    };
+    let refused = ImapReader::connect(&remote)
+        .await
+        .expect_err("plain text refused");
+    assert!(
+        matches!(refused, ImapError::PlaintextRefused(_)),
         "{refused}"
     );
 }

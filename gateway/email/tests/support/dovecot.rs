@@ -1,5 +1,7 @@
 //! A real Dovecot IMAP server for the tests: Debian's `dovecot-imapd` (installed by
-//! `.ci/run`), configured in a temp dir, listening on a free loopback port, one user
+//! `.ci/run`), configured in a temp dir, listening on two free loopback ports (IMAP with
+//! STARTTLS, and IMAPS) with a certificate for `localhost` signed by a test CA that
+//! `openssl` makes for each server (`ca.pem` in its dir), one user
 //! (`support` / `secret`) whose mail lives in a Maildir owned by `nobody`. Dovecot's login
 //! and internal processes run as the package's `dovenull` and `dovecot` users; the master
 //! needs root to switch to them (the tests run as root here and in CI). Dovecot daemonizes:
@@ -18,8 +20,10 @@ pub(crate) const PASSWORD: &str = "secret";
 pub(crate) struct Dovecot {
     dir: tempfile::TempDir,
     config: PathBuf,
-    /// Its IMAP port on 127.0.0.1.
+    /// Its IMAP port on 127.0.0.1 (plain, or STARTTLS).
     pub(crate) port: u16,
+    /// Its IMAPS port.
+    pub(crate) tls_port: u16,
 }
 
 fn free_port() -> u16 {
@@ -53,16 +57,22 @@ impl Dovecot {
             format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
         )
         .expect("users");
-        let port = free_port();
+        make_certificates(root);
+        let (port, tls_port) = (free_port(), free_port());
         let config = root.join("dovecot.conf");
-        std::fs::write(&config, config_text(root, port)).expect("config");
+        std::fs::write(&config, config_text(root, port, tls_port)).expect("config");
         let started = Command::new("dovecot")
             .arg("-c")
             .arg(&config)
             .status()
             .expect("dovecot (apt-get install dovecot-imapd)");
         assert!(started.success(), "dovecot did not start: {started}");
-        let dovecot = Dovecot { dir, config, port };
+        let dovecot = Dovecot {
+            dir,
+            config,
+            port,
+            tls_port,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -125,10 +135,9 @@ impl Dovecot {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// The data directory (for checks on the Maildir).
-    #[allow(dead_code)]
-    pub(crate) fn dir(&self) -> &Path {
-        self.dir.path()
+    /// The test CA's certificate, which signed the server's.
+    pub(crate) fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 }
 
@@ -142,7 +151,72 @@ impl Drop for Dovecot {
     }
 }
 
-fn config_text(root: &Path, port: u16) -> String {
+/// A CA and a server certificate for `localhost` and 127.0.0.1 it signed, in `dir`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("san");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Deskbridge test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
+
+fn config_text(root: &Path, port: u16, tls_port: u16) -> String {
     let root = root.display();
     format!(
         "base_dir = {root}/run
@@ -150,7 +224,9 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <{root}/server.pem
+ssl_key = <{root}/server.key
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -171,7 +247,9 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
   }}
   chroot =
 }}
