@@ -14,6 +14,8 @@
 //! - [`quote`] — the part of a message the AI should see: quoted history and signatures cut.
 //! - [`imap`] — reading the mailbox: fetch after the last durable UID, settle (flag or move)
 //!   once durable, IDLE or poll.
+//! - [`smtp`] — sending an approved reply: our fixed `Message-ID`, the threading headers, text
+//!   and HTML, TLS or STARTTLS with AUTH; a failure says whether the mail may have gone out.
 //! - [`thread`] — the keys that thread a message into a ticket: message ids, the ticket key
 //!   in plus-addressing, the subject without its `Re:`/`Fwd:` prefixes.
 
@@ -21,6 +23,7 @@ pub mod imap;
 pub mod noise;
 pub mod parse;
 pub mod quote;
+pub mod smtp;
 pub mod thread;
 pub mod tls;
 

@@ -7,7 +7,6 @@
 //! needs root to switch to them (the tests run as root here and in CI). Dovecot daemonizes:
 //! it is stopped with `doveadm stop` when the handle drops.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,13 +23,6 @@ pub(crate) struct Dovecot {
     pub(crate) port: u16,
     /// Its IMAPS port.
     pub(crate) tls_port: u16,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn run(command: &mut Command) {
@@ -57,8 +49,8 @@ impl Dovecot {
             format!("{USER}:{{PLAIN}}{PASSWORD}::::::\n"),
         )
         .expect("users");
-        make_certificates(root);
-        let (port, tls_port) = (free_port(), free_port());
+        super::certs::make_certificates(root);
+        let (port, tls_port) = (super::free_port(), super::free_port());
         let config = root.join("dovecot.conf");
         std::fs::write(&config, config_text(root, port, tls_port)).expect("config");
         let started = Command::new("dovecot")
@@ -149,71 +141,6 @@ impl Drop for Dovecot {
             .arg("stop")
             .status();
     }
-}
-
-/// A CA and a server certificate for `localhost` and 127.0.0.1 it signed, in `dir`.
-fn make_certificates(dir: &Path) {
-    let openssl = |args: &[&str]| {
-        let output = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(
-            output.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .expect("san");
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Deskbridge test CA",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-    ]);
 }
 
 fn config_text(root: &Path, port: u16, tls_port: u16) -> String {
