@@ -20,6 +20,8 @@ mod group_commit;
 mod inbound_log;
 mod key_filter;
 mod kv;
+pub mod mail;
+mod mail_trees;
 mod private_files;
 pub mod records;
 mod retention;
@@ -276,6 +278,53 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Removes the pause of `scope`; `false` if there was none. Durable on return.
     fn lift_pause(&self, scope: &deskbridge_core::PauseScope) -> Result<bool, StoreError>;
+
+    /// Files one inbound mail of email helpdesk `helpdesk` (`mail.rs`) in one atomic write:
+    /// the raw message, `message` in the thread `hint` finds — else, when `may_open`, in a new
+    /// ticket (else in none) —, the indexes, and the mailbox cursor. Recording a message id
+    /// again changes nothing but the cursor and answers `duplicate` with its ticket. Not yet
+    /// durable (call [`Store::durable`] before telling the mail server).
+    fn record_mail(
+        &self,
+        helpdesk: &str,
+        message: &mail::MailMessage,
+        raw: &[u8],
+        hint: &mail::ThreadHint,
+        may_open: bool,
+        cursor: mail::MailCursor,
+    ) -> Result<mail::MailRecorded, StoreError>;
+
+    /// Adds a message the gateway wrote (a sent reply, a note) to an email ticket; `false`
+    /// when its id is recorded already. `NotFound` without the ticket. Durable on return.
+    fn add_mail_message(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message: &mail::MailMessage,
+    ) -> Result<bool, StoreError>;
+
+    /// An email ticket with its messages.
+    fn mail_thread(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+    ) -> Result<Option<mail::MailThread>, StoreError>;
+
+    /// The ticket a message id is filed under; `Some("")` for one recorded in no ticket.
+    fn mail_ticket_of(
+        &self,
+        helpdesk: &str,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// A recorded message's raw bytes.
+    fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// How far helpdesk `helpdesk`'s mailbox has been read.
+    fn mail_cursor(&self, helpdesk: &str) -> Result<Option<mail::MailCursor>, StoreError>;
+
+    /// Moves the mailbox cursor on without a message (one skipped unread, e.g. too large).
+    fn set_mail_cursor(&self, helpdesk: &str, cursor: mail::MailCursor) -> Result<(), StoreError>;
 
     /// The plugin key-value store backed by this store.
     fn plugin_kv(&self) -> std::sync::Arc<dyn deskbridge_plugin_host::KvStore>;

@@ -38,6 +38,7 @@ use crate::group_commit::GroupCommit;
 use crate::inbound_log::{InboundLog, SEGMENT_BYTES};
 use crate::key_filter::KeyFilter;
 use crate::kv::SledKv;
+use crate::mail_trees::MailTrees;
 use crate::records::{
     DeadLetter, DraftHead, DraftReview, EventOutcome, FailedEvent, InboundEvent, OutboxItem,
     OutboxState, PendingDraft, ProcessedEvent, StoredEvent, TokenRecord,
@@ -176,6 +177,8 @@ pub struct SledStore {
     cursors: Tree,
     /// Running tallies for insights (`tally.rs`, `tally_tree.rs`).
     tallies: Tree,
+    /// The email channel's threads (`mail.rs`, `mail_trees.rs`).
+    mail: MailTrees,
     /// Commit records of completions (`completion.rs`), kept until a flush covers them.
     completions: Tree,
     /// Completions applied since the last flush started: their commit records go after it.
@@ -456,6 +459,13 @@ impl SledStore {
             drafts: tree("drafts_pending")?,
             cursors: tree("ticket_cursors")?,
             tallies: tree("insight_tallies")?,
+            mail: MailTrees {
+                threads: tree("mail_threads")?,
+                ids: tree("mail_ids")?,
+                subjects: tree("mail_subjects")?,
+                raw: tree("mail_raw")?,
+                cursors: tree("mail_cursors")?,
+            },
             completions,
             applied: applied.clone(),
             tokens: tree("api_tokens")?,
@@ -1337,6 +1347,62 @@ impl Store for SledStore {
             .map_err(backend)?;
         self.db.flush().map_err(backend)?;
         Ok(removed.is_some())
+    }
+
+    fn record_mail(
+        &self,
+        helpdesk: &str,
+        message: &crate::mail::MailMessage,
+        raw: &[u8],
+        hint: &crate::mail::ThreadHint,
+        may_open: bool,
+        cursor: crate::mail::MailCursor,
+    ) -> Result<crate::mail::MailRecorded, StoreError> {
+        self.mail
+            .record(helpdesk, message, raw, hint, may_open, cursor)
+    }
+
+    fn add_mail_message(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message: &crate::mail::MailMessage,
+    ) -> Result<bool, StoreError> {
+        let added = self.mail.add(helpdesk, ticket_id, message)?;
+        self.db.flush().map_err(backend)?;
+        Ok(added)
+    }
+
+    fn mail_thread(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+    ) -> Result<Option<crate::mail::MailThread>, StoreError> {
+        self.mail.thread(helpdesk, ticket_id)
+    }
+
+    fn mail_ticket_of(
+        &self,
+        helpdesk: &str,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.mail.ticket_of(helpdesk, message_id)
+    }
+
+    fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.mail.raw(helpdesk, message_id)
+    }
+
+    fn mail_cursor(&self, helpdesk: &str) -> Result<Option<crate::mail::MailCursor>, StoreError> {
+        self.mail.cursor(helpdesk)
+    }
+
+    fn set_mail_cursor(
+        &self,
+        helpdesk: &str,
+        cursor: crate::mail::MailCursor,
+    ) -> Result<(), StoreError> {
+        self.mail.set_cursor(helpdesk, cursor)
     }
 
     fn plugin_kv(&self) -> Arc<dyn deskbridge_plugin_host::KvStore> {

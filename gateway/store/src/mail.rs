@@ -1,0 +1,155 @@
+//! The email channel's threads (`kind = "email"`): a mailbox has no ticket API, so the store
+//! keeps each ticket's messages, the raw mail they came from, the indexes that thread a new
+//! message, and how far the mailbox has been read.
+//!
+//! [`crate::Store::record_mail`] files one inbound message in one atomic write: its raw bytes,
+//! the message in its thread (an existing one found by the caller's [`ThreadHint`], else a new
+//! ticket), the indexes, and the mailbox cursor. Recording the same message again (a crash
+//! before the server was told) changes nothing and answers with the same ticket.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Most messages one thread keeps; older ones beyond it are dropped from the thread (their
+/// raw mail stays until retention).
+pub const MAX_THREAD_MESSAGES: usize = 500;
+
+/// Who wrote a message of an email ticket, and who saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// Mail from the customer (or anyone else) into the support mailbox.
+    Inbound,
+    /// A reply the gateway sent after a person approved it.
+    Reply,
+    /// An internal note: kept here, shown in the console, never mailed.
+    Note,
+}
+
+/// One message of an email ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailMessage {
+    /// `Message-ID` (without brackets); for a note, the gateway's own id.
+    pub message_id: String,
+    /// What it is.
+    pub kind: MailKind,
+    /// Sender's display name.
+    pub from_name: Option<String>,
+    /// Sender's address (lower-case), if any.
+    pub from_address: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// When it was written (the `Date` header) or recorded, Unix milliseconds.
+    pub at_ms: i64,
+    /// The visible text.
+    pub text: String,
+    /// Attachments as `name (type, bytes, sha256)` lines — described, never kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// Why it is not drafted to (an auto-reply, a bounce, …), when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<String>,
+    /// What was wrong with it as MIME (kept raw, flagged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// An email ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailThread {
+    /// Helpdesk instance.
+    pub helpdesk: String,
+    /// The ticket id (also its key in the plus-address of our replies).
+    pub ticket_id: String,
+    /// The subject of the message that opened it.
+    pub subject: String,
+    /// The customer: the sender of the message that opened it.
+    pub requester_name: Option<String>,
+    /// Their address.
+    pub requester_address: Option<String>,
+    /// Tags (plugins' and agents').
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// When it was opened, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Its messages, oldest first, at most [`MAX_THREAD_MESSAGES`].
+    pub messages: Vec<MailMessage>,
+}
+
+/// How to find the thread a message belongs to, in the order the store tries (the rules are
+/// `deskbridge_email::thread`'s).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadHint {
+    /// Message ids it refers to, newest first.
+    pub referenced_ids: Vec<String>,
+    /// The ticket key in the plus-address it was sent to.
+    pub ticket_key: Option<String>,
+    /// Its sender and subject without reply prefixes: the fallback.
+    pub sender_subject: Option<(String, String)>,
+}
+
+/// How far a mailbox has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailCursor {
+    /// The mailbox's `UIDVALIDITY`.
+    pub uid_validity: u32,
+    /// The highest UID recorded.
+    pub last_uid: u32,
+}
+
+/// What [`crate::Store::record_mail`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailRecorded {
+    /// The ticket it went to; `None` when it matched no thread and was not allowed to open one
+    /// (noise).
+    pub ticket_id: Option<String>,
+    /// Whether it opened that ticket.
+    pub new_ticket: bool,
+    /// Whether it was recorded before (nothing changed).
+    pub duplicate: bool,
+}
+
+/// The ticket id for a thread opened by `message_id` on `helpdesk`: stable, so recording the
+/// opening message again finds the same ticket; short and lower-case ASCII, so it can stand in
+/// a plus-address.
+pub fn ticket_id_for(helpdesk: &str, message_id: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(helpdesk.as_bytes());
+    hasher.update([0]);
+    hasher.update(message_id.as_bytes());
+    let digest = hasher.finalize();
+    format!("m{}", hex::encode(&digest[..6]))
+}
+
+impl MailThread {
+    /// Whether the thread holds a message with this id.
+    pub fn has_message(&self, message_id: &str) -> bool {
+        self.messages.iter().any(|m| m.message_id == message_id)
+    }
+
+    /// Adds `message` (the oldest are dropped past [`MAX_THREAD_MESSAGES`]).
+    pub fn push(&mut self, message: MailMessage) {
+        self.messages.push(message);
+        if self.messages.len() > MAX_THREAD_MESSAGES {
+            let excess = self.messages.len() - MAX_THREAD_MESSAGES;
+            self.messages.drain(..excess);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_ids_are_stable_short_and_plus_address_safe() {
+        let id = ticket_id_for("mail", "abc@example.com");
+        assert_eq!(id, ticket_id_for("mail", "abc@example.com"));
+        assert_ne!(id, ticket_id_for("other", "abc@example.com"));
+        assert_eq!(id.len(), 13);
+        assert!(
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+    }
+}

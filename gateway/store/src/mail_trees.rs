@@ -1,0 +1,474 @@
+//! The sled side of the email channel's threads (`mail.rs`): five trees written together in
+//! one transaction per message.
+//!
+//! - `mail_threads`: `helpdesk \0 ticket` → [`MailThread`] (JSON);
+//! - `mail_ids`: `helpdesk \0 message-id` → ticket id (empty: recorded without a thread);
+//! - `mail_subjects`: `helpdesk \0 sender \0 subject` → ticket id (the fallback);
+//! - `mail_raw`: `helpdesk \0 message-id` → the raw message as received;
+//! - `mail_cursors`: `helpdesk` → [`MailCursor`] (JSON).
+
+use sled::Tree;
+use sled::transaction::{ConflictableTransactionError, Transactional, TransactionalTree};
+
+use crate::StoreError;
+use crate::mail::{
+    MailCursor, MailKind, MailMessage, MailRecorded, MailThread, ThreadHint, ticket_id_for,
+};
+use crate::sled_store::{backend, decode, encode, flatten, pair_key};
+
+/// The trees.
+pub(crate) struct MailTrees {
+    pub(crate) threads: Tree,
+    pub(crate) ids: Tree,
+    pub(crate) subjects: Tree,
+    pub(crate) raw: Tree,
+    pub(crate) cursors: Tree,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort(error: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(error)
+}
+
+fn subject_key(helpdesk: &str, sender: &str, subject: &str) -> Vec<u8> {
+    let mut key = pair_key(helpdesk, sender);
+    key.push(0);
+    key.extend_from_slice(subject.as_bytes());
+    key
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The ticket a hint points at, if any thread exists for it.
+fn find_thread(
+    helpdesk: &str,
+    hint: &ThreadHint,
+    ids: &TransactionalTree,
+    threads: &TransactionalTree,
+    subjects: &TransactionalTree,
+) -> TxResult<Option<String>> {
+    for id in &hint.referenced_ids {
+        if let Some(ticket) = ids.get(pair_key(helpdesk, id))?
+            && !ticket.is_empty()
+        {
+            return Ok(Some(text(&ticket)));
+        }
+    }
+    if let Some(key) = &hint.ticket_key
+        && threads.get(pair_key(helpdesk, key))?.is_some()
+    {
+        return Ok(Some(key.clone()));
+    }
+    if let Some((sender, subject)) = &hint.sender_subject
+        && let Some(ticket) = subjects.get(subject_key(helpdesk, sender, subject))?
+    {
+        return Ok(Some(text(&ticket)));
+    }
+    Ok(None)
+}
+
+impl MailTrees {
+    /// `Store::record_mail`.
+    pub(crate) fn record(
+        &self,
+        helpdesk: &str,
+        message: &MailMessage,
+        raw: &[u8],
+        hint: &ThreadHint,
+        may_open: bool,
+        cursor: MailCursor,
+    ) -> Result<MailRecorded, StoreError> {
+        let id_key = pair_key(helpdesk, &message.message_id);
+        (
+            &self.threads,
+            &self.ids,
+            &self.subjects,
+            &self.raw,
+            &self.cursors,
+        )
+            .transaction(|(threads, ids, subjects, raws, cursors)| {
+                advance_cursor(cursors, helpdesk, cursor)?;
+                if let Some(known) = ids.get(&id_key)? {
+                    let ticket = (!known.is_empty()).then(|| text(&known));
+                    return Ok(MailRecorded {
+                        ticket_id: ticket,
+                        new_ticket: false,
+                        duplicate: true,
+                    });
+                }
+                raws.insert(id_key.as_slice(), raw)?;
+                let found = find_thread(helpdesk, hint, ids, threads, subjects)?;
+                let (ticket_id, mut thread, new_ticket) = match found {
+                    Some(ticket) => {
+                        let key = pair_key(helpdesk, &ticket);
+                        let Some(bytes) = threads.get(&key)? else {
+                            return Err(abort(StoreError::Corrupt {
+                                key: text(&key),
+                                reason: "an index names a thread that is not there".into(),
+                            }));
+                        };
+                        let thread: MailThread = decode(&key, &bytes).map_err(abort)?;
+                        (ticket, thread, false)
+                    }
+                    None if may_open => {
+                        let ticket = ticket_id_for(helpdesk, &message.message_id);
+                        let thread = MailThread {
+                            helpdesk: helpdesk.to_owned(),
+                            ticket_id: ticket.clone(),
+                            subject: message.subject.clone(),
+                            requester_name: message.from_name.clone(),
+                            requester_address: message.from_address.clone(),
+                            tags: Vec::new(),
+                            created_at_ms: message.at_ms,
+                            messages: Vec::new(),
+                        };
+                        (ticket, thread, true)
+                    }
+                    None => {
+                        // Noise that matches no thread: kept raw and indexed, in no ticket.
+                        ids.insert(id_key.as_slice(), &[] as &[u8])?;
+                        return Ok(MailRecorded {
+                            ticket_id: None,
+                            new_ticket: false,
+                            duplicate: false,
+                        });
+                    }
+                };
+                thread.push(message.clone());
+                let thread_key = pair_key(helpdesk, &ticket_id);
+                threads.insert(thread_key, encode(&thread).map_err(abort)?)?;
+                ids.insert(id_key.as_slice(), ticket_id.as_bytes())?;
+                if let Some((sender, subject)) = &hint.sender_subject
+                    && message.kind == MailKind::Inbound
+                    && message.noise.is_none()
+                {
+                    subjects
+                        .insert(subject_key(helpdesk, sender, subject), ticket_id.as_bytes())?;
+                }
+                Ok(MailRecorded {
+                    ticket_id: Some(ticket_id),
+                    new_ticket,
+                    duplicate: false,
+                })
+            })
+            .map_err(flatten)
+    }
+
+    /// `Store::add_mail_message`: a message the gateway wrote, into an existing thread.
+    pub(crate) fn add(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message: &MailMessage,
+    ) -> Result<bool, StoreError> {
+        let id_key = pair_key(helpdesk, &message.message_id);
+        let thread_key = pair_key(helpdesk, ticket_id);
+        (&self.threads, &self.ids)
+            .transaction(|(threads, ids)| {
+                if ids.get(&id_key)?.is_some() {
+                    return Ok(false);
+                }
+                let Some(bytes) = threads.get(&thread_key)? else {
+                    return Err(abort(StoreError::NotFound {
+                        what: "email ticket",
+                        id: ticket_id.to_owned(),
+                    }));
+                };
+                let mut thread: MailThread = decode(&thread_key, &bytes).map_err(abort)?;
+                thread.push(message.clone());
+                threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
+                ids.insert(id_key.as_slice(), ticket_id.as_bytes())?;
+                Ok(true)
+            })
+            .map_err(flatten)
+    }
+
+    /// A thread.
+    pub(crate) fn thread(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+    ) -> Result<Option<MailThread>, StoreError> {
+        let key = pair_key(helpdesk, ticket_id);
+        self.threads
+            .get(&key)
+            .map_err(backend)?
+            .map(|bytes| decode(&key, &bytes))
+            .transpose()
+    }
+
+    /// The ticket a message id is filed under (`Some("")`: recorded in no ticket).
+    pub(crate) fn ticket_of(
+        &self,
+        helpdesk: &str,
+        message_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .ids
+            .get(pair_key(helpdesk, message_id))
+            .map_err(backend)?
+            .map(|t| text(&t)))
+    }
+
+    /// The raw message.
+    pub(crate) fn raw(
+        &self,
+        helpdesk: &str,
+        message_id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .raw
+            .get(pair_key(helpdesk, message_id))
+            .map_err(backend)?
+            .map(|b| b.to_vec()))
+    }
+
+    /// The mailbox cursor.
+    pub(crate) fn cursor(&self, helpdesk: &str) -> Result<Option<MailCursor>, StoreError> {
+        self.cursors
+            .get(helpdesk.as_bytes())
+            .map_err(backend)?
+            .map(|bytes| decode(helpdesk.as_bytes(), &bytes))
+            .transpose()
+    }
+
+    /// Moves the cursor on (a skipped message still advances it).
+    pub(crate) fn set_cursor(&self, helpdesk: &str, cursor: MailCursor) -> Result<(), StoreError> {
+        self.cursors
+            .transaction(|cursors| advance_cursor(cursors, helpdesk, cursor))
+            .map_err(flatten)
+    }
+}
+
+/// The cursor moves forward only, or to a new `UIDVALIDITY` (the server renumbered).
+fn advance_cursor(cursors: &TransactionalTree, helpdesk: &str, cursor: MailCursor) -> TxResult<()> {
+    let current: Option<MailCursor> = match cursors.get(helpdesk.as_bytes())? {
+        Some(bytes) => Some(decode(helpdesk.as_bytes(), &bytes).map_err(abort)?),
+        None => None,
+    };
+    let newer = current
+        .is_none_or(|c| c.uid_validity != cursor.uid_validity || c.last_uid < cursor.last_uid);
+    if newer {
+        cursors.insert(helpdesk.as_bytes(), encode(&cursor).map_err(abort)?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mail::{MailCursor, MailKind, MailMessage, ThreadHint};
+    use crate::{SledStore, Store};
+
+    fn inbound(id: &str, from: &str, subject: &str) -> MailMessage {
+        MailMessage {
+            message_id: id.into(),
+            kind: MailKind::Inbound,
+            from_name: None,
+            from_address: Some(from.into()),
+            subject: subject.into(),
+            at_ms: 1_000,
+            text: format!("text of {id}"),
+            attachments: Vec::new(),
+            noise: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn cursor(last_uid: u32) -> MailCursor {
+        MailCursor {
+            uid_validity: 7,
+            last_uid,
+        }
+    }
+
+    fn by_subject(from: &str, subject: &str) -> ThreadHint {
+        ThreadHint {
+            sender_subject: Some((from.into(), subject.into())),
+            ..ThreadHint::default()
+        }
+    }
+
+    #[test]
+    fn messages_thread_by_reference_key_and_subject_and_record_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let first = inbound("a1@example.com", "ana@example.com", "Order");
+        let opened = store
+            .record_mail(
+                "mail",
+                &first,
+                b"raw a1",
+                &by_subject("ana@example.com", "order"),
+                true,
+                cursor(1),
+            )
+            .expect("record");
+        assert!(opened.new_ticket && !opened.duplicate);
+        let ticket = opened.ticket_id.clone().expect("a ticket");
+
+        // By reference (our reply, then the customer's answer to it).
+        let reply = MailMessage {
+            kind: MailKind::Reply,
+            ..inbound("deskbridge.r1@acme.test", "support@acme.test", "Re: Order")
+        };
+        assert!(
+            store
+                .add_mail_message("mail", &ticket, &reply)
+                .expect("add")
+        );
+        assert!(
+            !store
+                .add_mail_message("mail", &ticket, &reply)
+                .expect("again"),
+            "once"
+        );
+        let answer = inbound("a2@example.com", "ana@example.com", "Re: Order");
+        let hint = ThreadHint {
+            referenced_ids: vec!["deskbridge.r1@acme.test".into()],
+            ..ThreadHint::default()
+        };
+        let threaded = store
+            .record_mail("mail", &answer, b"raw a2", &hint, true, cursor(2))
+            .expect("record");
+        assert_eq!(threaded.ticket_id.as_deref(), Some(ticket.as_str()));
+        assert!(!threaded.new_ticket);
+
+        // By the ticket key of the plus-address, and by sender and subject.
+        let keyed = ThreadHint {
+            ticket_key: Some(ticket.clone()),
+            ..ThreadHint::default()
+        };
+        let by_key = store
+            .record_mail(
+                "mail",
+                &inbound("a3@example.com", "ana@example.com", "x"),
+                b"raw",
+                &keyed,
+                true,
+                cursor(3),
+            )
+            .expect("record");
+        assert_eq!(by_key.ticket_id.as_deref(), Some(ticket.as_str()));
+        let by_subject_only = store
+            .record_mail(
+                "mail",
+                &inbound("a4@example.com", "ana@example.com", "Order"),
+                b"raw",
+                &by_subject("ana@example.com", "order"),
+                true,
+                cursor(4),
+            )
+            .expect("record");
+        assert_eq!(by_subject_only.ticket_id.as_deref(), Some(ticket.as_str()));
+        // Another sender with the same subject opens its own ticket.
+        let other = store
+            .record_mail(
+                "mail",
+                &inbound("b1@example.com", "bob@example.com", "Order"),
+                b"raw",
+                &by_subject("bob@example.com", "order"),
+                true,
+                cursor(5),
+            )
+            .expect("record");
+        assert!(other.new_ticket);
+        assert_ne!(other.ticket_id, Some(ticket.clone()));
+
+        // The same message again (a crash before the server was told): nothing changes.
+        let again = store
+            .record_mail("mail", &answer, b"raw a2", &hint, true, cursor(2))
+            .expect("record");
+        assert!(again.duplicate);
+        assert_eq!(again.ticket_id.as_deref(), Some(ticket.as_str()));
+        let thread = store
+            .mail_thread("mail", &ticket)
+            .expect("read")
+            .expect("thread");
+        let ids: Vec<&str> = thread
+            .messages
+            .iter()
+            .map(|m| m.message_id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                "a1@example.com",
+                "deskbridge.r1@acme.test",
+                "a2@example.com",
+                "a3@example.com",
+                "a4@example.com"
+            ]
+        );
+        assert_eq!(thread.requester_address.as_deref(), Some("ana@example.com"));
+        assert_eq!(
+            store.raw_mail("mail", "a2@example.com").expect("raw"),
+            Some(b"raw a2".to_vec())
+        );
+        // The cursor only moved forward.
+        assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(cursor(5)));
+        // Another helpdesk shares nothing.
+        assert_eq!(
+            store
+                .mail_ticket_of("other", "a1@example.com")
+                .expect("index"),
+            None
+        );
+    }
+
+    #[test]
+    fn noise_opens_no_ticket_and_a_new_uidvalidity_resets_the_cursor() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let bounce = MailMessage {
+            noise: Some("a delivery report".into()),
+            ..inbound(
+                "bounce1@mx.example.com",
+                "mailer-daemon@mx.example.com",
+                "Undelivered",
+            )
+        };
+        let recorded = store
+            .record_mail(
+                "mail",
+                &bounce,
+                b"raw bounce",
+                &ThreadHint::default(),
+                false,
+                cursor(9),
+            )
+            .expect("record");
+        assert_eq!(recorded.ticket_id, None);
+        assert_eq!(
+            store
+                .mail_ticket_of("mail", "bounce1@mx.example.com")
+                .expect("index"),
+            Some(String::new())
+        );
+        assert!(
+            store
+                .raw_mail("mail", "bounce1@mx.example.com")
+                .expect("raw")
+                .is_some(),
+            "kept raw"
+        );
+        store.set_mail_cursor("mail", cursor(3)).expect("cursor");
+        assert_eq!(
+            store.mail_cursor("mail").expect("cursor"),
+            Some(cursor(9)),
+            "never backwards"
+        );
+        let renumbered = MailCursor {
+            uid_validity: 8,
+            last_uid: 1,
+        };
+        store.set_mail_cursor("mail", renumbered).expect("cursor");
+        assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(renumbered));
+        // Reopened, everything is still there.
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(renumbered));
+    }
+}
