@@ -14,11 +14,17 @@
 //! - [`quote`] — the part of a message the AI should see: quoted history and signatures cut.
 //! - [`imap`] — reading the mailbox: fetch after the last durable UID, settle (flag or move)
 //!   once durable, IDLE or poll.
+//! - [`filing`] — one fetched message into the store: parsed, noise told apart, threaded,
+//!   recorded with the mailbox cursor.
+//! - [`helpdesk`] — `EmailHelpdesk`, the mailbox behind the gateway's `HelpdeskClient`: tickets
+//!   from the store's threads, notes kept (never mailed), replies over SMTP to the requester.
 //! - [`smtp`] — sending an approved reply: our fixed `Message-ID`, the threading headers, text
 //!   and HTML, TLS or STARTTLS with AUTH; a failure says whether the mail may have gone out.
 //! - [`thread`] — the keys that thread a message into a ticket: message ids, the ticket key
 //!   in plus-addressing, the subject without its `Re:`/`Fwd:` prefixes.
 
+pub mod filing;
+pub mod helpdesk;
 pub mod imap;
 pub mod noise;
 pub mod parse;

@@ -272,6 +272,23 @@ impl SmtpSender {
         })
     }
 
+    /// Connects, says `EHLO`, logs in and quits: whether the server takes the gateway's mail
+    /// (the readiness check).
+    pub async fn check(&self) -> Result<(), SendFailure> {
+        match tokio::time::timeout(self.timeout, self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(SendFailure::NotSent {
+                transient: true,
+                reason: "the SMTP server did not answer NOOP".into(),
+            }),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(SendFailure::NotSent {
+                transient: true,
+                reason: format!("no answer within {} ms", self.timeout.as_millis()),
+            }),
+        }
+    }
+
     /// Sends `message`; the server's answer (e.g. `2.0.0 queued as …`) on success.
     pub async fn send(&self, message: &Message) -> Result<String, SendFailure> {
         // lettre's own timeout bounds connecting; this bounds the whole exchange.

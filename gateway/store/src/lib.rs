@@ -303,6 +303,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         message: &mail::MailMessage,
     ) -> Result<bool, StoreError>;
 
+    /// Adds tags to an email ticket; whether any was new. `NotFound` without the ticket.
+    /// Durable on return.
+    fn add_mail_tags(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        tags: &[String],
+    ) -> Result<bool, StoreError>;
+
     /// An email ticket with its messages.
     fn mail_thread(
         &self,

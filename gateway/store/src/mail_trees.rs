@@ -186,6 +186,38 @@ impl MailTrees {
             .map_err(flatten)
     }
 
+    /// `Store::add_mail_tags`: adds the tags the thread lacks; whether any was new.
+    pub(crate) fn add_tags(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        tags: &[String],
+    ) -> Result<bool, StoreError> {
+        let thread_key = pair_key(helpdesk, ticket_id);
+        self.threads
+            .transaction(|threads| {
+                let Some(bytes) = threads.get(&thread_key)? else {
+                    return Err(abort(StoreError::NotFound {
+                        what: "email ticket",
+                        id: ticket_id.to_owned(),
+                    }));
+                };
+                let mut thread: MailThread = decode(&thread_key, &bytes).map_err(abort)?;
+                let before = thread.tags.len();
+                for tag in tags {
+                    if !thread.tags.contains(tag) {
+                        thread.tags.push(tag.clone());
+                    }
+                }
+                if thread.tags.len() == before {
+                    return Ok(false);
+                }
+                threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
+                Ok(true)
+            })
+            .map_err(flatten)
+    }
+
     /// A thread.
     pub(crate) fn thread(
         &self,

@@ -1373,6 +1373,17 @@ impl Store for SledStore {
         Ok(added)
     }
 
+    fn add_mail_tags(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        tags: &[String],
+    ) -> Result<bool, StoreError> {
+        let added = self.mail.add_tags(helpdesk, ticket_id, tags)?;
+        self.db.flush().map_err(backend)?;
+        Ok(added)
+    }
+
     fn mail_thread(
         &self,
         helpdesk: &str,

@@ -12,10 +12,12 @@ Usage: smtp_server.py --port P --tls-port Q --cert C --key K --out DIR --user U 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import ssl
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -52,6 +54,9 @@ class Saver:
 
 
 def main():
+    # aiosmtpd warns about its own defaults and deprecations on stderr: not the test's news.
+    warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser()
     for name in ("--cert", "--key", "--out", "--user", "--password"):
         parser.add_argument(name, required=True)

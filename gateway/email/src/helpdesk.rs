@@ -1,0 +1,410 @@
+//! A support mailbox behind the same [`HelpdeskClient`] as Zendesk and Freshdesk, so the
+//! pipeline, the approval gate, the outbox and the console work on email tickets unchanged.
+//!
+//! - `fetch_ticket` builds the ticket from the thread the store keeps (`deskbridge_store::
+//!   mail`): inbound mail is the customer's, with quoted history and signatures cut for the
+//!   AI; replies the gateway sent are an agent's; notes are internal (ours, `bot`). Mail the
+//!   noise rules caught is left out of the thread the AI sees.
+//! - `apply`: notes and tags stay on the ticket in the store — an internal note is never
+//!   mailed; email tickets have no priority.
+//! - `public_reply` sends the approved text over SMTP to the thread's requester — never to
+//!   whoever wrote last — with our fixed `Message-ID` (from the draft id), the threading
+//!   headers and a `Reply-To` carrying the ticket key, then files it in the thread. A send
+//!   that may have gone out is reported `maybe_applied`; `find_public_reply` then finds it in
+//!   the thread (where the copy the mailbox received is filed too) before anything is resent.
+
+use std::sync::Arc;
+
+use deskbridge_connectors::{
+    ApiError, BoxFuture, FetchedTicket, HelpdeskClient, Write, WriteReceipt, text_has_marker,
+};
+use deskbridge_core::{
+    AuthorRole, Channel, Customer, HelpdeskKind, Message, Priority, Ticket, TicketStatus,
+    Visibility,
+};
+use deskbridge_store::Store;
+use deskbridge_store::mail::{MailKind, MailMessage, MailThread};
+use sha2::{Digest, Sha256};
+
+use crate::parse::MailAddress;
+use crate::quote::strip_quotes;
+use crate::smtp::{Reply, SendFailure, SmtpSender, build};
+use crate::thread::reply_message_id;
+
+/// Most message ids a reply's `References` carries (the newest).
+const MAX_REFERENCES: usize = 20;
+
+/// One email helpdesk instance.
+pub struct EmailHelpdesk {
+    name: String,
+    store: Arc<dyn Store>,
+    mailbox: MailAddress,
+    smtp: SmtpSender,
+}
+
+impl std::fmt::Debug for EmailHelpdesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailHelpdesk")
+            .field("name", &self.name)
+            .field("mailbox", &self.mailbox.address)
+            .finish_non_exhaustive()
+    }
+}
+
+fn store_error(e: deskbridge_store::StoreError) -> ApiError {
+    ApiError::Transient {
+        reason: format!("the store failed: {e}"),
+        maybe_applied: false,
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Whitespace-insensitive comparison of a sent text and a text read back.
+fn same_text(a: &str, b: &str) -> bool {
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(a) == words(b)
+}
+
+impl EmailHelpdesk {
+    /// The client of email helpdesk `name`, answering as `mailbox` through `smtp`.
+    pub fn new(
+        name: &str,
+        store: Arc<dyn Store>,
+        mailbox: MailAddress,
+        smtp: SmtpSender,
+    ) -> EmailHelpdesk {
+        EmailHelpdesk {
+            name: name.to_owned(),
+            store,
+            mailbox,
+            smtp,
+        }
+    }
+
+    fn domain(&self) -> &str {
+        self.mailbox
+            .address
+            .split_once('@')
+            .map_or("localhost", |(_, domain)| domain)
+    }
+
+    fn thread(&self, ticket_id: &str) -> Result<MailThread, ApiError> {
+        self.store
+            .mail_thread(&self.name, ticket_id)
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::Permanent {
+                status: Some(404),
+                reason: format!("no email ticket {ticket_id} on {}", self.name),
+            })
+    }
+
+    /// The ticket as plugins see it.
+    fn ticket(&self, thread: &MailThread) -> Ticket {
+        let messages = thread
+            .messages
+            .iter()
+            .filter(|m| m.noise.is_none())
+            .map(|m| {
+                let (author_role, visibility, body) = match m.kind {
+                    MailKind::Inbound => (
+                        AuthorRole::Customer,
+                        Visibility::Public,
+                        strip_quotes(&m.text),
+                    ),
+                    MailKind::Reply => (AuthorRole::Agent, Visibility::Public, m.text.clone()),
+                    MailKind::Note => (AuthorRole::Bot, Visibility::Internal, m.text.clone()),
+                };
+                Message {
+                    id: m.message_id.clone(),
+                    author_role,
+                    author_name: m.from_name.clone(),
+                    visibility,
+                    body,
+                    created_at: rfc3339(m.at_ms),
+                }
+            })
+            .collect();
+        Ticket {
+            id: thread.ticket_id.clone(),
+            helpdesk: self.name.clone(),
+            helpdesk_kind: HelpdeskKind::Email,
+            subject: thread.subject.clone(),
+            status: TicketStatus::Open,
+            priority: Priority::Normal,
+            tags: thread.tags.clone(),
+            requester: Customer {
+                id: thread.requester_address.clone().unwrap_or_default(),
+                name: thread.requester_name.clone(),
+                email: thread.requester_address.clone(),
+                locale: None,
+            },
+            channel: Channel::Email,
+            messages,
+        }
+    }
+
+    fn note(&self, ticket_id: &str, body: &str, marker: &str) -> Result<WriteReceipt, ApiError> {
+        let id = format!(
+            "note.{}@{}",
+            hex::encode(&Sha256::digest(marker.as_bytes())[..8]),
+            self.domain()
+        );
+        let note = MailMessage {
+            message_id: id.clone(),
+            kind: MailKind::Note,
+            from_name: Some("Deskbridge".into()),
+            from_address: None,
+            subject: String::new(),
+            at_ms: now_ms(),
+            text: format!("{body}\n\n— {marker}"),
+            attachments: Vec::new(),
+            noise: None,
+            problems: Vec::new(),
+        };
+        self.store
+            .add_mail_message(&self.name, ticket_id, &note)
+            .map_err(store_error)?;
+        Ok(WriteReceipt { id: Some(id) })
+    }
+
+    async fn send_reply(
+        &self,
+        approved: &deskbridge_core::ApprovedReply,
+    ) -> Result<WriteReceipt, ApiError> {
+        let thread = self.thread(approved.ticket_id())?;
+        let Some(customer) = thread.requester_address.clone() else {
+            return Err(ApiError::Permanent {
+                status: None,
+                reason: "the email ticket has no sender address to answer".into(),
+            });
+        };
+        let message_id = reply_message_id(&format!("{}.reply", approved.draft_id()), self.domain());
+        if thread.has_message(&message_id) {
+            return Ok(WriteReceipt {
+                id: Some(message_id),
+            });
+        }
+        let customers_newest = thread
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.kind == MailKind::Inbound && m.noise.is_none())
+            .map(|m| m.message_id.clone());
+        let mut references: Vec<String> = thread
+            .messages
+            .iter()
+            .filter(|m| m.kind != MailKind::Note)
+            .map(|m| m.message_id.clone())
+            .collect();
+        if references.len() > MAX_REFERENCES {
+            references.drain(..references.len() - MAX_REFERENCES);
+        }
+        let (local, domain) = self
+            .mailbox
+            .address
+            .split_once('@')
+            .unwrap_or((self.mailbox.address.as_str(), "localhost"));
+        let reply = Reply {
+            from: self.mailbox.clone(),
+            to: MailAddress {
+                name: thread.requester_name.clone(),
+                address: customer,
+            },
+            reply_to: Some(format!("{local}+{}@{domain}", thread.ticket_id)),
+            subject: thread.subject.clone(),
+            message_id: message_id.clone(),
+            in_reply_to: customers_newest,
+            references,
+            text: approved.body().to_owned(),
+        };
+        let message = build(&reply).map_err(|e| ApiError::Permanent {
+            status: None,
+            reason: e.to_string(),
+        })?;
+        match self.smtp.send(&message).await {
+            Ok(_) => {}
+            Err(SendFailure::NotSent { transient, reason }) if transient => {
+                return Err(ApiError::Transient {
+                    reason,
+                    maybe_applied: false,
+                });
+            }
+            Err(SendFailure::NotSent { reason, .. }) => {
+                return Err(ApiError::Permanent {
+                    status: None,
+                    reason,
+                });
+            }
+            Err(SendFailure::MaybeSent { reason }) => {
+                return Err(ApiError::Transient {
+                    reason,
+                    maybe_applied: true,
+                });
+            }
+        }
+        let sent = MailMessage {
+            message_id: message_id.clone(),
+            kind: MailKind::Reply,
+            from_name: self.mailbox.name.clone(),
+            from_address: Some(self.mailbox.address.clone()),
+            subject: crate::smtp::reply_subject(&thread.subject),
+            at_ms: now_ms(),
+            text: approved.body().to_owned(),
+            attachments: Vec::new(),
+            noise: None,
+            problems: Vec::new(),
+        };
+        self.store
+            .add_mail_message(&self.name, approved.ticket_id(), &sent)
+            .map_err(|e| ApiError::Transient {
+                // Sent, but not filed: the read-back finds the mailbox's copy.
+                reason: format!("sent, but the store failed: {e}"),
+                maybe_applied: true,
+            })?;
+        Ok(WriteReceipt {
+            id: Some(message_id),
+        })
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl HelpdeskClient for EmailHelpdesk {
+    fn fetch_ticket<'a>(
+        &'a self,
+        ticket_id: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedTicket, ApiError>> {
+        Box::pin(async move {
+            let thread = self.thread(ticket_id)?;
+            Ok(FetchedTicket {
+                ticket: self.ticket(&thread),
+            })
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        write: Write<'a>,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>> {
+        Box::pin(async move {
+            match write {
+                Write::InternalNote { body } => self.note(ticket_id, body, marker),
+                Write::AddTags { tags } => {
+                    self.store
+                        .add_mail_tags(&self.name, ticket_id, tags)
+                        .map_err(store_error)?;
+                    Ok(WriteReceipt { id: None })
+                }
+                Write::SetPriority { .. } => Err(ApiError::Permanent {
+                    status: None,
+                    reason: "email tickets have no priority".into(),
+                }),
+            }
+        })
+    }
+
+    fn find_marker<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
+        Box::pin(async move {
+            let thread = self.thread(ticket_id)?;
+            Ok(thread
+                .messages
+                .iter()
+                .find(|m| m.kind == MailKind::Note && text_has_marker(&m.text, marker))
+                .map(|m| m.message_id.clone()))
+        })
+    }
+
+    fn public_reply<'a>(
+        &'a self,
+        reply: &'a deskbridge_core::ApprovedReply,
+    ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>> {
+        Box::pin(self.send_reply(reply))
+    }
+
+    fn find_public_reply<'a>(
+        &'a self,
+        ticket_id: &'a str,
+        body: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
+        Box::pin(async move {
+            let thread = self.thread(ticket_id)?;
+            // Our reply as filed after sending, or the mailbox's own copy of it filed by the
+            // reader (from our address, so kept as noise).
+            let ours = format!("@{}", self.domain());
+            Ok(thread
+                .messages
+                .iter()
+                .find(|m| {
+                    m.message_id.starts_with("deskbridge.")
+                        && m.message_id.ends_with(&ours)
+                        && m.kind != MailKind::Note
+                        && same_text(&m.text, body)
+                })
+                .map(|m| m.message_id.clone()))
+        })
+    }
+
+    fn knowledge<'a>(
+        &'a self,
+    ) -> BoxFuture<'a, Result<Vec<deskbridge_core::KnowledgeDoc>, ApiError>> {
+        Box::pin(async move {
+            Err(ApiError::Permanent {
+                status: Some(404),
+                reason: "a mailbox has no knowledge base of its own (use [helpdesks.NAME.knowledge] files)"
+                    .into(),
+            })
+        })
+    }
+
+    fn probe<'a>(&'a self) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            self.smtp.check().await.map_err(|e| ApiError::Transient {
+                reason: format!("SMTP: {e}"),
+                maybe_applied: false,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_texts() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_375_700_000), "2026-12-04T09:15:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert!(same_text("Hello\r\n\r\nAna ", "Hello\n\nAna"));
+        assert!(!same_text("Hello Ana", "Hello Bob"));
+    }
+}

@@ -1,0 +1,241 @@
+//! A mailbox as a helpdesk: mail filed into tickets in the store, read back as tickets, notes
+//! kept, approved replies sent to a real SMTP server and filed, and the customer's answer to
+//! them threaded into the same ticket.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskbridge_connectors::{ApiError, HelpdeskClient, Write};
+use deskbridge_core::{
+    ApprovalRecord, ApprovalRequirement, ApproverRole, AuthorRole, GateDraft, Visibility,
+    approve_for_delivery, text_sha256,
+};
+use deskbridge_email::filing::{Mailbox, file_mail};
+use deskbridge_email::helpdesk::EmailHelpdesk;
+use deskbridge_email::parse::MailAddress;
+use deskbridge_email::smtp::{SmtpSender, SmtpSettings};
+use deskbridge_email::tls::Security;
+use deskbridge_email::{Limits, parse};
+use deskbridge_store::mail::MailCursor;
+use deskbridge_store::{SledStore, Store};
+use support::smtp::{SMTP_PASSWORD, SMTP_USER, SmtpServer};
+
+fn mailbox() -> Mailbox {
+    Mailbox {
+        helpdesk: "mail".into(),
+        address: "support@acme.test".into(),
+        own_addresses: vec!["support@acme.test".into()],
+        limits: Limits::default(),
+    }
+}
+
+fn cursor(uid: u32) -> MailCursor {
+    MailCursor {
+        uid_validity: 1,
+        last_uid: uid,
+    }
+}
+
+fn approved(ticket: &str, draft_id: &str, body: &str) -> deskbridge_core::ApprovedReply {
+    let gate = GateDraft {
+        draft_id,
+        helpdesk: "mail",
+        ticket_id: ticket,
+        requirement: ApprovalRequirement::BASELINE,
+        blocked: None,
+        edited_by: None,
+        edited_by_token: None,
+        expires_at_ms: None,
+        approved_at_ms: None,
+    };
+    let approval = ApprovalRecord {
+        draft_id: draft_id.into(),
+        approver: "Ann Agent".into(),
+        role: ApproverRole::Agent,
+        text_sha256: text_sha256(body),
+        token_id: None,
+    };
+    approve_for_delivery(&gate, body, &[approval]).expect("the gate lets it out")
+}
+
+#[tokio::test]
+async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
+    let server = SmtpServer::start(Duration::ZERO);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let smtp = SmtpSender::new(&SmtpSettings {
+        host: "localhost".into(),
+        port: server.port,
+        security: Security::StartTls,
+        ca_file: Some(server.ca_file()),
+        allow_plaintext: false,
+        user: Some(SMTP_USER.into()),
+        password: Some(SMTP_PASSWORD.into()),
+        timeout: Duration::from_secs(10),
+        hello_name: "acme.test".into(),
+    })
+    .expect("smtp");
+    let helpdesk = EmailHelpdesk::new(
+        "mail",
+        store.clone(),
+        MailAddress {
+            name: Some("Acme Support".into()),
+            address: "support@acme.test".into(),
+        },
+        smtp,
+    );
+
+    let first = b"From: Ana Lima <ana@example.com>\r\nTo: support@acme.test\r\nSubject: Where is my order?\r\nMessage-ID: <q1@example.com>\r\nDate: Fri, 04 Dec 2026 10:15:00 +0100\r\n\r\nOrder 1234 has not arrived.\r\n-- \r\nAna Lima, Lima Ltd\r\n";
+    let filed = file_mail(store.as_ref(), &mailbox(), first, cursor(1), 0).expect("file");
+    let ticket = filed
+        .event_ticket()
+        .expect("a ticket for a person's mail")
+        .to_owned();
+    let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
+    assert_eq!(fetched.subject, "Where is my order?");
+    assert_eq!(fetched.requester.email.as_deref(), Some("ana@example.com"));
+    assert_eq!(fetched.messages.len(), 1);
+    assert_eq!(fetched.messages[0].author_role, AuthorRole::Customer);
+    assert_eq!(
+        fetched.messages[0].body, "Order 1234 has not arrived.",
+        "signature cut"
+    );
+    assert_eq!(fetched.messages[0].created_at, "2026-12-04T09:15:00Z");
+
+    // A note stays on the ticket, never mailed.
+    let marker = deskbridge_connectors::marker_for("evt_1.summarize.0");
+    helpdesk
+        .apply(
+            &ticket,
+            Write::InternalNote {
+                body: "Summary: parcel late.",
+            },
+            &marker,
+        )
+        .await
+        .expect("note");
+    let found = helpdesk.find_marker(&ticket, &marker).await.expect("find");
+    assert!(found.is_some());
+    let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
+    assert_eq!(fetched.messages[1].visibility, Visibility::Internal);
+    assert!(server.received().is_empty(), "a note is never mailed");
+
+    // The approved reply goes to the requester with the threading headers, once.
+    let reply = approved(
+        &ticket,
+        "evt_1.suggest-reply.0",
+        "Hello Ana,\n\nit ships today.",
+    );
+    let receipt = helpdesk.public_reply(&reply).await.expect("sent");
+    let id = receipt.id.expect("our message id");
+    assert_eq!(id, "deskbridge.evt_1.suggest-reply.0.reply@acme.test");
+    let again = helpdesk.public_reply(&reply).await.expect("already sent");
+    assert_eq!(again.id.as_deref(), Some(id.as_str()));
+    let received = server.wait_for(1, 10);
+    assert_eq!(received.len(), 1, "sent once");
+    let sent = parse(&received[0].raw, &Limits::default());
+    assert_eq!(sent.in_reply_to, vec!["q1@example.com"]);
+    assert_eq!(sent.to[0].address, "ana@example.com");
+    assert_eq!(sent.subject, "Re: Where is my order?");
+    assert_eq!(
+        helpdesk
+            .find_public_reply(&ticket, "Hello Ana,\n\nit ships today.")
+            .await
+            .expect("find"),
+        Some(id.clone())
+    );
+
+    // The customer answers our reply: same ticket, by the In-Reply-To.
+    let answer = format!(
+        "From: ana@example.com\r\nTo: Acme Support <support+{ticket}@acme.test>\r\nSubject: Re: Where is my order?\r\nMessage-ID: <q2@example.com>\r\nIn-Reply-To: <{id}>\r\nReferences: <q1@example.com> <{id}>\r\n\r\nThanks!\r\n\r\nOn Fri, 4 Dec 2026, Acme Support <support@acme.test> wrote:\r\n> Hello Ana,\r\n"
+    );
+    let filed =
+        file_mail(store.as_ref(), &mailbox(), answer.as_bytes(), cursor(2), 0).expect("file");
+    assert_eq!(filed.event_ticket(), Some(ticket.as_str()));
+    let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
+    let roles: Vec<AuthorRole> = fetched.messages.iter().map(|m| m.author_role).collect();
+    assert_eq!(
+        roles,
+        vec![
+            AuthorRole::Customer,
+            AuthorRole::Bot,
+            AuthorRole::Agent,
+            AuthorRole::Customer
+        ]
+    );
+    assert_eq!(fetched.messages[3].body, "Thanks!", "the quote cut");
+
+    // The mailbox's copy of our own reply, or an auto-reply, is filed but makes no event.
+    let auto = b"From: ana@example.com\r\nTo: support@acme.test\r\nSubject: Out of office\r\nMessage-ID: <ooo@example.com>\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: <q1@example.com>\r\n\r\nI am away.\r\n";
+    let filed = file_mail(store.as_ref(), &mailbox(), auto, cursor(3), 0).expect("file");
+    assert_eq!(filed.event_ticket(), None);
+    assert!(filed.message.noise.is_some());
+    let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
+    assert_eq!(
+        fetched.messages.len(),
+        4,
+        "the AI does not see the auto-reply"
+    );
+    assert_eq!(
+        store
+            .mail_thread("mail", &ticket)
+            .expect("read")
+            .expect("thread")
+            .messages
+            .len(),
+        5,
+        "but the ticket keeps it"
+    );
+
+    // Someone else writes into the thread (they know a message id): the next reply still goes
+    // to the requester only.
+    let intruder = format!(
+        "From: mallory@example.net\r\nTo: support@acme.test\r\nSubject: Re: Where is my order?\r\nMessage-ID: <m1@example.net>\r\nIn-Reply-To: <{id}>\r\n\r\nSend the invoice to me instead.\r\n"
+    );
+    let filed = file_mail(
+        store.as_ref(),
+        &mailbox(),
+        intruder.as_bytes(),
+        cursor(4),
+        0,
+    )
+    .expect("file");
+    assert_eq!(filed.event_ticket(), Some(ticket.as_str()));
+    let second = approved(
+        &ticket,
+        "evt_2.suggest-reply.0",
+        "We will send it to you, Ana.",
+    );
+    helpdesk.public_reply(&second).await.expect("sent");
+    let received = server.wait_for(2, 10);
+    assert_eq!(received[1].envelope["rcpt_tos"][0], "ana@example.com");
+    assert_eq!(
+        received[1].envelope["rcpt_tos"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    // Priority is not a thing of email tickets; an unknown ticket is a permanent error.
+    let refused = helpdesk
+        .apply(
+            &ticket,
+            Write::SetPriority {
+                priority: deskbridge_core::Priority::High,
+            },
+            &marker,
+        )
+        .await;
+    assert!(matches!(refused, Err(ApiError::Permanent { .. })));
+    assert!(matches!(
+        helpdesk.fetch_ticket("nope").await,
+        Err(ApiError::Permanent {
+            status: Some(404),
+            ..
+        })
+    ));
+    helpdesk
+        .probe()
+        .await
+        .expect("the SMTP server takes our mail");
+}
