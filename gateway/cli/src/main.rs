@@ -5,6 +5,7 @@ mod ai_setup;
 mod apps_cmd;
 mod audit_cmd;
 mod demo;
+mod email_setup;
 mod insights_cmd;
 mod knowledge_setup;
 mod plugin_cmd;

@@ -75,7 +75,7 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the pipeline runtime")?;
-    let helpdesks = build_helpdesks(&config, &plugins)?;
+    let helpdesks = build_helpdesks(&config, &plugins, &store)?;
     let warnings: Vec<String> = helpdesks
         .iter()
         .filter_map(|h| h.policy_warning())
@@ -111,6 +111,15 @@ pub(crate) fn run(args: ServeArgs<'_>) -> anyhow::Result<ExitCode> {
         let _entered = runtime.enter();
         Pipeline::start(store.clone(), helpdesks, settings)?
     };
+    for (name, helpdesk) in &config.helpdesks {
+        if let HelpdeskConfig::Email(email) = helpdesk {
+            runtime.spawn(deskbridge_email::reader::run(
+                crate::email_setup::reader(name, email),
+                store.clone(),
+                pipeline.ingest().clone(),
+            ));
+        }
+    }
 
     let listener =
         TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
@@ -181,7 +190,11 @@ fn pipeline_settings(config: &Config) -> PipelineSettings {
     }
 }
 
-fn build_helpdesks(config: &Config, plugins: &[Arc<LoadedPlugin>]) -> anyhow::Result<Helpdesks> {
+fn build_helpdesks(
+    config: &Config,
+    plugins: &[Arc<LoadedPlugin>],
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Helpdesks> {
     let mut helpdesks = Helpdesks::new();
     for (name, helpdesk) in &config.helpdesks {
         let chosen: Vec<Arc<LoadedPlugin>> = if helpdesk.names_plugins() {
@@ -239,6 +252,10 @@ fn build_helpdesks(config: &Config, plugins: &[Arc<LoadedPlugin>]) -> anyhow::Re
                 (HelpdeskKind::Freshdesk, Some(Arc::new(client)))
             }
             HelpdeskConfig::Generic(_) => (HelpdeskKind::Generic, None),
+            HelpdeskConfig::Email(email) => (
+                HelpdeskKind::Email,
+                Some(Arc::new(crate::email_setup::client(name, email, store)?)),
+            ),
         };
         helpdesks.insert(HelpdeskRuntime {
             name: name.clone(),
@@ -257,6 +274,8 @@ fn build_endpoints(config: &Config) -> anyhow::Result<BTreeMap<String, Endpoint>
     let mut endpoints = BTreeMap::new();
     for (name, helpdesk) in &config.helpdesks {
         let endpoint = match helpdesk {
+            // A mailbox is read, not called back.
+            HelpdeskConfig::Email(_) => continue,
             HelpdeskConfig::Zendesk(z) => Endpoint::Zendesk {
                 secret: z.webhook_secret.reveal().to_owned(),
             },

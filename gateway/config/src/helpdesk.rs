@@ -3,6 +3,7 @@
 use deskbridge_core::{TagPattern, WritePolicy};
 use serde::Deserialize;
 
+use crate::email::EmailConfig;
 use crate::{ConfigError, HelpdeskAiConfig, KnowledgeConfig, Secret, key_error};
 
 /// Shortest webhook secret accepted unless `[ingest] allow_short_webhook_secrets` is set.
@@ -18,6 +19,8 @@ pub enum HelpdeskConfig {
     Freshdesk(FreshdeskConfig),
     /// Any other helpdesk posting normalized events.
     Generic(GenericConfig),
+    /// A support mailbox over IMAP and SMTP.
+    Email(Box<EmailConfig>),
 }
 
 /// A Zendesk instance.
@@ -159,6 +162,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => &c.plugins,
             HelpdeskConfig::Freshdesk(c) => &c.plugins,
             HelpdeskConfig::Generic(c) => &c.plugins,
+            HelpdeskConfig::Email(c) => &c.plugins,
         };
         plugins.as_deref().unwrap_or(&[])
     }
@@ -169,6 +173,8 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => (&c.allowed_tags, c.allow_priority),
             HelpdeskConfig::Freshdesk(c) => (&c.allowed_tags, c.allow_priority),
             HelpdeskConfig::Generic(c) => (&c.allowed_tags, c.allow_priority),
+            // An email ticket has no priority.
+            HelpdeskConfig::Email(c) => (&c.allowed_tags, false),
         };
         match tags {
             None => WritePolicy {
@@ -191,7 +197,7 @@ impl HelpdeskConfig {
         match self {
             HelpdeskConfig::Zendesk(c) => crate::origin_of(&c.base_url),
             HelpdeskConfig::Freshdesk(c) => crate::origin_of(&c.base_url),
-            HelpdeskConfig::Generic(_) => None,
+            HelpdeskConfig::Generic(_) | HelpdeskConfig::Email(_) => None,
         }
     }
 
@@ -201,6 +207,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => &c.ai,
             HelpdeskConfig::Freshdesk(c) => &c.ai,
             HelpdeskConfig::Generic(c) => &c.ai,
+            HelpdeskConfig::Email(c) => &c.ai,
         }
     }
 
@@ -210,6 +217,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.knowledge.as_ref(),
             HelpdeskConfig::Freshdesk(c) => c.knowledge.as_ref(),
             HelpdeskConfig::Generic(c) => c.knowledge.as_ref(),
+            HelpdeskConfig::Email(c) => c.knowledge.as_ref(),
         }
     }
 
@@ -219,12 +227,17 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.knowledge.as_mut(),
             HelpdeskConfig::Freshdesk(c) => c.knowledge.as_mut(),
             HelpdeskConfig::Generic(c) => c.knowledge.as_mut(),
+            HelpdeskConfig::Email(c) => c.knowledge.as_mut(),
         }
     }
 
-    /// Whether the gateway has an API client for this helpdesk (not a generic one).
+    /// Whether the helpdesk has an API the gateway can sync knowledge from (Zendesk and
+    /// Freshdesk; not a generic helpdesk or a mailbox).
     pub fn has_api(&self) -> bool {
-        !matches!(self, HelpdeskConfig::Generic(_))
+        matches!(
+            self,
+            HelpdeskConfig::Zendesk(_) | HelpdeskConfig::Freshdesk(_)
+        )
     }
 
     /// The line appended to AI-drafted replies, if any.
@@ -233,6 +246,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.ai_disclosure.as_deref(),
             HelpdeskConfig::Freshdesk(c) => c.ai_disclosure.as_deref(),
             HelpdeskConfig::Generic(c) => c.ai_disclosure.as_deref(),
+            HelpdeskConfig::Email(c) => c.ai_disclosure.as_deref(),
         }
     }
 
@@ -242,6 +256,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.plugins.is_some(),
             HelpdeskConfig::Freshdesk(c) => c.plugins.is_some(),
             HelpdeskConfig::Generic(c) => c.plugins.is_some(),
+            HelpdeskConfig::Email(c) => c.plugins.is_some(),
         }
     }
 
@@ -251,6 +266,8 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.rate_limit_per_minute,
             HelpdeskConfig::Freshdesk(c) => c.rate_limit_per_minute,
             HelpdeskConfig::Generic(c) => c.rate_limit_per_minute,
+            // Writes to a mailbox are local (notes, tags) or one SMTP send per reply.
+            HelpdeskConfig::Email(_) => 600,
         }
     }
 
@@ -260,6 +277,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => c.request_timeout_ms,
             HelpdeskConfig::Freshdesk(c) => c.request_timeout_ms,
             HelpdeskConfig::Generic(c) => c.request_timeout_ms,
+            HelpdeskConfig::Email(c) => c.smtp.timeout_s.saturating_mul(1000),
         };
         std::time::Duration::from_millis(ms)
     }
@@ -281,6 +299,7 @@ impl HelpdeskConfig {
             HelpdeskConfig::Zendesk(c) => &c.allowed_tags,
             HelpdeskConfig::Freshdesk(c) => &c.allowed_tags,
             HelpdeskConfig::Generic(c) => &c.allowed_tags,
+            HelpdeskConfig::Email(c) => &c.allowed_tags,
         };
         for pattern in tags.iter().flatten() {
             TagPattern::parse(pattern)
@@ -344,6 +363,7 @@ impl HelpdeskConfig {
                         .map_err(|e| key_error(&key("webhook_secret"), e.to_string()))?;
                 strong("webhook_secret", decoded.len())?;
             }
+            HelpdeskConfig::Email(c) => c.resolve(name, env)?,
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 
 mod ai;
 mod console;
+mod email;
 mod helpdesk;
 mod knowledge;
 mod secret;
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 pub use ai::{AiConfig, BudgetConfig, HelpdeskAiConfig, ProviderConfig, ProviderKind, parse_route};
 pub use console::{ConsoleConfig, origin_of};
+pub use email::{AfterFetch, EmailConfig, ImapConfig, MailSecurity, SmtpConfig};
 pub use helpdesk::{
     FreshdeskConfig, FreshdeskWebhookAuth, GenericConfig, HelpdeskConfig, MIN_WEBHOOK_SECRET_BYTES,
     ZendeskConfig,
@@ -349,6 +351,9 @@ impl Config {
             if let Some(knowledge) = helpdesk.knowledge_mut() {
                 knowledge.anchor(base);
             }
+            if let HelpdeskConfig::Email(email) = helpdesk {
+                email.anchor(base);
+            }
         }
         Ok(config)
     }
@@ -583,7 +588,7 @@ webhook_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         let env = |_: &str| Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
         let config =
             Config::parse(&uncommented, &env).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
-        assert_eq!(config.helpdesks.len(), 4);
+        assert_eq!(config.helpdesks.len(), 5);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! What the IMAP loop does with each message before it makes an event of it; a message that
 //! is noise or opens nothing is recorded and reported, never made an event.
 
+use std::collections::{HashMap, VecDeque};
+
 use deskbridge_store::mail::{MailCursor, MailKind, MailMessage, MailRecorded, ThreadHint};
 use deskbridge_store::{Store, StoreError};
 
@@ -30,12 +32,16 @@ pub struct Filed {
     pub message: MailMessage,
     /// Where it went.
     pub recorded: MailRecorded,
+    /// Whether its sender was over the new-ticket limit (it then opened none).
+    pub over_limit: bool,
 }
 
 impl Filed {
-    /// The ticket to make an event for: a person's new mail in a ticket.
+    /// The ticket to make an event for: a person's mail in a ticket. Also when it was
+    /// recorded before — a crash may have come between the record and its event; the event's
+    /// dedupe key turns a second one away.
     pub fn event_ticket(&self) -> Option<&str> {
-        if self.recorded.duplicate || self.message.noise.is_some() {
+        if self.message.noise.is_some() {
             return None;
         }
         self.recorded.ticket_id.as_deref()
@@ -53,14 +59,65 @@ pub fn message_key(mail: &ParsedMail, helpdesk: &str, cursor: MailCursor) -> Str
     })
 }
 
+/// How many tickets one sender may open per hour: past it, their mail that starts a thread is
+/// recorded in no ticket (a flood, a loop with a mail program the noise rules miss); mail in
+/// their existing tickets still goes through. Kept in memory: a restart forgets it.
+#[derive(Debug)]
+pub struct SenderLimit {
+    per_hour: usize,
+    opened: HashMap<String, VecDeque<i64>>,
+}
+
+/// Most senders the limit remembers; past it, those with nothing in the last hour go first.
+const MAX_SENDERS: usize = 10_000;
+const HOUR_MS: i64 = 3_600_000;
+
+impl SenderLimit {
+    /// At most `per_hour` new tickets per sender and hour.
+    pub fn new(per_hour: u32) -> SenderLimit {
+        SenderLimit {
+            per_hour: per_hour as usize,
+            opened: HashMap::new(),
+        }
+    }
+
+    /// Whether `sender` may open a ticket at `now_ms`.
+    pub fn allows(&mut self, sender: &str, now_ms: i64) -> bool {
+        let Some(times) = self.opened.get_mut(sender) else {
+            return true;
+        };
+        while times.front().is_some_and(|&at| at <= now_ms - HOUR_MS) {
+            times.pop_front();
+        }
+        times.len() < self.per_hour
+    }
+
+    /// `sender` opened a ticket at `now_ms`.
+    pub fn note(&mut self, sender: &str, now_ms: i64) {
+        if self.opened.len() >= MAX_SENDERS && !self.opened.contains_key(sender) {
+            self.opened
+                .retain(|_, times| times.back().is_some_and(|&at| at > now_ms - HOUR_MS));
+            if self.opened.len() >= MAX_SENDERS {
+                return; // a flood of distinct senders: each is new, let them through
+            }
+        }
+        self.opened
+            .entry(sender.to_owned())
+            .or_default()
+            .push_back(now_ms);
+    }
+}
+
 /// Parses and records the raw message read at `cursor` (its UID and the mailbox's
-/// `UIDVALIDITY`); `now_ms` dates mail without a valid `Date`.
+/// `UIDVALIDITY`); `now_ms` dates mail without a valid `Date`. `limit`, when given, may keep
+/// the message from opening a ticket.
 pub fn file_mail(
     store: &dyn Store,
     mailbox: &Mailbox,
     raw: &[u8],
     cursor: MailCursor,
     now_ms: i64,
+    limit: Option<&mut SenderLimit>,
 ) -> Result<Filed, StoreError> {
     let mail = parse(raw, &mailbox.limits);
     let noise = noise(&mail, &mailbox.own_addresses).map(|n| n.to_string());
@@ -104,13 +161,50 @@ pub fn file_mail(
         noise: noise.clone(),
         problems: mail.problems.clone(),
     };
+    let sender = message.from_address.clone().unwrap_or_default();
+    let (limit, over_limit) = match limit {
+        Some(limit) => {
+            let over = !limit.allows(&sender, now_ms);
+            (Some(limit), over)
+        }
+        None => (None, false),
+    };
     let recorded = store.record_mail(
         &mailbox.helpdesk,
         &message,
         raw,
         &hint,
-        noise.is_none(),
+        noise.is_none() && !over_limit,
         cursor,
     )?;
-    Ok(Filed { message, recorded })
+    if recorded.new_ticket
+        && let Some(limit) = limit
+    {
+        limit.note(&sender, now_ms);
+    }
+    Ok(Filed {
+        message,
+        recorded,
+        over_limit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SenderLimit;
+
+    #[test]
+    fn a_sender_opens_at_most_the_limit_per_hour() {
+        let mut limit = SenderLimit::new(2);
+        for at in [0, 10] {
+            assert!(limit.allows("a@x.test", at));
+            limit.note("a@x.test", at);
+        }
+        assert!(!limit.allows("a@x.test", 20), "a third within the hour");
+        assert!(limit.allows("b@x.test", 20), "another sender");
+        assert!(
+            limit.allows("a@x.test", 3_600_001),
+            "an hour after the first"
+        );
+    }
 }

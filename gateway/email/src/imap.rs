@@ -286,50 +286,53 @@ impl ImapReader {
         let uids = self.uids_after(last_uid, max).await?;
         let mut fetched = Vec::with_capacity(uids.len());
         for uid in uids {
-            let sizes: Vec<_> = self
-                .session
-                .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
-                .await
-                .map_err(command("UID FETCH"))?
-                .try_collect()
-                .await
-                .map_err(command("UID FETCH"))?;
-            let Some(size) = sizes
-                .iter()
-                .find(|f| f.uid == Some(uid))
-                .and_then(|f| f.size)
-            else {
-                continue; // expunged meanwhile
-            };
-            if size > MAX_FETCH_BYTES {
-                fetched.push(Fetched {
-                    uid,
-                    raw: None,
-                    size,
-                });
-                continue;
-            }
-            let bodies: Vec<_> = self
-                .session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                .await
-                .map_err(command("UID FETCH"))?
-                .try_collect()
-                .await
-                .map_err(command("UID FETCH"))?;
-            if let Some(raw) = bodies
-                .iter()
-                .find(|f| f.uid == Some(uid))
-                .and_then(|f| f.body())
-            {
-                fetched.push(Fetched {
-                    uid,
-                    raw: Some(raw.to_vec()),
-                    size,
-                });
-            }
+            fetched.extend(self.fetch(uid).await?);
         }
         Ok(fetched)
+    }
+
+    /// Message `uid` (`None` when it is gone): with its raw bytes, or without them when it is
+    /// over [`MAX_FETCH_BYTES`]. Reading does not mark it seen.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
+        let sizes: Vec<_> = self
+            .session
+            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+            .await
+            .map_err(command("UID FETCH"))?
+            .try_collect()
+            .await
+            .map_err(command("UID FETCH"))?;
+        let Some(size) = sizes
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.size)
+        else {
+            return Ok(None); // expunged meanwhile
+        };
+        if size > MAX_FETCH_BYTES {
+            return Ok(Some(Fetched {
+                uid,
+                raw: None,
+                size,
+            }));
+        }
+        let bodies: Vec<_> = self
+            .session
+            .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+            .await
+            .map_err(command("UID FETCH"))?
+            .try_collect()
+            .await
+            .map_err(command("UID FETCH"))?;
+        Ok(bodies
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+            .map(|raw| Fetched {
+                uid,
+                raw: Some(raw.to_vec()),
+                size,
+            }))
     }
 
     /// Flags or moves message `uid`, as configured: call once its event is durable.

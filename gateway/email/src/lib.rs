@@ -18,6 +18,7 @@
 //!   recorded with the mailbox cursor.
 //! - [`helpdesk`] — `EmailHelpdesk`, the mailbox behind the gateway's `HelpdeskClient`: tickets
 //!   from the store's threads, notes kept (never mailed), replies over SMTP to the requester.
+//! - [`reader`] — the mailbox loop: read, file, make the event durable, then settle.
 //! - [`smtp`] — sending an approved reply: our fixed `Message-ID`, the threading headers, text
 //!   and HTML, TLS or STARTTLS with AUTH; a failure says whether the mail may have gone out.
 //! - [`thread`] — the keys that thread a message into a ticket: message ids, the ticket key
@@ -29,6 +30,7 @@ pub mod imap;
 pub mod noise;
 pub mod parse;
 pub mod quote;
+pub mod reader;
 pub mod smtp;
 pub mod thread;
 pub mod tls;

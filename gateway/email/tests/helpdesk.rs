@@ -88,7 +88,7 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
     );
 
     let first = b"From: Ana Lima <ana@example.com>\r\nTo: support@acme.test\r\nSubject: Where is my order?\r\nMessage-ID: <q1@example.com>\r\nDate: Fri, 04 Dec 2026 10:15:00 +0100\r\n\r\nOrder 1234 has not arrived.\r\n-- \r\nAna Lima, Lima Ltd\r\n";
-    let filed = file_mail(store.as_ref(), &mailbox(), first, cursor(1), 0).expect("file");
+    let filed = file_mail(store.as_ref(), &mailbox(), first, cursor(1), 0, None).expect("file");
     let ticket = filed
         .event_ticket()
         .expect("a ticket for a person's mail")
@@ -151,8 +151,15 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
     let answer = format!(
         "From: ana@example.com\r\nTo: Acme Support <support+{ticket}@acme.test>\r\nSubject: Re: Where is my order?\r\nMessage-ID: <q2@example.com>\r\nIn-Reply-To: <{id}>\r\nReferences: <q1@example.com> <{id}>\r\n\r\nThanks!\r\n\r\nOn Fri, 4 Dec 2026, Acme Support <support@acme.test> wrote:\r\n> Hello Ana,\r\n"
     );
-    let filed =
-        file_mail(store.as_ref(), &mailbox(), answer.as_bytes(), cursor(2), 0).expect("file");
+    let filed = file_mail(
+        store.as_ref(),
+        &mailbox(),
+        answer.as_bytes(),
+        cursor(2),
+        0,
+        None,
+    )
+    .expect("file");
     assert_eq!(filed.event_ticket(), Some(ticket.as_str()));
     let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
     let roles: Vec<AuthorRole> = fetched.messages.iter().map(|m| m.author_role).collect();
@@ -169,7 +176,7 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
 
     // The mailbox's copy of our own reply, or an auto-reply, is filed but makes no event.
     let auto = b"From: ana@example.com\r\nTo: support@acme.test\r\nSubject: Out of office\r\nMessage-ID: <ooo@example.com>\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: <q1@example.com>\r\n\r\nI am away.\r\n";
-    let filed = file_mail(store.as_ref(), &mailbox(), auto, cursor(3), 0).expect("file");
+    let filed = file_mail(store.as_ref(), &mailbox(), auto, cursor(3), 0, None).expect("file");
     assert_eq!(filed.event_ticket(), None);
     assert!(filed.message.noise.is_some());
     let fetched = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
@@ -200,6 +207,7 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
         intruder.as_bytes(),
         cursor(4),
         0,
+        None,
     )
     .expect("file");
     assert_eq!(filed.event_ticket(), Some(ticket.as_str()));
@@ -238,4 +246,59 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
         .probe()
         .await
         .expect("the SMTP server takes our mail");
+}
+
+#[test]
+fn a_sender_past_the_new_ticket_limit_opens_none_but_still_answers() {
+    use deskbridge_email::filing::SenderLimit;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open(dir.path()).expect("store");
+    let mut limit = SenderLimit::new(1);
+    let mail = |id: &str, extra: &str| {
+        format!(
+            "From: flood@example.com\r\nTo: support@acme.test\r\nSubject: Topic {id}\r\nMessage-ID: <{id}@example.com>\r\n{extra}\r\nHello.\r\n"
+        )
+    };
+    let first = file_mail(
+        &store,
+        &mailbox(),
+        mail("f1", "").as_bytes(),
+        cursor(1),
+        0,
+        Some(&mut limit),
+    )
+    .expect("file");
+    let ticket = first
+        .event_ticket()
+        .expect("the first opens a ticket")
+        .to_owned();
+    let second = file_mail(
+        &store,
+        &mailbox(),
+        mail("f2", "").as_bytes(),
+        cursor(2),
+        10,
+        Some(&mut limit),
+    )
+    .expect("file");
+    assert!(second.over_limit);
+    assert_eq!(
+        second.event_ticket(),
+        None,
+        "no second ticket within the hour"
+    );
+    let answer = file_mail(
+        &store,
+        &mailbox(),
+        mail("f3", "In-Reply-To: <f1@example.com>\r\n").as_bytes(),
+        cursor(3),
+        20,
+        Some(&mut limit),
+    )
+    .expect("file");
+    assert_eq!(
+        answer.event_ticket(),
+        Some(ticket.as_str()),
+        "their own ticket still works"
+    );
 }

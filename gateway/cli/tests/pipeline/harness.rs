@@ -563,7 +563,11 @@ pub(crate) fn open_store(data_dir: &Path) -> deskbridge_store::SledStore {
 }
 
 /// The open drafts of `ticket`.
-pub(crate) fn open_drafts(gateway: &Process, token: &str, ticket: u64) -> Vec<Value> {
+pub(crate) fn open_drafts(
+    gateway: &Process,
+    token: &str,
+    ticket: impl std::fmt::Display,
+) -> Vec<Value> {
     let answer = api_send(
         gateway,
         token,

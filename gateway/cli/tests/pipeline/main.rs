@@ -5,6 +5,7 @@
 //! switch, disclosure, expiry, the approval log, and the hardening around the approval gate.
 
 mod audit;
+mod email;
 mod faults;
 mod freshdesk;
 mod generic;
@@ -13,8 +14,11 @@ mod hardening;
 #[allow(dead_code)]
 mod harness;
 mod ingest_errors;
+// The real IMAP and SMTP servers of the email crate's tests.
 mod insights;
 mod knowledge;
+#[path = "../../../email/tests/support/mod.rs"]
+mod mail_servers;
 mod operability;
 mod oversight;
 mod providers;

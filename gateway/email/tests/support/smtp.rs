@@ -39,7 +39,12 @@ impl SmtpServer {
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).expect("out dir");
         let (port, tls_port) = (super::free_port(), super::free_port());
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        // Beside this file, found from the workspace root (this module is shared with the
+        // gateway's end-to-end tests, another package two levels down too).
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(file!())
+            .with_file_name("smtp_server.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .args([
