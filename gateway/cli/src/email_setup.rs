@@ -55,7 +55,8 @@ pub(crate) fn client(
             address,
         },
         sender,
-    ))
+    )
+    .with_imap(reader(name, config).imap))
 }
 
 /// The mailbox reader's settings of email helpdesk `name`.

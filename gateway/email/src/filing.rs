@@ -160,6 +160,7 @@ pub fn file_mail(
             .collect(),
         noise: noise.clone(),
         problems: mail.problems.clone(),
+        pending: false,
     };
     let sender = message.from_address.clone().unwrap_or_default();
     let (limit, over_limit) = match limit {

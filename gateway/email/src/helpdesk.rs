@@ -7,13 +7,18 @@
 //!   noise rules caught is left out of the thread the AI sees.
 //! - `apply`: notes and tags stay on the ticket in the store — an internal note is never
 //!   mailed; email tickets have no priority.
-//! - `public_reply` sends the approved text over SMTP to the thread's requester — never to
-//!   whoever wrote last — with our fixed `Message-ID` (from the draft id), the threading
-//!   headers and a `Reply-To` carrying the ticket key, then files it in the thread. A send
-//!   that may have gone out is reported `maybe_applied`; `find_public_reply` then finds it in
-//!   the thread (where the copy the mailbox received is filed too) before anything is resent.
+//! - `public_reply` records the reply in the thread as *pending*, then sends the approved text
+//!   over SMTP to the thread's requester — never to whoever wrote last — with our fixed
+//!   `Message-ID` (from the draft id), the threading headers, a `Reply-To` carrying the ticket
+//!   key and a blind copy to the support mailbox itself; the server's `250` confirms it. A
+//!   send that may have gone out (a timeout) is reported `maybe_applied`, and the outbox asks
+//!   `find_public_reply` before any retry: confirmed → done; still pending → the mailbox's copy
+//!   is looked for (filed by the reader, which confirms the reply, or found over IMAP by its
+//!   `Message-ID`); without a copy the answer is "wait" for [`COPY_GRACE`], and only then
+//!   "not sent", so the same message goes out again.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use deskbridge_connectors::{
     ApiError, BoxFuture, FetchedTicket, HelpdeskClient, Write, WriteReceipt, text_has_marker,
@@ -26,6 +31,7 @@ use deskbridge_store::Store;
 use deskbridge_store::mail::{MailKind, MailMessage, MailThread};
 use sha2::{Digest, Sha256};
 
+use crate::imap::{ImapReader, ImapSettings};
 use crate::parse::MailAddress;
 use crate::quote::strip_quotes;
 use crate::smtp::{Reply, SendFailure, SmtpSender, build};
@@ -34,12 +40,19 @@ use crate::thread::reply_message_id;
 /// Most message ids a reply's `References` carries (the newest).
 const MAX_REFERENCES: usize = 20;
 
+/// How long a reply whose send timed out waits for the mailbox's copy before it is sent
+/// again.
+pub const COPY_GRACE: Duration = Duration::from_secs(600);
+
 /// One email helpdesk instance.
 pub struct EmailHelpdesk {
     name: String,
     store: Arc<dyn Store>,
     mailbox: MailAddress,
     smtp: SmtpSender,
+    /// Where the mailbox's copies of our replies are looked for.
+    imap: Option<ImapSettings>,
+    copy_grace: Duration,
 }
 
 impl std::fmt::Debug for EmailHelpdesk {
@@ -97,7 +110,22 @@ impl EmailHelpdesk {
             store,
             mailbox,
             smtp,
+            imap: None,
+            copy_grace: COPY_GRACE,
         }
+    }
+
+    /// Looks for the copies of timed-out replies in this mailbox over IMAP too (not only
+    /// among the mail the reader filed).
+    pub fn with_imap(mut self, imap: ImapSettings) -> EmailHelpdesk {
+        self.imap = Some(imap);
+        self
+    }
+
+    /// Waits `grace` (instead of [`COPY_GRACE`]) for a copy before a resend.
+    pub fn with_copy_grace(mut self, grace: Duration) -> EmailHelpdesk {
+        self.copy_grace = grace;
+        self
     }
 
     fn domain(&self) -> &str {
@@ -179,6 +207,7 @@ impl EmailHelpdesk {
             attachments: Vec::new(),
             noise: None,
             problems: Vec::new(),
+            pending: false,
         };
         self.store
             .add_mail_message(&self.name, ticket_id, &note)
@@ -198,7 +227,7 @@ impl EmailHelpdesk {
             });
         };
         let message_id = reply_message_id(&format!("{}.reply", approved.draft_id()), self.domain());
-        if thread.has_message(&message_id) {
+        if thread.message(&message_id).is_some_and(|m| !m.pending) {
             return Ok(WriteReceipt {
                 id: Some(message_id),
             });
@@ -212,7 +241,7 @@ impl EmailHelpdesk {
         let mut references: Vec<String> = thread
             .messages
             .iter()
-            .filter(|m| m.kind != MailKind::Note)
+            .filter(|m| m.kind != MailKind::Note && m.message_id != message_id)
             .map(|m| m.message_id.clone())
             .collect();
         if references.len() > MAX_REFERENCES {
@@ -229,6 +258,10 @@ impl EmailHelpdesk {
                 name: thread.requester_name.clone(),
                 address: customer,
             },
+            bcc: Some(MailAddress {
+                name: None,
+                address: self.mailbox.address.clone(),
+            }),
             reply_to: Some(format!("{local}+{}@{domain}", thread.ticket_id)),
             subject: thread.subject.clone(),
             message_id: message_id.clone(),
@@ -240,6 +273,23 @@ impl EmailHelpdesk {
             status: None,
             reason: e.to_string(),
         })?;
+        // On record before it leaves: a timeout later is looked into, not resent blindly.
+        let pending = MailMessage {
+            message_id: message_id.clone(),
+            kind: MailKind::Reply,
+            from_name: self.mailbox.name.clone(),
+            from_address: Some(self.mailbox.address.clone()),
+            subject: crate::smtp::reply_subject(&thread.subject),
+            at_ms: now_ms(),
+            text: approved.body().to_owned(),
+            attachments: Vec::new(),
+            noise: None,
+            problems: Vec::new(),
+            pending: true,
+        };
+        self.store
+            .add_mail_message(&self.name, approved.ticket_id(), &pending)
+            .map_err(store_error)?;
         match self.smtp.send(&message).await {
             Ok(_) => {}
             Err(SendFailure::NotSent { transient, reason }) if transient => {
@@ -261,28 +311,34 @@ impl EmailHelpdesk {
                 });
             }
         }
-        let sent = MailMessage {
-            message_id: message_id.clone(),
-            kind: MailKind::Reply,
-            from_name: self.mailbox.name.clone(),
-            from_address: Some(self.mailbox.address.clone()),
-            subject: crate::smtp::reply_subject(&thread.subject),
-            at_ms: now_ms(),
-            text: approved.body().to_owned(),
-            attachments: Vec::new(),
-            noise: None,
-            problems: Vec::new(),
-        };
         self.store
-            .add_mail_message(&self.name, approved.ticket_id(), &sent)
+            .confirm_mail_message(&self.name, approved.ticket_id(), &message_id)
             .map_err(|e| ApiError::Transient {
-                // Sent, but not filed: the read-back finds the mailbox's copy.
+                // Sent, but not marked: the read-back finds the mailbox's copy.
                 reason: format!("sent, but the store failed: {e}"),
                 maybe_applied: true,
             })?;
         Ok(WriteReceipt {
             id: Some(message_id),
         })
+    }
+
+    /// Whether the mailbox holds the copy of our message `message_id` (over IMAP).
+    async fn copy_in_mailbox(&self, message_id: &str) -> Result<bool, ApiError> {
+        let Some(settings) = &self.imap else {
+            return Ok(false);
+        };
+        let unreachable = |e: crate::imap::ImapError| ApiError::Transient {
+            reason: format!("looking for the mailbox's copy of a reply: {e}"),
+            maybe_applied: true,
+        };
+        let (mut reader, _) = ImapReader::connect(settings).await.map_err(unreachable)?;
+        let found = reader
+            .has_message_id(message_id)
+            .await
+            .map_err(unreachable)?;
+        let _ = reader.logout().await;
+        Ok(found)
     }
 }
 
@@ -357,19 +413,36 @@ impl HelpdeskClient for EmailHelpdesk {
     ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
         Box::pin(async move {
             let thread = self.thread(ticket_id)?;
-            // Our reply as filed after sending, or the mailbox's own copy of it filed by the
-            // reader (from our address, so kept as noise).
             let ours = format!("@{}", self.domain());
-            Ok(thread
-                .messages
-                .iter()
-                .find(|m| {
-                    m.message_id.starts_with("deskbridge.")
-                        && m.message_id.ends_with(&ours)
-                        && m.kind != MailKind::Note
-                        && same_text(&m.text, body)
-                })
-                .map(|m| m.message_id.clone()))
+            let Some(reply) = thread.messages.iter().find(|m| {
+                m.kind == MailKind::Reply
+                    && m.message_id.starts_with("deskbridge.")
+                    && m.message_id.ends_with(&ours)
+                    && same_text(&m.text, body)
+            }) else {
+                return Ok(None);
+            };
+            if !reply.pending {
+                return Ok(Some(reply.message_id.clone()));
+            }
+            if self.copy_in_mailbox(&reply.message_id).await? {
+                self.store
+                    .confirm_mail_message(&self.name, ticket_id, &reply.message_id)
+                    .map_err(store_error)?;
+                return Ok(Some(reply.message_id.clone()));
+            }
+            let waited = u64::try_from(now_ms().saturating_sub(reply.at_ms)).unwrap_or(0);
+            if waited < self.copy_grace.as_millis() as u64 {
+                return Err(ApiError::Transient {
+                    reason: format!(
+                        "the send of {} timed out: waiting up to {} s for the mailbox's copy before sending it again",
+                        reply.message_id,
+                        self.copy_grace.as_secs()
+                    ),
+                    maybe_applied: true,
+                });
+            }
+            Ok(None)
         })
     }
 

@@ -358,6 +358,25 @@ impl ImapReader {
         Ok(())
     }
 
+    /// Whether the mailbox holds a message with this `Message-ID` (without brackets): the
+    /// mailbox's copy of a reply whose send timed out.
+    pub async fn has_message_id(&mut self, message_id: &str) -> Result<bool, ImapError> {
+        let safe = !message_id.is_empty()
+            && message_id.len() <= 998
+            && !message_id.chars().any(|c| {
+                c.is_control() || c.is_whitespace() || matches!(c, '"' | '\\' | '<' | '>')
+            });
+        if !safe {
+            return Err(ImapError::BadName(message_id.to_owned()));
+        }
+        let found = self
+            .session
+            .uid_search(format!("HEADER Message-ID \"<{message_id}>\""))
+            .await
+            .map_err(command("UID SEARCH"))?;
+        Ok(!found.is_empty())
+    }
+
     /// The UIDs not settled yet (without the flag; with a move, everything still in the
     /// mailbox): where reading starts again after `UIDVALIDITY` changed.
     pub async fn unsettled(&mut self) -> Result<Vec<u32>, ImapError> {

@@ -101,6 +101,8 @@ pub struct Reply {
     pub from: MailAddress,
     /// The customer.
     pub to: MailAddress,
+    /// A blind copy (the support mailbox itself, whose copy confirms the send).
+    pub bcc: Option<MailAddress>,
     /// Where the customer's answer should go (the support mailbox's plus-address with the
     /// ticket key), if anywhere else than `from`.
     pub reply_to: Option<String>,
@@ -181,6 +183,9 @@ pub fn build(reply: &Reply) -> Result<Message, BuildError> {
         .subject(reply_subject(&reply.subject))
         .message_id(Some(bracketed(&reply.message_id)?))
         .date_now();
+    if let Some(copy) = &reply.bcc {
+        builder = builder.bcc(mailbox(copy)?);
+    }
     if let Some(reply_to) = &reply.reply_to {
         builder = builder.reply_to(mailbox(&MailAddress {
             name: reply.from.name.clone(),

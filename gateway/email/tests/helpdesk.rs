@@ -14,6 +14,7 @@ use deskbridge_core::{
 };
 use deskbridge_email::filing::{Mailbox, file_mail};
 use deskbridge_email::helpdesk::EmailHelpdesk;
+use deskbridge_email::imap::{ImapSettings, Settle};
 use deskbridge_email::parse::MailAddress;
 use deskbridge_email::smtp::{SmtpSender, SmtpSettings};
 use deskbridge_email::tls::Security;
@@ -218,10 +219,14 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
     );
     helpdesk.public_reply(&second).await.expect("sent");
     let received = server.wait_for(2, 10);
-    assert_eq!(received[1].envelope["rcpt_tos"][0], "ana@example.com");
     assert_eq!(
-        received[1].envelope["rcpt_tos"].as_array().map(Vec::len),
-        Some(1)
+        received[1].envelope["rcpt_tos"],
+        serde_json::json!(["ana@example.com", "support@acme.test"]),
+        "the requester, and the mailbox's own copy"
+    );
+    assert!(
+        !String::from_utf8_lossy(&received[1].raw).contains("Bcc:"),
+        "the copy is blind"
     );
 
     // Priority is not a thing of email tickets; an unknown ticket is a permanent error.
@@ -301,4 +306,147 @@ fn a_sender_past_the_new_ticket_limit_opens_none_but_still_answers() {
         Some(ticket.as_str()),
         "their own ticket still works"
     );
+}
+
+/// A helpdesk whose SMTP server answers DATA only after the client gave up.
+fn slow_helpdesk(server: &SmtpServer, store: Arc<dyn Store>) -> EmailHelpdesk {
+    let smtp = SmtpSender::new(&SmtpSettings {
+        host: "localhost".into(),
+        port: server.port,
+        security: Security::StartTls,
+        ca_file: Some(server.ca_file()),
+        allow_plaintext: false,
+        user: Some(SMTP_USER.into()),
+        password: Some(SMTP_PASSWORD.into()),
+        timeout: Duration::from_secs(1),
+        hello_name: "acme.test".into(),
+    })
+    .expect("smtp");
+    EmailHelpdesk::new(
+        "mail",
+        store,
+        MailAddress {
+            name: None,
+            address: "support@acme.test".into(),
+        },
+        smtp,
+    )
+}
+
+#[tokio::test]
+async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly() {
+    use support::dovecot::{Dovecot, PASSWORD, USER};
+    let server = SmtpServer::start(Duration::from_secs(3));
+    let dovecot = Dovecot::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
+    let question = |n: u32| {
+        format!(
+            "From: ana@example.com\r\nTo: support@acme.test\r\nSubject: Question {n}\r\nMessage-ID: <t{n}@example.com>\r\n\r\nHello?\r\n"
+        )
+    };
+    let open = |n: u32| {
+        file_mail(
+            store.as_ref(),
+            &mailbox(),
+            question(n).as_bytes(),
+            cursor(n),
+            0,
+            None,
+        )
+        .expect("file")
+        .event_ticket()
+        .expect("ticket")
+        .to_owned()
+    };
+
+    // 1. The copy reaches the mailbox and the reader files it.
+    let helpdesk = slow_helpdesk(&server, store.clone());
+    let ticket = open(1);
+    let reply = approved(&ticket, "evt_t1.suggest-reply.0", "Yes, we are open.");
+    let failure = helpdesk.public_reply(&reply).await.expect_err("timed out");
+    assert!(
+        matches!(
+            failure,
+            ApiError::Transient {
+                maybe_applied: true,
+                ..
+            }
+        ),
+        "{failure:?}"
+    );
+    let waiting = helpdesk
+        .find_public_reply(&ticket, "Yes, we are open.")
+        .await;
+    assert!(
+        matches!(waiting, Err(ApiError::Transient { .. })),
+        "no copy yet: wait, do not resend ({waiting:?})"
+    );
+    let accepted = server.wait_for(1, 10);
+    assert_eq!(accepted.len(), 1, "the server did take it");
+    let copy = file_mail(
+        store.as_ref(),
+        &mailbox(),
+        &accepted[0].raw,
+        cursor(10),
+        0,
+        None,
+    )
+    .expect("the copy filed");
+    assert!(copy.event_ticket().is_none(), "our own mail makes no event");
+    let found = helpdesk
+        .find_public_reply(&ticket, "Yes, we are open.")
+        .await
+        .expect("read-back");
+    assert_eq!(
+        found.as_deref(),
+        Some("deskbridge.evt_t1.suggest-reply.0.reply@acme.test")
+    );
+
+    // 2. The copy is in the mailbox, not filed yet: found over IMAP.
+    let imap = ImapSettings {
+        host: "127.0.0.1".into(),
+        port: dovecot.port,
+        security: Security::Plain,
+        ca_file: None,
+        allow_plaintext: false,
+        user: USER.into(),
+        password: PASSWORD.into(),
+        mailbox: "INBOX".into(),
+        settle: Settle::Flag("$Deskbridge".into()),
+    };
+    let helpdesk = slow_helpdesk(&server, store.clone()).with_imap(imap);
+    let ticket = open(2);
+    let reply = approved(&ticket, "evt_t2.suggest-reply.0", "Open until six.");
+    helpdesk.public_reply(&reply).await.expect_err("timed out");
+    let accepted = server.wait_for(2, 10);
+    dovecot.deliver(&accepted[1].raw);
+    let found = helpdesk
+        .find_public_reply(&ticket, "Open until six.")
+        .await
+        .expect("read-back over IMAP");
+    assert_eq!(
+        found.as_deref(),
+        Some("deskbridge.evt_t2.suggest-reply.0.reply@acme.test")
+    );
+
+    // 3. No copy within the grace: "not sent", and the retry sends the same message.
+    let helpdesk = slow_helpdesk(&server, store.clone()).with_copy_grace(Duration::ZERO);
+    let ticket = open(3);
+    let reply = approved(&ticket, "evt_t3.suggest-reply.0", "Closed on Sundays.");
+    helpdesk.public_reply(&reply).await.expect_err("timed out");
+    assert_eq!(
+        helpdesk
+            .find_public_reply(&ticket, "Closed on Sundays.")
+            .await
+            .expect("read-back"),
+        None
+    );
+    helpdesk.public_reply(&reply).await.expect_err("slow again");
+    let accepted = server.wait_for(4, 10);
+    let ids: Vec<Option<String>> = accepted[2..]
+        .iter()
+        .map(|r| parse(&r.raw, &Limits::default()).message_id)
+        .collect();
+    assert_eq!(ids[0], ids[1], "the resend is the same message");
 }

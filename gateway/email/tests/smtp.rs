@@ -37,6 +37,7 @@ fn reply(text: &str) -> Reply {
             name: Some("Ana Lima".into()),
             address: "ana@example.com".into(),
         },
+        bcc: None,
         reply_to: Some("support+t-7@acme.test".into()),
         subject: "Where is my order?".into(),
         message_id: "deskbridge.evt_1.reply@acme.test".into(),

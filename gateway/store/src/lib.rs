@@ -303,6 +303,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         message: &mail::MailMessage,
     ) -> Result<bool, StoreError>;
 
+    /// Marks the pending message `message_id` of an email ticket sent (`mail.rs`); whether
+    /// one was pending. Durable on return.
+    fn confirm_mail_message(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message_id: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Adds tags to an email ticket; whether any was new. `NotFound` without the ticket.
     /// Durable on return.
     fn add_mail_tags(

@@ -52,6 +52,10 @@ pub struct MailMessage {
     /// What was wrong with it as MIME (kept raw, flagged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// A reply recorded before it was sent whose sending is not confirmed yet: the SMTP
+    /// server's answer, or the mailbox's own copy arriving, confirms it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 /// An email ticket.
@@ -97,7 +101,8 @@ pub struct MailCursor {
     pub last_uid: u32,
 }
 
-/// What [`crate::Store::record_mail`] did.
+/// What [`crate::Store::record_mail`] did. Recording a message whose id a pending reply of
+/// ours carries (the mailbox's copy of it) confirms that reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailRecorded {
     /// The ticket it went to; `None` when it matched no thread and was not allowed to open one
@@ -122,6 +127,26 @@ pub fn ticket_id_for(helpdesk: &str, message_id: &str) -> String {
 }
 
 impl MailThread {
+    /// The message with this id.
+    pub fn message(&self, message_id: &str) -> Option<&MailMessage> {
+        self.messages.iter().find(|m| m.message_id == message_id)
+    }
+
+    /// Marks the pending message with this id sent; whether there was one.
+    pub fn confirm(&mut self, message_id: &str) -> bool {
+        match self
+            .messages
+            .iter_mut()
+            .find(|m| m.message_id == message_id && m.pending)
+        {
+            Some(message) => {
+                message.pending = false;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the thread holds a message with this id.
     pub fn has_message(&self, message_id: &str) -> bool {
         self.messages.iter().any(|m| m.message_id == message_id)

@@ -93,6 +93,16 @@ impl MailTrees {
                 advance_cursor(cursors, helpdesk, cursor)?;
                 if let Some(known) = ids.get(&id_key)? {
                     let ticket = (!known.is_empty()).then(|| text(&known));
+                    // The mailbox's copy of a reply of ours: it went out.
+                    if let Some(ticket) = &ticket {
+                        let key = pair_key(helpdesk, ticket);
+                        if let Some(bytes) = threads.get(&key)? {
+                            let mut thread: MailThread = decode(&key, &bytes).map_err(abort)?;
+                            if thread.confirm(&message.message_id) {
+                                threads.insert(key, encode(&thread).map_err(abort)?)?;
+                            }
+                        }
+                    }
                     return Ok(MailRecorded {
                         ticket_id: ticket,
                         new_ticket: false,
@@ -181,6 +191,29 @@ impl MailTrees {
                 thread.push(message.clone());
                 threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
                 ids.insert(id_key.as_slice(), ticket_id.as_bytes())?;
+                Ok(true)
+            })
+            .map_err(flatten)
+    }
+
+    /// `Store::confirm_mail_message`: marks a pending message of a thread sent.
+    pub(crate) fn confirm(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message_id: &str,
+    ) -> Result<bool, StoreError> {
+        let thread_key = pair_key(helpdesk, ticket_id);
+        self.threads
+            .transaction(|threads| {
+                let Some(bytes) = threads.get(&thread_key)? else {
+                    return Ok(false);
+                };
+                let mut thread: MailThread = decode(&thread_key, &bytes).map_err(abort)?;
+                if !thread.confirm(message_id) {
+                    return Ok(false);
+                }
+                threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
                 Ok(true)
             })
             .map_err(flatten)
@@ -306,6 +339,7 @@ mod tests {
             attachments: Vec::new(),
             noise: None,
             problems: Vec::new(),
+            pending: false,
         }
     }
 

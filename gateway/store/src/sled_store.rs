@@ -1373,6 +1373,17 @@ impl Store for SledStore {
         Ok(added)
     }
 
+    fn confirm_mail_message(
+        &self,
+        helpdesk: &str,
+        ticket_id: &str,
+        message_id: &str,
+    ) -> Result<bool, StoreError> {
+        let confirmed = self.mail.confirm(helpdesk, ticket_id, message_id)?;
+        self.db.flush().map_err(backend)?;
+        Ok(confirmed)
+    }
+
     fn add_mail_tags(
         &self,
         helpdesk: &str,
