@@ -127,6 +127,18 @@ impl Dovecot {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// The user's Maildir (mail put in its `new/`, owned by `nobody`, is delivered).
+    pub(crate) fn maildir(&self) -> PathBuf {
+        self.dir.path().join("home/support/Maildir")
+    }
+
+    /// Gives the user's mail files back to the mail user (after writing them as root).
+    pub(crate) fn chown_mail(&self) {
+        run(Command::new("chown")
+            .args(["-R", "nobody:nogroup"])
+            .arg(self.dir.path().join("home")));
+    }
+
     /// The test CA's certificate, which signed the server's.
     pub(crate) fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
