@@ -90,5 +90,6 @@ pub(crate) fn reader(name: &str, config: &EmailConfig) -> ReaderSettings {
         },
         poll: Duration::from_secs(imap.poll_interval_s),
         new_tickets_per_sender_per_hour: config.max_new_tickets_per_sender_per_hour,
+        read_existing: imap.read_existing_mail,
     }
 }

@@ -61,6 +61,11 @@ pub struct ImapConfig {
     /// Allow plain text to a host that is not this machine.
     #[serde(default)]
     pub allow_plaintext: bool,
+    /// On the first start, also read the messages already in the mailbox that are not
+    /// settled (flagged or moved) yet; by default only mail that arrives from then on is read,
+    /// so pointing the gateway at a mailbox with years of history drafts nothing for it.
+    #[serde(default)]
+    pub read_existing_mail: bool,
     /// Seconds between polls when the server offers no IDLE, and the longest IDLE (at most
     /// 1740, 29 minutes; default 60 for polls).
     #[serde(default = "poll_interval")]

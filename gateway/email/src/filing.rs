@@ -37,11 +37,12 @@ pub struct Filed {
 }
 
 impl Filed {
-    /// The ticket to make an event for: a person's mail in a ticket. Also when it was
-    /// recorded before — a crash may have come between the record and its event; the event's
-    /// dedupe key turns a second one away.
+    /// The ticket to make an event for: a person's mail in a ticket whose event was not made
+    /// yet. Also when it was recorded before without its event — a crash came between the
+    /// record and the event; should the event have been made after all, its dedupe key turns
+    /// the second one away.
     pub fn event_ticket(&self) -> Option<&str> {
-        if self.message.noise.is_some() {
+        if self.message.noise.is_some() || self.recorded.event_made {
             return None;
         }
         self.recorded.ticket_id.as_deref()

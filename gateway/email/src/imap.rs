@@ -12,9 +12,12 @@
 //! The connection is TLS from the first byte, `STARTTLS` before the login, or — only to a
 //! loopback address unless explicitly allowed — plain text (`tls.rs`).
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use async_imap::Session;
+use async_imap::types::UnsolicitedResponse;
 use futures_util::TryStreamExt as _;
 use thiserror::Error;
 use tokio::net::TcpStream;
@@ -24,6 +27,17 @@ use crate::tls::{Security, TlsError, Transport, client_config, is_loopback};
 /// Most bytes of one message fetched; a larger message is left on the server, unsettled, and
 /// reported (`ImapReader::fetch_after` names it).
 pub const MAX_FETCH_BYTES: u32 = 64 * 1024 * 1024;
+
+/// Longest wait for one command's answer (a search, a flag, a move, a small fetch): a server
+/// that hangs makes the operation fail, and the reader reconnects, instead of stalling.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest wait for connecting, TLS and the login.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest wait for one message's bytes (up to [`MAX_FETCH_BYTES`]; 64 MiB in 5 minutes is
+/// about 1.7 Mbit/s).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What happens to a message on the server once its event is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +105,28 @@ pub enum ImapError {
     /// A mailbox, folder or flag name the gateway will not send (quotes, line breaks).
     #[error("unusable IMAP mailbox or flag name {0:?}")]
     BadName(String),
+    /// The server did not answer in time.
+    #[error("the IMAP server did not answer {command} within {seconds} s")]
+    Timeout {
+        /// Which step.
+        command: &'static str,
+        /// How long the gateway waited.
+        seconds: u64,
+    },
+}
+
+/// Runs `operation`, failing with [`ImapError::Timeout`] after `limit`.
+async fn timed<T>(
+    name: &'static str,
+    limit: Duration,
+    operation: impl Future<Output = Result<T, ImapError>>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .unwrap_or(Err(ImapError::Timeout {
+            command: name,
+            seconds: limit.as_secs(),
+        }))
 }
 
 fn command(name: &'static str) -> impl FnOnce(async_imap::error::Error) -> ImapError {
@@ -152,14 +188,22 @@ fn checked_name(name: &str) -> Result<&str, ImapError> {
     Ok(name)
 }
 
+/// The system flags a message can be settled with (RFC 9051 §2.3.2), by name without the
+/// backslash: `\Recent` is the server's alone and cannot be set.
+const SYSTEM_FLAGS: [&str; 5] = ["Seen", "Answered", "Flagged", "Deleted", "Draft"];
+
 /// A flag the gateway will set: a system flag (`\Seen`) or a keyword atom (`$Deskbridge`).
 fn checked_flag(flag: &str) -> Result<(), ImapError> {
-    let atom = flag.strip_prefix('\\').unwrap_or(flag);
-    let usable = !atom.is_empty()
-        && atom.len() <= 64
-        && atom
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '_' | '-' | '.'));
+    let usable = match flag.strip_prefix('\\') {
+        Some(system) => SYSTEM_FLAGS.iter().any(|f| f.eq_ignore_ascii_case(system)),
+        None => {
+            !flag.is_empty()
+                && flag.len() <= 64
+                && flag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '$' | '_' | '-' | '.'))
+        }
+    };
     if usable {
         Ok(())
     } else {
@@ -168,9 +212,8 @@ fn checked_flag(flag: &str) -> Result<(), ImapError> {
 }
 
 impl ImapReader {
-    /// Connects, logs in and selects the mailbox.
+    /// Connects, logs in and selects the mailbox (within [`CONNECT_TIMEOUT`]).
     pub async fn connect(settings: &ImapSettings) -> Result<(ImapReader, MailboxState), ImapError> {
-        let address = format!("{}:{}", settings.host, settings.port);
         checked_name(&settings.mailbox)?;
         match &settings.settle {
             Settle::Move(folder) => checked_name(folder).map(drop)?,
@@ -182,57 +225,16 @@ impl ImapReader {
         {
             return Err(ImapError::PlaintextRefused(settings.host.clone()));
         }
-        let tls = match settings.security {
-            Security::Plain => None,
-            Security::Tls | Security::StartTls => Some(client_config(settings.ca_file.as_deref())?),
-        };
-        let tcp = TcpStream::connect(&address)
-            .await
-            .map_err(|e| ImapError::Connect(address.clone(), e))?;
-        let connect_error = |e| ImapError::Connect(address.clone(), e);
-        let client = match (settings.security, tls) {
-            (Security::Tls, Some(config)) => {
-                let stream = Transport::tls(tcp, &settings.host, config).await?;
-                let mut client = async_imap::Client::new(stream);
-                client.read_response().await.map_err(connect_error)?;
-                client
-            }
-            (Security::StartTls, Some(config)) => {
-                let mut plain = async_imap::Client::new(Transport::Plain(tcp));
-                plain.read_response().await.map_err(connect_error)?;
-                plain
-                    .run_command_and_check_ok("STARTTLS", None)
-                    .await
-                    .map_err(command("STARTTLS"))?;
-                let Transport::Plain(tcp) = plain.into_inner() else {
-                    unreachable!("a plain client holds a plain stream")
-                };
-                // No greeting after STARTTLS: the session goes on over TLS.
-                async_imap::Client::new(Transport::tls(tcp, &settings.host, config).await?)
-            }
-            _ => {
-                let mut client = async_imap::Client::new(Transport::Plain(tcp));
-                client.read_response().await.map_err(connect_error)?;
-                client
-            }
-        };
-        let mut session = client
-            .login(&settings.user, &settings.password)
-            .await
-            .map_err(|(e, _)| ImapError::Login {
-                user: settings.user.clone(),
-                reason: e.to_string(),
-            })?;
-        let capabilities = session
-            .capabilities()
-            .await
-            .map_err(command("CAPABILITY"))?;
-        let idle = capabilities.has_str("IDLE");
+        let session = timed("the login", CONNECT_TIMEOUT, login(settings)).await?;
         let mut reader = ImapReader {
             session,
             settings: settings.clone(),
-            idle,
+            idle: false,
         };
+        let capabilities = reader
+            .command("CAPABILITY", COMMAND_TIMEOUT, |s| s.capabilities())
+            .await?;
+        reader.idle = capabilities.has_str("IDLE");
         let state = reader.select().await?;
         Ok((reader, state))
     }
@@ -242,17 +244,49 @@ impl ImapReader {
         self.idle
     }
 
-    /// Selects the mailbox again and returns its state.
+    /// Runs one command on the session within `limit`.
+    async fn command<'s, T, F>(
+        &'s mut self,
+        name: &'static str,
+        limit: Duration,
+        run: impl FnOnce(&'s mut Session<Transport>) -> F,
+    ) -> Result<T, ImapError>
+    where
+        F: Future<Output = async_imap::error::Result<T>> + 's,
+    {
+        let session = &mut self.session;
+        timed(name, limit, async move {
+            run(session).await.map_err(command(name))
+        })
+        .await
+    }
+
+    /// Selects the mailbox again and returns its state. A keyword flag to settle with must be
+    /// one the mailbox keeps (`PERMANENTFLAGS`), or settling would silently not last.
     pub async fn select(&mut self) -> Result<MailboxState, ImapError> {
+        let name = self.settings.mailbox.clone();
         let mailbox = self
-            .session
-            .select(&self.settings.mailbox)
-            .await
-            .map_err(command("SELECT"))?;
+            .command("SELECT", COMMAND_TIMEOUT, |s| s.select(name))
+            .await?;
         let uid_validity = mailbox.uid_validity.ok_or_else(|| ImapError::Command {
             command: "SELECT",
             reason: "the server named no UIDVALIDITY".into(),
         })?;
+        if let Settle::Flag(flag) = &self.settings.settle
+            && !flag.starts_with('\\')
+            && !mailbox.permanent_flags.iter().any(|kept| match kept {
+                async_imap::types::Flag::MayCreate => true,
+                async_imap::types::Flag::Custom(name) => name.eq_ignore_ascii_case(flag),
+                _ => false,
+            })
+        {
+            return Err(ImapError::Command {
+                command: "SELECT",
+                reason: format!(
+                    "the mailbox does not keep the keyword {flag} (PERMANENTFLAGS): settle by \\Seen or by a move instead"
+                ),
+            });
+        }
         Ok(MailboxState {
             uid_validity,
             uid_next: mailbox.uid_next,
@@ -260,24 +294,42 @@ impl ImapReader {
         })
     }
 
+    /// Runs `UID SEARCH query` and returns the UIDs, ascending.
+    async fn search(&mut self, query: String) -> Result<Vec<u32>, ImapError> {
+        let found = self
+            .command("UID SEARCH", COMMAND_TIMEOUT, |s| s.uid_search(query))
+            .await?;
+        let mut uids: Vec<u32> = found.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
     /// The UIDs above `last_uid`, oldest first, at most `max` of them.
     pub async fn uids_after(&mut self, last_uid: u32, max: usize) -> Result<Vec<u32>, ImapError> {
         let first = last_uid.saturating_add(1);
-        let found = self
-            .session
-            .uid_search(format!("UID {first}:*"))
-            .await
-            .map_err(command("UID SEARCH"))?;
+        let mut uids = self.search(format!("UID {first}:*")).await?;
         // `n:*` always matches the newest message, even when its UID is below n.
-        let mut uids: Vec<u32> = found.into_iter().filter(|&uid| uid > last_uid).collect();
-        uids.sort_unstable();
+        uids.retain(|&uid| uid > last_uid);
         uids.truncate(max);
         Ok(uids)
     }
 
-    /// The messages above `last_uid`, oldest first, at most `max`: each with its raw bytes,
-    /// or without them when it is over [`MAX_FETCH_BYTES`]. Reading does not mark them seen
-    /// (`BODY.PEEK`): only [`ImapReader::settle`] changes the server.
+    /// The highest UID in the mailbox now (0 when it is empty): where a reader that does not
+    /// read the mailbox's history starts.
+    pub async fn newest_uid(&mut self) -> Result<u32, ImapError> {
+        Ok(self
+            .search("UID *".to_owned())
+            .await?
+            .last()
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// The messages above `last_uid`, oldest first: at most `max`, and no more after their
+    /// bytes passed [`MAX_FETCH_BYTES`] together; each with its raw bytes, or without them when
+    /// it is over [`MAX_FETCH_BYTES`]. Reading does not mark them seen (`BODY.PEEK`): only
+    /// [`ImapReader::settle`] changes the server. (The mailbox reader fetches one message at a
+    /// time instead, to hold one in memory.)
     pub async fn fetch_after(
         &mut self,
         last_uid: u32,
@@ -285,8 +337,15 @@ impl ImapReader {
     ) -> Result<Vec<Fetched>, ImapError> {
         let uids = self.uids_after(last_uid, max).await?;
         let mut fetched = Vec::with_capacity(uids.len());
+        let mut bytes = 0usize;
         for uid in uids {
-            fetched.extend(self.fetch(uid).await?);
+            if bytes >= MAX_FETCH_BYTES as usize {
+                break;
+            }
+            if let Some(message) = self.fetch(uid).await? {
+                bytes += message.raw.as_ref().map_or(0, Vec::len);
+                fetched.push(message);
+            }
         }
         Ok(fetched)
     }
@@ -295,13 +354,13 @@ impl ImapReader {
     /// over [`MAX_FETCH_BYTES`]. Reading does not mark it seen.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
         let sizes: Vec<_> = self
-            .session
-            .uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
-            .await
-            .map_err(command("UID FETCH"))?
-            .try_collect()
-            .await
-            .map_err(command("UID FETCH"))?;
+            .command("UID FETCH", COMMAND_TIMEOUT, |s| async move {
+                s.uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         let Some(size) = sizes
             .iter()
             .find(|f| f.uid == Some(uid))
@@ -317,13 +376,13 @@ impl ImapReader {
             }));
         }
         let bodies: Vec<_> = self
-            .session
-            .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-            .await
-            .map_err(command("UID FETCH"))?
-            .try_collect()
-            .await
-            .map_err(command("UID FETCH"))?;
+            .command("UID FETCH", BODY_TIMEOUT, |s| async move {
+                s.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         Ok(bodies
             .iter()
             .find(|f| f.uid == Some(uid))
@@ -337,22 +396,22 @@ impl ImapReader {
 
     /// Flags or moves message `uid`, as configured: call once its event is durable.
     pub async fn settle(&mut self, uid: u32) -> Result<(), ImapError> {
-        match &self.settings.settle {
+        match self.settings.settle.clone() {
             Settle::Flag(flag) => {
                 let _: Vec<_> = self
-                    .session
-                    .uid_store(uid.to_string(), format!("+FLAGS.SILENT ({flag})"))
-                    .await
-                    .map_err(command("UID STORE"))?
-                    .try_collect()
-                    .await
-                    .map_err(command("UID STORE"))?;
+                    .command("UID STORE", COMMAND_TIMEOUT, |s| async move {
+                        s.uid_store(uid.to_string(), format!("+FLAGS.SILENT ({flag})"))
+                            .await?
+                            .try_collect()
+                            .await
+                    })
+                    .await?;
             }
             Settle::Move(folder) => {
-                self.session
-                    .uid_mv(uid.to_string(), folder)
-                    .await
-                    .map_err(command("UID MOVE"))?;
+                self.command("UID MOVE", COMMAND_TIMEOUT, |s| {
+                    s.uid_mv(uid.to_string(), folder)
+                })
+                .await?;
             }
         }
         Ok(())
@@ -370,15 +429,14 @@ impl ImapReader {
             return Err(ImapError::BadName(message_id.to_owned()));
         }
         let found = self
-            .session
-            .uid_search(format!("HEADER Message-ID \"<{message_id}>\""))
-            .await
-            .map_err(command("UID SEARCH"))?;
+            .search(format!("HEADER Message-ID \"<{message_id}>\""))
+            .await?;
         Ok(!found.is_empty())
     }
 
     /// The UIDs not settled yet (without the flag; with a move, everything still in the
-    /// mailbox): where reading starts again after `UIDVALIDITY` changed.
+    /// mailbox), ascending: read again at the start of every session, since a crash may have
+    /// come between a message's event and its settling.
     pub async fn unsettled(&mut self) -> Result<Vec<u32>, ImapError> {
         let query = match &self.settings.settle {
             Settle::Flag(flag) => match flag.strip_prefix('\\') {
@@ -387,20 +445,31 @@ impl ImapReader {
             },
             Settle::Move(_) => "ALL".to_owned(),
         };
-        let found = self
-            .session
-            .uid_search(query)
-            .await
-            .map_err(command("UID SEARCH"))?;
-        let mut uids: Vec<u32> = found.into_iter().collect();
-        uids.sort_unstable();
-        Ok(uids)
+        self.search(query).await
+    }
+
+    /// Whether the server told of new mail since the last look (an `EXISTS` or `RECENT` that
+    /// came with another command's answer); empties what it told.
+    fn told_of_new_mail(&mut self) -> bool {
+        let mut new_mail = false;
+        while let Ok(response) = self.session.unsolicited_responses.try_recv() {
+            new_mail |= matches!(
+                response,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            );
+        }
+        new_mail
     }
 
     /// Waits in IDLE until the server reports a change or `timeout` passes (keep it under
-    /// 29 minutes, RFC 2177); `true` when something changed. Without IDLE, sleeps `timeout`
-    /// and answers `true` (poll).
-    pub async fn wait(self, timeout: std::time::Duration) -> Result<(ImapReader, bool), ImapError> {
+    /// 29 minutes, RFC 2177); `true` when something changed — at once, without IDLE, when the
+    /// server already told of new mail during the last commands. The deadline holds even when
+    /// the server keeps the connection alive with `* OK Still here`. Without IDLE, sleeps
+    /// `timeout` and answers `true` (poll).
+    pub async fn wait(mut self, timeout: Duration) -> Result<(ImapReader, bool), ImapError> {
+        if self.told_of_new_mail() {
+            return Ok((self, true));
+        }
         if !self.idle {
             tokio::time::sleep(timeout).await;
             return Ok((self, true));
@@ -411,11 +480,24 @@ impl ImapReader {
             idle,
         } = self;
         let mut handle = session.idle();
-        handle.init().await.map_err(command("IDLE"))?;
-        let (waiting, _stop) = handle.wait_with_timeout(timeout);
-        let outcome = waiting.await.map_err(command("IDLE"))?;
-        let changed = !matches!(outcome, async_imap::extensions::idle::IdleResponse::Timeout);
-        let session = handle.done().await.map_err(command("DONE"))?;
+        timed("IDLE", COMMAND_TIMEOUT, async {
+            handle.init().await.map_err(command("IDLE"))
+        })
+        .await?;
+        let changed = {
+            let (waiting, _stop) = handle.wait_with_timeout(timeout);
+            match tokio::time::timeout(timeout, waiting).await {
+                Err(_deadline) => false,
+                Ok(outcome) => !matches!(
+                    outcome.map_err(command("IDLE"))?,
+                    async_imap::extensions::idle::IdleResponse::Timeout
+                ),
+            }
+        };
+        let session = timed("DONE", COMMAND_TIMEOUT, async {
+            handle.done().await.map_err(command("DONE"))
+        })
+        .await?;
         Ok((
             ImapReader {
                 session,
@@ -428,6 +510,53 @@ impl ImapReader {
 
     /// Logs out.
     pub async fn logout(mut self) -> Result<(), ImapError> {
-        self.session.logout().await.map_err(command("LOGOUT"))
+        self.command("LOGOUT", COMMAND_TIMEOUT, |s| s.logout())
+            .await
     }
+}
+
+/// Opens the connection (TLS, STARTTLS or plain, as `settings` say) and logs in.
+async fn login(settings: &ImapSettings) -> Result<Session<Transport>, ImapError> {
+    let address = format!("{}:{}", settings.host, settings.port);
+    let tls = match settings.security {
+        Security::Plain => None,
+        Security::Tls | Security::StartTls => Some(client_config(settings.ca_file.as_deref())?),
+    };
+    let tcp = TcpStream::connect(&address)
+        .await
+        .map_err(|e| ImapError::Connect(address.clone(), e))?;
+    let connect_error = |e| ImapError::Connect(address.clone(), e);
+    let client = match (settings.security, tls) {
+        (Security::Tls, Some(config)) => {
+            let stream = Transport::tls(tcp, &settings.host, config).await?;
+            let mut client = async_imap::Client::new(stream);
+            client.read_response().await.map_err(connect_error)?;
+            client
+        }
+        (Security::StartTls, Some(config)) => {
+            let mut plain = async_imap::Client::new(Transport::Plain(tcp));
+            plain.read_response().await.map_err(connect_error)?;
+            plain
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(command("STARTTLS"))?;
+            let Transport::Plain(tcp) = plain.into_inner() else {
+                unreachable!("a plain client holds a plain stream")
+            };
+            // No greeting after STARTTLS: the session goes on over TLS.
+            async_imap::Client::new(Transport::tls(tcp, &settings.host, config).await?)
+        }
+        _ => {
+            let mut client = async_imap::Client::new(Transport::Plain(tcp));
+            client.read_response().await.map_err(connect_error)?;
+            client
+        }
+    };
+    client
+        .login(&settings.user, &settings.password)
+        .await
+        .map_err(|(e, _)| ImapError::Login {
+            user: settings.user.clone(),
+            reason: e.to_string(),
+        })
 }

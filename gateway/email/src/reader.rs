@@ -1,13 +1,20 @@
 //! The mailbox loop of one email helpdesk: read new mail over IMAP, file each message in the
-//! store (`filing.rs`), make an event of a person's mail through the pipeline's durable ingest,
-//! and only then settle the message on the server (flag or move).
+//! store (`filing.rs`), make it durable, make an event of a person's mail through the
+//! pipeline's durable ingest, mark the event made, and only then settle the message on the
+//! server (flag or move).
 //!
 //! Nothing is lost or doubled across a crash: a message is settled only after its record and
-//! its event are on disk, so one fetched and not yet durable is read again after a restart —
-//! every session starts with the mailbox's unsettled messages up to the cursor — and its
-//! second recording is a no-op while the event's dedupe key (the message id) turns the second
-//! event away. A changed `UIDVALIDITY` restarts the cursor at zero; the unsettled messages are
-//! read again the same way. Connection failures retry with a growing pause (1 s to 5 min).
+//! its event are on disk, so one fetched and not yet settled is read again after a restart —
+//! every session starts with the mailbox's unsettled messages up to the cursor. Its second
+//! recording is a no-op, and it makes an event only if the record says its event was never
+//! made (the event's dedupe key catches the crash between the event and that mark).
+//!
+//! Where reading starts: on the first start, at the mail that arrives from then on (the
+//! mailbox's history is not read, unless `read_existing` asks for its unsettled messages).
+//! When the mailbox's `UIDVALIDITY` changed (the server renumbered it), the unsettled
+//! messages are read again — those already recorded make no event — and reading goes on
+//! after the newest. One message is held in memory at a time. Connection failures retry with
+//! a growing pause (1 s to 5 min).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +31,7 @@ use crate::filing::{Filed, Mailbox, SenderLimit, file_mail};
 type Limit = Arc<std::sync::Mutex<SenderLimit>>;
 use crate::imap::{Fetched, ImapError, ImapReader, ImapSettings};
 
-/// Messages read per round before the loop looks at the unsettled ones again.
+/// UIDs listed per round (their messages are fetched one at a time).
 const BATCH: usize = 200;
 
 /// What one mailbox reader needs.
@@ -38,6 +45,8 @@ pub struct ReaderSettings {
     pub poll: Duration,
     /// New tickets one sender may open per hour.
     pub new_tickets_per_sender_per_hour: u32,
+    /// On the first start, also read the unsettled messages already in the mailbox.
+    pub read_existing: bool,
 }
 
 /// Why a session of the loop ended (it starts again after a pause).
@@ -93,19 +102,37 @@ async fn session(
     let helpdesk = &settings.mailbox.helpdesk;
     let (mut reader, state) = ImapReader::connect(&settings.imap).await?;
     let validity = state.uid_validity;
-    let mut last_uid = match store.mail_cursor(helpdesk)? {
-        Some(cursor) if cursor.uid_validity == validity => cursor.last_uid,
-        Some(cursor) => {
-            tracing::warn!(
-                helpdesk = %helpdesk,
-                old = cursor.uid_validity,
-                new = validity,
-                "the mailbox's UIDVALIDITY changed: reading its unsettled mail again"
-            );
-            0
+    let cursor = match store.mail_cursor(helpdesk)? {
+        Some(cursor) if cursor.uid_validity == validity => cursor,
+        known => {
+            // Every message now in the mailbox is at or below `newest`; later ones above.
+            let newest = match state.uid_next {
+                Some(next) => next.saturating_sub(1),
+                None => reader.newest_uid().await?,
+            };
+            let renumbered = known.is_some();
+            if renumbered {
+                tracing::warn!(
+                    helpdesk = %helpdesk,
+                    new = validity,
+                    "the mailbox's UIDVALIDITY changed: reading its unsettled mail again"
+                );
+            }
+            let cursor = MailCursor {
+                uid_validity: validity,
+                last_uid: newest,
+                start_uid: if renumbered || settings.read_existing {
+                    0
+                } else {
+                    newest
+                },
+            };
+            store.set_mail_cursor(helpdesk, cursor)?;
+            store.durable().await?;
+            cursor
         }
-        None => 0,
     };
+    let mut last_uid = cursor.last_uid;
     tracing::info!(helpdesk = %helpdesk, last_uid, idle = reader.supports_idle(), "mailbox reader connected");
     let context = Context {
         settings,
@@ -113,22 +140,23 @@ async fn session(
         ingest,
         limit,
         uid_validity: validity,
+        start_uid: cursor.start_uid,
     };
-    // Recorded but not settled (a crash in between), or renumbered: read again.
+    // Recorded but not settled (a crash in between), renumbered, or there before the first
+    // start with `read_existing`: read again.
     for uid in reader.unsettled().await? {
         if uid > last_uid {
             break;
         }
-        if let Some(fetched) = reader.fetch(uid).await? {
-            context.handle(&mut reader, fetched).await?;
+        if uid > cursor.start_uid {
+            context.read(&mut reader, uid).await?;
         }
     }
     loop {
-        let batch = reader.fetch_after(last_uid, BATCH).await?;
-        let full = batch.len() == BATCH;
-        for fetched in batch {
-            let uid = fetched.uid;
-            context.handle(&mut reader, fetched).await?;
+        let uids = reader.uids_after(last_uid, BATCH).await?;
+        let full = uids.len() == BATCH;
+        for uid in uids {
+            context.read(&mut reader, uid).await?;
             last_uid = last_uid.max(uid);
         }
         if full {
@@ -146,9 +174,18 @@ struct Context<'a> {
     ingest: &'a Ingest,
     limit: &'a Limit,
     uid_validity: u32,
+    start_uid: u32,
 }
 
 impl Context<'_> {
+    /// Fetches message `uid` (if it is still there) and handles it.
+    async fn read(&self, reader: &mut ImapReader, uid: u32) -> Result<(), ReaderError> {
+        match reader.fetch(uid).await? {
+            Some(fetched) => self.handle(reader, fetched).await,
+            None => Ok(()),
+        }
+    }
+
     /// One message: file it, make its event durable, settle it.
     async fn handle(&self, reader: &mut ImapReader, fetched: Fetched) -> Result<(), ReaderError> {
         let Context {
@@ -157,11 +194,13 @@ impl Context<'_> {
             ingest,
             limit,
             uid_validity,
+            start_uid,
         } = *self;
         let helpdesk = &settings.mailbox.helpdesk;
         let cursor = MailCursor {
             uid_validity,
             last_uid: fetched.uid,
+            start_uid,
         };
         let Some(raw) = fetched.raw else {
             // Over the fetch limit: left on the server, unsettled, for a person.
@@ -226,8 +265,10 @@ impl Context<'_> {
                 },
                 request_id: None,
             };
-            // Durable on return (the event, and the record written before it).
-            ingest.accept(event).await?;
+            // The record on disk before its event: a replayed event must find its thread.
+            store.durable().await?;
+            ingest.accept(event).await?; // durable on return
+            store.mark_mail_event(helpdesk, &filed.message.message_id)?;
         }
         store.durable().await?;
         reader.settle(fetched.uid).await?;

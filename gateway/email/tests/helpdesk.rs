@@ -36,6 +36,7 @@ fn cursor(uid: u32) -> MailCursor {
     MailCursor {
         uid_validity: 1,
         last_uid: uid,
+        start_uid: 0,
     }
 }
 
@@ -197,8 +198,8 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
         "but the ticket keeps it"
     );
 
-    // Someone else writes into the thread (they know a message id): the next reply still goes
-    // to the requester only.
+    // Someone else writes into the thread (they know a message id): their mail opens a ticket
+    // of its own, and the next reply of this one still goes to the requester only.
     let intruder = format!(
         "From: mallory@example.net\r\nTo: support@acme.test\r\nSubject: Re: Where is my order?\r\nMessage-ID: <m1@example.net>\r\nIn-Reply-To: <{id}>\r\n\r\nSend the invoice to me instead.\r\n"
     );
@@ -211,7 +212,14 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
         None,
     )
     .expect("file");
-    assert_eq!(filed.event_ticket(), Some(ticket.as_str()));
+    let intruders = filed.event_ticket().expect("a ticket of their own");
+    assert_ne!(intruders, ticket, "not threaded into the customer's ticket");
+    assert!(filed.recorded.new_ticket);
+    let thread = store
+        .mail_thread("mail", &ticket)
+        .expect("read")
+        .expect("thread");
+    assert!(!thread.has_message("m1@example.net"));
     let second = approved(
         &ticket,
         "evt_2.suggest-reply.0",
@@ -306,6 +314,26 @@ fn a_sender_past_the_new_ticket_limit_opens_none_but_still_answers() {
         Some(ticket.as_str()),
         "their own ticket still works"
     );
+}
+
+#[test]
+fn a_mail_read_again_makes_an_event_only_while_its_event_was_not_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open(dir.path()).expect("store");
+    let mail = b"From: ana@example.com\r\nTo: support@acme.test\r\nSubject: Hours\r\nMessage-ID: <h1@example.com>\r\n\r\nWhen are you open?\r\n";
+    let file = |uid| file_mail(&store, &mailbox(), mail, cursor(uid), 0, None).expect("file");
+    let ticket = file(1).event_ticket().expect("a ticket").to_owned();
+    // Read again before its event was made (a crash in between): the event is made then.
+    let again = file(1);
+    assert!(again.recorded.duplicate);
+    assert_eq!(again.event_ticket(), Some(ticket.as_str()));
+    store
+        .mark_mail_event("mail", "h1@example.com")
+        .expect("mark");
+    // Read again after (a lost flag, a renumbered mailbox, long after the dedupe window).
+    let late = file(9);
+    assert!(late.recorded.event_made);
+    assert_eq!(late.event_ticket(), None, "no second event");
 }
 
 /// A helpdesk whose SMTP server answers DATA only after the client gave up.

@@ -83,6 +83,25 @@ async fn reads_after_the_last_uid_settles_with_a_flag_and_idles() {
     assert!(changed, "the new mail ends the IDLE");
     let new = reader.fetch_after(3, 100).await.expect("fetch");
     assert_eq!(new.iter().map(|f| f.uid).collect::<Vec<_>>(), vec![4]);
+
+    // Mail that arrives between commands is told with the next command's answer, and a server
+    // need not tell it again in IDLE: the wait ends at once. (Dovecot does tell again — a
+    // `RECENT` as IDLE starts — so against it this checks the outcome, not which path.)
+    dovecot.deliver(&mail(5));
+    let mut told = false;
+    for _ in 0..50 {
+        // Any command lets the server tell; stop once it did.
+        if !reader.uids_after(4, 10).await.expect("search").is_empty() {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(told, "the fifth mail arrived");
+    let (mut reader, changed) = reader.wait(Duration::ZERO).await.expect("idle");
+    assert!(changed, "the EXISTS told during the search ends the wait");
+    let new = reader.fetch_after(4, 100).await.expect("fetch");
+    assert_eq!(new.iter().map(|f| f.uid).collect::<Vec<_>>(), vec![5]);
     reader.logout().await.expect("logout");
 }
 

@@ -338,6 +338,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A recorded message's raw bytes.
     fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Notes that the event of recorded message `message_id` was made (durable in the
+    /// pipeline): a later reading of the same message makes none. Not yet durable (call
+    /// [`Store::durable`] before telling the mail server).
+    fn mark_mail_event(&self, helpdesk: &str, message_id: &str) -> Result<(), StoreError>;
+
     /// How far helpdesk `helpdesk`'s mailbox has been read.
     fn mail_cursor(&self, helpdesk: &str) -> Result<Option<mail::MailCursor>, StoreError>;
 

@@ -99,6 +99,10 @@ pub struct MailCursor {
     pub uid_validity: u32,
     /// The highest UID recorded.
     pub last_uid: u32,
+    /// Messages at or below this UID were in the mailbox before the gateway first read it and
+    /// are never read (0: every message is).
+    #[serde(default)]
+    pub start_uid: u32,
 }
 
 /// What [`crate::Store::record_mail`] did. Recording a message whose id a pending reply of
@@ -112,6 +116,10 @@ pub struct MailRecorded {
     pub new_ticket: bool,
     /// Whether it was recorded before (nothing changed).
     pub duplicate: bool,
+    /// For a duplicate: whether its event was made ([`crate::Store::mark_mail_event`]). A
+    /// message read again whose event was made — a lost flag, a renumbered mailbox — makes no
+    /// second one, however long after.
+    pub event_made: bool,
 }
 
 /// The ticket id for a thread opened by `message_id` on `helpdesk`: stable, so recording the
@@ -145,6 +153,19 @@ impl MailThread {
             }
             None => false,
         }
+    }
+
+    /// Whether `address` (lower-case) wrote into this ticket as a customer: its requester, or
+    /// the sender of one of its inbound messages. Only they thread into it by a reference or
+    /// the ticket key; anyone else's mail opens a ticket of its own, so an outsider who learns
+    /// a Message-ID cannot put words in the customer's ticket.
+    pub fn is_participant(&self, address: &str) -> bool {
+        self.requester_address.as_deref() == Some(address)
+            || self.messages.iter().any(|m| {
+                m.kind == MailKind::Inbound
+                    && m.noise.is_none()
+                    && m.from_address.as_deref() == Some(address)
+            })
     }
 
     /// Whether the thread holds a message with this id.

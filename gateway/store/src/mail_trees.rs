@@ -1,11 +1,12 @@
-//! The sled side of the email channel's threads (`mail.rs`): five trees written together in
-//! one transaction per message.
+//! The sled side of the email channel's threads (`mail.rs`): six trees, the first five written
+//! together in one transaction per message.
 //!
 //! - `mail_threads`: `helpdesk \0 ticket` → [`MailThread`] (JSON);
 //! - `mail_ids`: `helpdesk \0 message-id` → ticket id (empty: recorded without a thread);
 //! - `mail_subjects`: `helpdesk \0 sender \0 subject` → ticket id (the fallback);
 //! - `mail_raw`: `helpdesk \0 message-id` → the raw message as received;
-//! - `mail_cursors`: `helpdesk` → [`MailCursor`] (JSON).
+//! - `mail_cursors`: `helpdesk` → [`MailCursor`] (JSON);
+//! - `mail_events`: `helpdesk \0 message-id` → empty: the message's event was made.
 
 use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, Transactional, TransactionalTree};
@@ -23,6 +24,7 @@ pub(crate) struct MailTrees {
     pub(crate) subjects: Tree,
     pub(crate) raw: Tree,
     pub(crate) cursors: Tree,
+    pub(crate) events: Tree,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -42,30 +44,65 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The ticket a hint points at, if any thread exists for it.
+/// The thread a hint points at, if any, with its ticket id. A reference or the ticket key
+/// finds a thread only for mail from one of its participants (or noise, which is never drafted
+/// to); the sender-and-subject fallback is the sender's own by construction.
 fn find_thread(
     helpdesk: &str,
+    message: &MailMessage,
     hint: &ThreadHint,
     ids: &TransactionalTree,
     threads: &TransactionalTree,
     subjects: &TransactionalTree,
-) -> TxResult<Option<String>> {
+) -> TxResult<Option<(String, MailThread)>> {
+    let load = |ticket: &str| -> TxResult<MailThread> {
+        let key = pair_key(helpdesk, ticket);
+        let Some(bytes) = threads.get(&key)? else {
+            return Err(abort(StoreError::Corrupt {
+                key: text(&key),
+                reason: "an index names a thread that is not there".into(),
+            }));
+        };
+        decode(&key, &bytes).map_err(abort)
+    };
+    let may_join = |thread: &MailThread| {
+        message.noise.is_some()
+            || message
+                .from_address
+                .as_deref()
+                .is_some_and(|from| thread.is_participant(from))
+    };
+    let mut tried: Vec<String> = Vec::new();
     for id in &hint.referenced_ids {
         if let Some(ticket) = ids.get(pair_key(helpdesk, id))?
             && !ticket.is_empty()
         {
-            return Ok(Some(text(&ticket)));
+            let ticket = text(&ticket);
+            if tried.contains(&ticket) {
+                continue;
+            }
+            let thread = load(&ticket)?;
+            if may_join(&thread) {
+                return Ok(Some((ticket, thread)));
+            }
+            tried.push(ticket);
         }
     }
     if let Some(key) = &hint.ticket_key
+        && !tried.contains(key)
         && threads.get(pair_key(helpdesk, key))?.is_some()
     {
-        return Ok(Some(key.clone()));
+        let thread = load(key)?;
+        if may_join(&thread) {
+            return Ok(Some((key.clone(), thread)));
+        }
     }
     if let Some((sender, subject)) = &hint.sender_subject
         && let Some(ticket) = subjects.get(subject_key(helpdesk, sender, subject))?
     {
-        return Ok(Some(text(&ticket)));
+        let ticket = text(&ticket);
+        let thread = load(&ticket)?;
+        return Ok(Some((ticket, thread)));
     }
     Ok(None)
 }
@@ -88,8 +125,9 @@ impl MailTrees {
             &self.subjects,
             &self.raw,
             &self.cursors,
+            &self.events,
         )
-            .transaction(|(threads, ids, subjects, raws, cursors)| {
+            .transaction(|(threads, ids, subjects, raws, cursors, events)| {
                 advance_cursor(cursors, helpdesk, cursor)?;
                 if let Some(known) = ids.get(&id_key)? {
                     let ticket = (!known.is_empty()).then(|| text(&known));
@@ -107,22 +145,13 @@ impl MailTrees {
                         ticket_id: ticket,
                         new_ticket: false,
                         duplicate: true,
+                        event_made: events.get(&id_key)?.is_some(),
                     });
                 }
                 raws.insert(id_key.as_slice(), raw)?;
-                let found = find_thread(helpdesk, hint, ids, threads, subjects)?;
+                let found = find_thread(helpdesk, message, hint, ids, threads, subjects)?;
                 let (ticket_id, mut thread, new_ticket) = match found {
-                    Some(ticket) => {
-                        let key = pair_key(helpdesk, &ticket);
-                        let Some(bytes) = threads.get(&key)? else {
-                            return Err(abort(StoreError::Corrupt {
-                                key: text(&key),
-                                reason: "an index names a thread that is not there".into(),
-                            }));
-                        };
-                        let thread: MailThread = decode(&key, &bytes).map_err(abort)?;
-                        (ticket, thread, false)
-                    }
+                    Some((ticket, thread)) => (ticket, thread, false),
                     None if may_open => {
                         let ticket = ticket_id_for(helpdesk, &message.message_id);
                         let thread = MailThread {
@@ -144,6 +173,7 @@ impl MailTrees {
                             ticket_id: None,
                             new_ticket: false,
                             duplicate: false,
+                            event_made: false,
                         });
                     }
                 };
@@ -162,6 +192,7 @@ impl MailTrees {
                     ticket_id: Some(ticket_id),
                     new_ticket,
                     duplicate: false,
+                    event_made: false,
                 })
             })
             .map_err(flatten)
@@ -291,6 +322,14 @@ impl MailTrees {
             .map(|b| b.to_vec()))
     }
 
+    /// `Store::mark_mail_event`.
+    pub(crate) fn mark_event(&self, helpdesk: &str, message_id: &str) -> Result<(), StoreError> {
+        self.events
+            .insert(pair_key(helpdesk, message_id), &[] as &[u8])
+            .map_err(backend)?;
+        Ok(())
+    }
+
     /// The mailbox cursor.
     pub(crate) fn cursor(&self, helpdesk: &str) -> Result<Option<MailCursor>, StoreError> {
         self.cursors
@@ -347,6 +386,7 @@ mod tests {
         MailCursor {
             uid_validity: 7,
             last_uid,
+            start_uid: 0,
         }
     }
 
@@ -529,6 +569,7 @@ mod tests {
         let renumbered = MailCursor {
             uid_validity: 8,
             last_uid: 1,
+            start_uid: 0,
         };
         store.set_mail_cursor("mail", renumbered).expect("cursor");
         assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(renumbered));

@@ -465,6 +465,7 @@ impl SledStore {
                 subjects: tree("mail_subjects")?,
                 raw: tree("mail_raw")?,
                 cursors: tree("mail_cursors")?,
+                events: tree("mail_events")?,
             },
             completions,
             applied: applied.clone(),
@@ -1413,6 +1414,10 @@ impl Store for SledStore {
 
     fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.mail.raw(helpdesk, message_id)
+    }
+
+    fn mark_mail_event(&self, helpdesk: &str, message_id: &str) -> Result<(), StoreError> {
+        self.mail.mark_event(helpdesk, message_id)
     }
 
     fn mail_cursor(&self, helpdesk: &str) -> Result<Option<crate::mail::MailCursor>, StoreError> {

@@ -25,6 +25,8 @@ security = "plain"
 user = "{USER}"
 password = "{PASSWORD}"
 poll_interval_s = 2
+# The tests deliver mail right after the start, maybe before the reader's first look.
+read_existing_mail = true
 
 [helpdesks.support.smtp]
 host = "localhost"
@@ -238,4 +240,74 @@ fn a_gateway_killed_while_reading_mail_drafts_each_mail_once_after_restart() {
         !drafts_of(&gateway, &agent, &late_ticket).is_empty()
     });
     assert_eq!(drafts_of(&gateway, &agent, &late_ticket).len(), 1);
+}
+
+#[test]
+fn a_first_start_leaves_the_history_and_a_renumbered_mailbox_drafts_nothing_twice() {
+    let dovecot = Dovecot::start();
+    let smtp = SmtpServer::start(Duration::ZERO);
+    let files =
+        GatewayFiles::new(&config(&dovecot, &smtp).replace("read_existing_mail = true\n", ""));
+    let agent = files.token("Ann Agent", "agent");
+    let mail = |id: &str| {
+        format!(
+            "From: {id}@example.com\r\nTo: support@acme.test\r\nSubject: About {id}\r\nMessage-ID: <{id}@example.com>\r\n\r\nWhat are your opening hours, please?\r\n"
+        )
+    };
+    let ticket =
+        |id: &str| deskbridge_store::mail::ticket_id_for("support", &format!("{id}@example.com"));
+    dovecot.deliver(mail("old").as_bytes());
+    let mut gateway = files.start();
+    wait_for(60, "the reader's first look", || {
+        gateway.log().contains("mailbox reader connected")
+    });
+    dovecot.deliver(mail("new").as_bytes());
+    wait_for(60, "the new mail's draft", || {
+        !drafts_of(&gateway, &agent, &ticket("new")).is_empty()
+    });
+    assert!(
+        drafts_of(&gateway, &agent, &ticket("old")).is_empty(),
+        "mail from before the first start is not read"
+    );
+    assert_eq!(flagged(&dovecot), 1, "and not touched");
+    gateway.stop();
+
+    // The server renumbers the mailbox; the flag of the new mail is lost with it.
+    dovecot.doveadm(&[
+        "mailbox",
+        "update",
+        "-u",
+        USER,
+        "--uid-validity",
+        "4242",
+        "INBOX",
+    ]);
+    dovecot.doveadm(&[
+        "flags",
+        "remove",
+        "-u",
+        USER,
+        "$Deskbridge",
+        "mailbox",
+        "INBOX",
+        "ALL",
+    ]);
+    let gateway = files.start();
+    wait_for(60, "the renumbered mailbox read again", || {
+        flagged(&dovecot) == 2
+    });
+    assert!(
+        gateway.log().contains("UIDVALIDITY changed"),
+        "{}",
+        gateway.log()
+    );
+    dovecot.deliver(mail("after").as_bytes());
+    wait_for(60, "mail after the renumbering drafted", || {
+        !drafts_of(&gateway, &agent, &ticket("after")).is_empty()
+    });
+    assert_eq!(
+        drafts_of(&gateway, &agent, &ticket("new")).len(),
+        1,
+        "the mail read before makes no second draft"
+    );
 }
