@@ -50,10 +50,9 @@ macro_rules! helpdesk_client {
 
             fn find_public_reply<'a>(
                 &'a self,
-                ticket_id: &'a str,
-                body: &'a str,
+                reply: &'a deskbridge_core::ApprovedReply,
             ) -> $crate::BoxFuture<'a, Result<Option<String>, $crate::ApiError>> {
-                Box::pin(self.find_reply(ticket_id, body))
+                Box::pin(self.find_reply(reply.ticket_id(), reply.body()))
             }
 
             fn knowledge<'a>(
@@ -190,12 +189,12 @@ pub trait HelpdeskClient: Send + Sync {
         reply: &'a deskbridge_core::ApprovedReply,
     ) -> BoxFuture<'a, Result<WriteReceipt, ApiError>>;
 
-    /// Looks for a public agent reply with exactly `body` in the ticket's thread (the
-    /// read-back after a timeout); returns its id.
+    /// Looks for `reply` among the ticket's public agent replies (the read-back after a
+    /// timeout) — by its text in a helpdesk's thread, or by the id it was sent under where
+    /// the gateway chose one; returns its id.
     fn find_public_reply<'a>(
         &'a self,
-        ticket_id: &'a str,
-        body: &'a str,
+        reply: &'a deskbridge_core::ApprovedReply,
     ) -> BoxFuture<'a, Result<Option<String>, ApiError>>;
 
     /// The helpdesk's knowledge — macros or canned responses and published articles — as a

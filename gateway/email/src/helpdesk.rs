@@ -28,7 +28,7 @@ use deskbridge_core::{
     Visibility,
 };
 use deskbridge_store::Store;
-use deskbridge_store::mail::{MailKind, MailMessage, MailThread};
+use deskbridge_store::mail::{MailKind, MailMessage, MailThread, PendingChange};
 use sha2::{Digest, Sha256};
 
 use crate::imap::{ImapReader, ImapSettings};
@@ -91,12 +91,6 @@ fn rfc3339(ms: i64) -> String {
     )
 }
 
-/// Whitespace-insensitive comparison of a sent text and a text read back.
-fn same_text(a: &str, b: &str) -> bool {
-    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
-    words(a) == words(b)
-}
-
 impl EmailHelpdesk {
     /// The client of email helpdesk `name`, answering as `mailbox` through `smtp`.
     pub fn new(
@@ -147,10 +141,11 @@ impl EmailHelpdesk {
 
     /// The ticket as plugins see it.
     fn ticket(&self, thread: &MailThread) -> Ticket {
+        // Noise is not the customer's; a reply not confirmed sent may never have reached them.
         let messages = thread
             .messages
             .iter()
-            .filter(|m| m.noise.is_none())
+            .filter(|m| m.noise.is_none() && !m.pending)
             .map(|m| {
                 let (author_role, visibility, body) = match m.kind {
                     MailKind::Inbound => (
@@ -226,7 +221,7 @@ impl EmailHelpdesk {
                 reason: "the email ticket has no sender address to answer".into(),
             });
         };
-        let message_id = reply_message_id(&format!("{}.reply", approved.draft_id()), self.domain());
+        let message_id = self.reply_id(approved);
         if thread.message(&message_id).is_some_and(|m| !m.pending) {
             return Ok(WriteReceipt {
                 id: Some(message_id),
@@ -287,9 +282,18 @@ impl EmailHelpdesk {
             problems: Vec::new(),
             pending: true,
         };
-        self.store
+        let recorded = self
+            .store
             .add_mail_message(&self.name, approved.ticket_id(), &pending)
             .map_err(store_error)?;
+        if !recorded {
+            // Pending from an earlier try: the wait for a copy counts from this one.
+            self.pending(
+                approved.ticket_id(),
+                &message_id,
+                PendingChange::Attempted { at_ms: now_ms() },
+            )?;
+        }
         match self.smtp.send(&message).await {
             Ok(_) => {}
             Err(SendFailure::NotSent { transient, reason }) if transient => {
@@ -299,6 +303,8 @@ impl EmailHelpdesk {
                 });
             }
             Err(SendFailure::NotSent { reason, .. }) => {
+                // Refused for good: it will not go out, so it leaves the thread.
+                self.pending(approved.ticket_id(), &message_id, PendingChange::Withdrawn)?;
                 return Err(ApiError::Permanent {
                     status: None,
                     reason,
@@ -312,7 +318,12 @@ impl EmailHelpdesk {
             }
         }
         self.store
-            .confirm_mail_message(&self.name, approved.ticket_id(), &message_id)
+            .update_pending_mail(
+                &self.name,
+                approved.ticket_id(),
+                &message_id,
+                PendingChange::Sent,
+            )
             .map_err(|e| ApiError::Transient {
                 // Sent, but not marked: the read-back finds the mailbox's copy.
                 reason: format!("sent, but the store failed: {e}"),
@@ -321,6 +332,23 @@ impl EmailHelpdesk {
         Ok(WriteReceipt {
             id: Some(message_id),
         })
+    }
+
+    /// The `Message-ID` of the reply of `approved`'s draft: fixed before the first try.
+    fn reply_id(&self, approved: &deskbridge_core::ApprovedReply) -> String {
+        reply_message_id(&format!("{}.reply", approved.draft_id()), self.domain())
+    }
+
+    /// Records what became of a pending reply.
+    fn pending(
+        &self,
+        ticket_id: &str,
+        message_id: &str,
+        change: PendingChange,
+    ) -> Result<bool, ApiError> {
+        self.store
+            .update_pending_mail(&self.name, ticket_id, message_id, change)
+            .map_err(store_error)
     }
 
     /// Whether the mailbox holds the copy of our message `message_id` (over IMAP).
@@ -408,35 +436,30 @@ impl HelpdeskClient for EmailHelpdesk {
 
     fn find_public_reply<'a>(
         &'a self,
-        ticket_id: &'a str,
-        body: &'a str,
+        approved: &'a deskbridge_core::ApprovedReply,
     ) -> BoxFuture<'a, Result<Option<String>, ApiError>> {
         Box::pin(async move {
+            let ticket_id = approved.ticket_id();
             let thread = self.thread(ticket_id)?;
-            let ours = format!("@{}", self.domain());
-            let Some(reply) = thread.messages.iter().find(|m| {
-                m.kind == MailKind::Reply
-                    && m.message_id.starts_with("deskbridge.")
-                    && m.message_id.ends_with(&ours)
-                    && same_text(&m.text, body)
-            }) else {
+            // By the id this draft's reply is sent under: another reply with the same text
+            // is another reply.
+            let message_id = self.reply_id(approved);
+            let Some(reply) = thread.message(&message_id) else {
                 return Ok(None);
             };
             if !reply.pending {
-                return Ok(Some(reply.message_id.clone()));
+                return Ok(Some(message_id));
             }
-            if self.copy_in_mailbox(&reply.message_id).await? {
-                self.store
-                    .confirm_mail_message(&self.name, ticket_id, &reply.message_id)
-                    .map_err(store_error)?;
-                return Ok(Some(reply.message_id.clone()));
+            if self.copy_in_mailbox(&message_id).await? {
+                self.pending(ticket_id, &message_id, PendingChange::Sent)?;
+                return Ok(Some(message_id));
             }
+            // `at_ms` is the last try's start.
             let waited = u64::try_from(now_ms().saturating_sub(reply.at_ms)).unwrap_or(0);
             if waited < self.copy_grace.as_millis() as u64 {
                 return Err(ApiError::Transient {
                     reason: format!(
-                        "the send of {} timed out: waiting up to {} s for the mailbox's copy before sending it again",
-                        reply.message_id,
+                        "the send of {message_id} timed out: waiting up to {} s for the mailbox's copy before sending it again",
                         self.copy_grace.as_secs()
                     ),
                     maybe_applied: true,
@@ -473,11 +496,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_texts() {
+    fn dates() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_796_375_700_000), "2026-12-04T09:15:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert!(same_text("Hello\r\n\r\nAna ", "Hello\n\nAna"));
-        assert!(!same_text("Hello Ana", "Hello Bob"));
     }
 }

@@ -192,14 +192,20 @@ pub fn build(reply: &Reply) -> Result<Message, BuildError> {
             address: reply_to.clone(),
         })?);
     }
-    if let Some(parent) = &reply.in_reply_to {
-        builder = builder.in_reply_to(bracketed(parent)?);
+    // The customer's ids come from their mail: one we could not write safely is left out
+    // (threading falls back on the rest and on the subject), never a reason not to answer.
+    if let Some(parent) = reply
+        .in_reply_to
+        .as_deref()
+        .and_then(|id| bracketed(id).ok())
+    {
+        builder = builder.in_reply_to(parent);
     }
     let references: Vec<String> = reply
         .references
         .iter()
-        .map(|id| bracketed(id))
-        .collect::<Result<_, _>>()?;
+        .filter_map(|id| bracketed(id).ok())
+        .collect();
     if !references.is_empty() {
         builder = builder.references(references.join(" "));
     }
@@ -307,29 +313,36 @@ impl SmtpSender {
     }
 }
 
-/// What an SMTP error means for the message.
+/// What an SMTP error means for the message. The reason names the reply code or the kind of
+/// failure only: a server's text often quotes the recipient's address, and the reason ends up
+/// in logs.
 fn classify(error: &lettre::transport::smtp::Error) -> SendFailure {
-    let reason = error.to_string();
-    if error.is_permanent() {
-        SendFailure::NotSent {
-            transient: false,
-            reason,
-        }
-    } else if error.is_transient() || error.is_tls() {
-        // A 4xx answer is a refusal; a TLS failure happens before anything is said.
-        SendFailure::NotSent {
-            transient: true,
-            reason,
-        }
-    } else if reason.starts_with("Connection error") {
+    let not_sent = |transient: bool, reason: String| SendFailure::NotSent { transient, reason };
+    if let Some(code) = error.status() {
+        let refused = format!("the SMTP server answered {code}");
+        // A 5xx refusal is final, a 4xx one asks to try later; either way nothing went out.
+        return not_sent(!error.is_permanent(), refused);
+    }
+    if error.is_tls() {
+        // TLS fails while connecting, before anything is said.
+        return not_sent(true, "TLS with the SMTP server failed".into());
+    }
+    if error.is_client() {
+        // lettre gave up before sending, e.g. the server lacks STARTTLS, an AUTH mechanism or
+        // SMTPUTF8 for an address: trying again changes nothing.
+        return not_sent(false, "the SMTP server lacks what this reply needs".into());
+    }
+    if error.to_string().starts_with("Connection error") {
         // Could not connect: nothing was said.
-        SendFailure::NotSent {
-            transient: true,
-            reason,
-        }
-    } else {
-        // A timeout or a broken connection mid-exchange.
-        SendFailure::MaybeSent { reason }
+        return not_sent(true, "cannot connect to the SMTP server".into());
+    }
+    // A timeout or a broken connection mid-exchange.
+    SendFailure::MaybeSent {
+        reason: if error.is_timeout() {
+            "the SMTP exchange timed out".into()
+        } else {
+            "the SMTP connection broke off".into()
+        },
     }
 }
 
@@ -349,6 +362,31 @@ mod tests {
         for bad in ["", "no-at", "a@b>\r\nBcc: x@y", "a b@c", "<a@b>"] {
             assert!(bracketed(bad).is_err(), "{bad:?}");
         }
+        // A customer's unusable id is left out of the reply's headers, not a failure.
+        let reply = Reply {
+            from: MailAddress {
+                name: None,
+                address: "support@acme.test".into(),
+            },
+            to: MailAddress {
+                name: None,
+                address: "ana@example.com".into(),
+            },
+            bcc: None,
+            reply_to: None,
+            subject: "Order".into(),
+            message_id: "r1@acme.test".into(),
+            in_reply_to: Some("bad id@x>\r\nBcc: eve@evil.test".into()),
+            references: vec!["q1@example.com".into(), "a b@c".into()],
+            text: "Hello".into(),
+        };
+        let built = String::from_utf8(build(&reply).expect("built").formatted()).expect("utf-8");
+        assert!(
+            built.contains("References: <q1@example.com>\r\n"),
+            "{built}"
+        );
+        assert!(!built.contains("In-Reply-To"), "{built}");
+        assert!(!built.contains("evil"), "{built}");
         assert_eq!(
             html_of("Hi <Ana> & co\nline\n\nNext"),
             "<!DOCTYPE html><html><body><p>Hi &lt;Ana&gt; &amp; co<br>\nline</p>\n<p>Next</p>\n</body></html>\n"

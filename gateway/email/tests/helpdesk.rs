@@ -142,11 +142,18 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
     assert_eq!(sent.to[0].address, "ana@example.com");
     assert_eq!(sent.subject, "Re: Where is my order?");
     assert_eq!(
-        helpdesk
-            .find_public_reply(&ticket, "Hello Ana,\n\nit ships today.")
-            .await
-            .expect("find"),
+        helpdesk.find_public_reply(&reply).await.expect("find"),
         Some(id.clone())
+    );
+    // Another draft with the same text is another reply: not taken for sent.
+    let same_text = approved(
+        &ticket,
+        "evt_9.suggest-reply.0",
+        "Hello Ana,\n\nit ships today.",
+    );
+    assert_eq!(
+        helpdesk.find_public_reply(&same_text).await.expect("find"),
+        None
     );
 
     // The customer answers our reply: same ticket, by the In-Reply-To.
@@ -338,6 +345,15 @@ fn a_mail_read_again_makes_an_event_only_while_its_event_was_not_made() {
 
 /// A helpdesk whose SMTP server answers DATA only after the client gave up.
 fn slow_helpdesk(server: &SmtpServer, store: Arc<dyn Store>) -> EmailHelpdesk {
+    helpdesk_with_password(server, store, SMTP_PASSWORD)
+}
+
+/// A helpdesk of `server` that logs in with `password`.
+fn helpdesk_with_password(
+    server: &SmtpServer,
+    store: Arc<dyn Store>,
+    password: &str,
+) -> EmailHelpdesk {
     let smtp = SmtpSender::new(&SmtpSettings {
         host: "localhost".into(),
         port: server.port,
@@ -345,7 +361,7 @@ fn slow_helpdesk(server: &SmtpServer, store: Arc<dyn Store>) -> EmailHelpdesk {
         ca_file: Some(server.ca_file()),
         allow_plaintext: false,
         user: Some(SMTP_USER.into()),
-        password: Some(SMTP_PASSWORD.into()),
+        password: Some(password.into()),
         timeout: Duration::from_secs(1),
         hello_name: "acme.test".into(),
     })
@@ -403,12 +419,18 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
         ),
         "{failure:?}"
     );
-    let waiting = helpdesk
-        .find_public_reply(&ticket, "Yes, we are open.")
-        .await;
+    let waiting = helpdesk.find_public_reply(&reply).await;
     assert!(
         matches!(waiting, Err(ApiError::Transient { .. })),
         "no copy yet: wait, do not resend ({waiting:?})"
+    );
+    // Someone who guesses the reply's id cannot pass their mail off as its copy.
+    let forged = b"From: mallory@example.net\r\nTo: support@acme.test\r\nSubject: Re: Hours\r\nMessage-ID: <deskbridge.evt_t1.suggest-reply.0.reply@acme.test>\r\n\r\nYes, we are open.\r\n";
+    file_mail(store.as_ref(), &mailbox(), forged, cursor(9), 0, None).expect("filed");
+    let still = helpdesk.find_public_reply(&reply).await;
+    assert!(
+        matches!(still, Err(ApiError::Transient { .. })),
+        "a forged copy confirms nothing ({still:?})"
     );
     let accepted = server.wait_for(1, 10);
     assert_eq!(accepted.len(), 1, "the server did take it");
@@ -422,10 +444,7 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
     )
     .expect("the copy filed");
     assert!(copy.event_ticket().is_none(), "our own mail makes no event");
-    let found = helpdesk
-        .find_public_reply(&ticket, "Yes, we are open.")
-        .await
-        .expect("read-back");
+    let found = helpdesk.find_public_reply(&reply).await.expect("read-back");
     assert_eq!(
         found.as_deref(),
         Some("deskbridge.evt_t1.suggest-reply.0.reply@acme.test")
@@ -450,7 +469,7 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
     let accepted = server.wait_for(2, 10);
     dovecot.deliver(&accepted[1].raw);
     let found = helpdesk
-        .find_public_reply(&ticket, "Open until six.")
+        .find_public_reply(&reply)
         .await
         .expect("read-back over IMAP");
     assert_eq!(
@@ -463,11 +482,17 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
     let ticket = open(3);
     let reply = approved(&ticket, "evt_t3.suggest-reply.0", "Closed on Sundays.");
     helpdesk.public_reply(&reply).await.expect_err("timed out");
+    // While unconfirmed, the reply is not shown as the agent's message in the ticket.
+    let shown = helpdesk.fetch_ticket(&ticket).await.expect("fetch").ticket;
+    assert!(
+        shown
+            .messages
+            .iter()
+            .all(|m| m.body != "Closed on Sundays."),
+        "a pending reply is not in the ticket"
+    );
     assert_eq!(
-        helpdesk
-            .find_public_reply(&ticket, "Closed on Sundays.")
-            .await
-            .expect("read-back"),
+        helpdesk.find_public_reply(&reply).await.expect("read-back"),
         None
     );
     helpdesk.public_reply(&reply).await.expect_err("slow again");
@@ -477,4 +502,27 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
         .map(|r| parse(&r.raw, &Limits::default()).message_id)
         .collect();
     assert_eq!(ids[0], ids[1], "the resend is the same message");
+
+    // 4. Refused for good (the server rejects the login): nothing went out, and the reply
+    // leaves the thread instead of standing there as sent.
+    let helpdesk = helpdesk_with_password(&server, store.clone(), "wrong password");
+    let ticket = open(4);
+    let reply = approved(&ticket, "evt_t4.suggest-reply.0", "We never sent this.");
+    let refused = helpdesk.public_reply(&reply).await.expect_err("refused");
+    assert!(matches!(refused, ApiError::Permanent { .. }), "{refused:?}");
+    let thread = store
+        .mail_thread("mail", &ticket)
+        .expect("read")
+        .expect("thread");
+    assert!(
+        thread
+            .messages
+            .iter()
+            .all(|m| m.text != "We never sent this."),
+        "withdrawn"
+    );
+    assert_eq!(
+        helpdesk.find_public_reply(&reply).await.expect("find"),
+        None
+    );
 }

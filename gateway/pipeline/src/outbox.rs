@@ -203,11 +203,7 @@ impl Deliverer {
         let marker = marker_for(&item.id);
         if is_note && item.maybe_applied {
             let found = match &approved {
-                Some(reply) => {
-                    client
-                        .find_public_reply(reply.ticket_id(), reply.body())
-                        .await
-                }
+                Some(reply) => client.find_public_reply(reply).await,
                 None => client.find_marker(&item.ticket_id, &marker).await,
             };
             match found {

@@ -303,13 +303,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         message: &mail::MailMessage,
     ) -> Result<bool, StoreError>;
 
-    /// Marks the pending message `message_id` of an email ticket sent (`mail.rs`); whether
-    /// one was pending. Durable on return.
-    fn confirm_mail_message(
+    /// Records what became of the pending reply `message_id` of an email ticket (`mail.rs`):
+    /// sent, tried again, or withdrawn (it leaves the thread and its index); whether one was
+    /// pending. Durable on return.
+    fn update_pending_mail(
         &self,
         helpdesk: &str,
         ticket_id: &str,
         message_id: &str,
+        change: mail::PendingChange,
     ) -> Result<bool, StoreError>;
 
     /// Adds tags to an email ticket; whether any was new. `NotFound` without the ticket.

@@ -58,6 +58,20 @@ pub struct MailMessage {
     pub pending: bool,
 }
 
+/// What became of a reply recorded pending before its send ([`crate::Store::update_pending_mail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingChange {
+    /// It went out: the SMTP server took it, or its copy is in the mailbox.
+    Sent,
+    /// Another try starts now (Unix milliseconds): the wait for its copy counts from here.
+    Attempted {
+        /// When.
+        at_ms: i64,
+    },
+    /// The server refused it for good: nothing went out, it leaves the thread.
+    Withdrawn,
+}
+
 /// An email ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailThread {
@@ -140,19 +154,23 @@ impl MailThread {
         self.messages.iter().find(|m| m.message_id == message_id)
     }
 
-    /// Marks the pending message with this id sent; whether there was one.
-    pub fn confirm(&mut self, message_id: &str) -> bool {
-        match self
+    /// Applies `change` to the pending reply with this id; whether there was one.
+    pub fn change_pending(&mut self, message_id: &str, change: PendingChange) -> bool {
+        let Some(index) = self
             .messages
-            .iter_mut()
-            .find(|m| m.message_id == message_id && m.pending)
-        {
-            Some(message) => {
-                message.pending = false;
-                true
+            .iter()
+            .position(|m| m.message_id == message_id && m.pending)
+        else {
+            return false;
+        };
+        match change {
+            PendingChange::Sent => self.messages[index].pending = false,
+            PendingChange::Attempted { at_ms } => self.messages[index].at_ms = at_ms,
+            PendingChange::Withdrawn => {
+                self.messages.remove(index);
             }
-            None => false,
         }
+        true
     }
 
     /// Whether `address` (lower-case) wrote into this ticket as a customer: its requester, or

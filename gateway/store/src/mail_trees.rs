@@ -13,7 +13,8 @@ use sled::transaction::{ConflictableTransactionError, Transactional, Transaction
 
 use crate::StoreError;
 use crate::mail::{
-    MailCursor, MailKind, MailMessage, MailRecorded, MailThread, ThreadHint, ticket_id_for,
+    MailCursor, MailKind, MailMessage, MailRecorded, MailThread, PendingChange, ThreadHint,
+    ticket_id_for,
 };
 use crate::sled_store::{backend, decode, encode, flatten, pair_key};
 
@@ -131,12 +132,23 @@ impl MailTrees {
                 advance_cursor(cursors, helpdesk, cursor)?;
                 if let Some(known) = ids.get(&id_key)? {
                     let ticket = (!known.is_empty()).then(|| text(&known));
-                    // The mailbox's copy of a reply of ours: it went out.
+                    // The mailbox's copy of a reply of ours, from our address: it went out.
                     if let Some(ticket) = &ticket {
                         let key = pair_key(helpdesk, ticket);
                         if let Some(bytes) = threads.get(&key)? {
                             let mut thread: MailThread = decode(&key, &bytes).map_err(abort)?;
-                            if thread.confirm(&message.message_id) {
+                            let ours = thread.message(&message.message_id).is_some_and(|m| {
+                                m.kind == MailKind::Reply
+                                    && m.from_address.as_deref().is_some_and(|a| {
+                                        message
+                                            .from_address
+                                            .as_deref()
+                                            .is_some_and(|from| from.eq_ignore_ascii_case(a))
+                                    })
+                            });
+                            if ours
+                                && thread.change_pending(&message.message_id, PendingChange::Sent)
+                            {
                                 threads.insert(key, encode(&thread).map_err(abort)?)?;
                             }
                         }
@@ -227,24 +239,29 @@ impl MailTrees {
             .map_err(flatten)
     }
 
-    /// `Store::confirm_mail_message`: marks a pending message of a thread sent.
-    pub(crate) fn confirm(
+    /// `Store::update_pending_mail`.
+    pub(crate) fn update_pending(
         &self,
         helpdesk: &str,
         ticket_id: &str,
         message_id: &str,
+        change: PendingChange,
     ) -> Result<bool, StoreError> {
         let thread_key = pair_key(helpdesk, ticket_id);
-        self.threads
-            .transaction(|threads| {
+        let id_key = pair_key(helpdesk, message_id);
+        (&self.threads, &self.ids)
+            .transaction(|(threads, ids)| {
                 let Some(bytes) = threads.get(&thread_key)? else {
                     return Ok(false);
                 };
                 let mut thread: MailThread = decode(&thread_key, &bytes).map_err(abort)?;
-                if !thread.confirm(message_id) {
+                if !thread.change_pending(message_id, change) {
                     return Ok(false);
                 }
                 threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
+                if change == PendingChange::Withdrawn {
+                    ids.remove(id_key.as_slice())?;
+                }
                 Ok(true)
             })
             .map_err(flatten)

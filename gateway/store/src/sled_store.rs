@@ -1374,15 +1374,18 @@ impl Store for SledStore {
         Ok(added)
     }
 
-    fn confirm_mail_message(
+    fn update_pending_mail(
         &self,
         helpdesk: &str,
         ticket_id: &str,
         message_id: &str,
+        change: crate::mail::PendingChange,
     ) -> Result<bool, StoreError> {
-        let confirmed = self.mail.confirm(helpdesk, ticket_id, message_id)?;
+        let changed = self
+            .mail
+            .update_pending(helpdesk, ticket_id, message_id, change)?;
         self.db.flush().map_err(backend)?;
-        Ok(confirmed)
+        Ok(changed)
     }
 
     fn add_mail_tags(
