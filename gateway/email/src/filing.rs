@@ -34,6 +34,8 @@ pub struct Filed {
     pub recorded: MailRecorded,
     /// Whether its sender was over the new-ticket limit (it then opened none).
     pub over_limit: bool,
+    /// When it is noise, which kind (`Noise::code`, for logs).
+    pub noise_code: Option<&'static str>,
 }
 
 impl Filed {
@@ -121,7 +123,9 @@ pub fn file_mail(
     limit: Option<&mut SenderLimit>,
 ) -> Result<Filed, StoreError> {
     let mail = parse(raw, &mailbox.limits);
-    let noise = noise(&mail, &mailbox.own_addresses).map(|n| n.to_string());
+    let found_noise = noise(&mail, &mailbox.own_addresses);
+    let noise_code = found_noise.as_ref().map(|n| n.code());
+    let noise = found_noise.map(|n| n.to_string());
     let hint = ThreadHint {
         referenced_ids: referenced_ids(&mail)
             .into_iter()
@@ -188,6 +192,7 @@ pub fn file_mail(
         message,
         recorded,
         over_limit,
+        noise_code,
     })
 }
 

@@ -40,6 +40,23 @@ pub enum Noise {
     VendorAutoReply,
 }
 
+impl Noise {
+    /// The kind of noise, without the evidence: what logs carry (a header value or an
+    /// address is the sender's text).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Noise::OwnAddress(_) => "own_address",
+            Noise::NoSender => "no_sender",
+            Noise::DeliveryReport => "delivery_report",
+            Noise::NullReturnPath => "null_return_path",
+            Noise::AutoSubmitted(_) => "auto_submitted",
+            Noise::Precedence(_) => "precedence",
+            Noise::MailingList(_) => "mailing_list",
+            Noise::VendorAutoReply => "vendor_auto_reply",
+        }
+    }
+}
+
 impl std::fmt::Display for Noise {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

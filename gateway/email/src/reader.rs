@@ -237,8 +237,8 @@ impl Context<'_> {
         if filed.over_limit && filed.recorded.ticket_id.is_none() {
             tracing::warn!(helpdesk = %helpdesk, uid = fetched.uid, "a sender over the new-ticket limit: mail recorded in no ticket");
         }
-        if let Some(reason) = &filed.message.noise {
-            tracing::info!(helpdesk = %helpdesk, uid = fetched.uid, reason = %reason, "mail recorded, not drafted to");
+        if let Some(reason) = filed.noise_code {
+            tracing::info!(helpdesk = %helpdesk, uid = fetched.uid, reason, "mail recorded, not drafted to");
         }
         if filed.message.problems.is_empty() {
             // Nothing to add.

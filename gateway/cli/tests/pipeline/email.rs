@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::{GatewayFiles, Process, api_send, approve, open_drafts, wait_for};
+use crate::harness::{GatewayFiles, Process, api_send, approve, http, open_drafts, wait_for};
 use crate::mail_servers::dovecot::{Dovecot, PASSWORD, USER};
 use crate::mail_servers::smtp::{SMTP_PASSWORD, SMTP_USER, SmtpServer};
 
@@ -153,6 +153,38 @@ fn a_mail_is_drafted_approved_sent_with_threading_and_the_answer_threads() {
         !gateway.log().contains("ana@example.com"),
         "no address in the log"
     );
+
+    // The console's ticket view shows the whole thread: the mail, the sent reply and the
+    // answer, each with its sender (the auto-reply above refers to nothing: in no ticket).
+    let signed_in = http(
+        &gateway.address,
+        "POST",
+        "/console/sign-in",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("token={agent}&next=/console").as_bytes(),
+    );
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let cookie = signed_in
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .expect("a session cookie");
+    let view = http(
+        &gateway.address,
+        "GET",
+        &format!("/console/tickets/support/{ticket}"),
+        &[("Cookie", &cookie)],
+        b"",
+    );
+    assert_eq!(view.status, 200, "{}", view.body);
+    for shown in [
+        "Email thread",
+        "Ana Lima &lt;ana@example.com&gt;",
+        "Are you open on Saturdays?",
+        "reply sent",
+        "And on Sundays?",
+    ] {
+        assert!(view.body.contains(shown), "{shown:?} in {}", view.body);
+    }
 }
 
 #[test]

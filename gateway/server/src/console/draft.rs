@@ -207,7 +207,13 @@ pub(crate) fn draft_view(
                 h2 { "Draft from " (p.plugin_id) }
             }
             p.meta {
-                (draft.helpdesk) " · ticket " (draft.ticket_id) " · "
+                (draft.helpdesk) " · ticket "
+                @if !compact && super::ticket::plain(&draft.helpdesk) && super::ticket::plain(&draft.ticket_id) {
+                    a href=(format!("/console/tickets/{}/{}", draft.helpdesk, draft.ticket_id)) { (draft.ticket_id) }
+                } @else {
+                    (draft.ticket_id)
+                }
+                " · "
                 span.state { (draft.review.state.name()) } " · version " (draft.review.version)
                 " · waiting " (age((now - draft.created_at_ms) / 1000))
                 " · needs " (requirement.approvers) " × "

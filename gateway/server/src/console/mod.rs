@@ -28,6 +28,7 @@ mod audit;
 mod draft;
 mod insights;
 mod layout;
+mod mail_thread;
 mod queue;
 pub(crate) mod session;
 mod sign_in;

@@ -2,6 +2,9 @@
 //! approve / edit / reject / escalate actions, made to sit in a helpdesk's ticket sidebar
 //! (the Zendesk and Freshdesk apps under `apps/` frame it).
 //!
+//! For an email helpdesk it also shows the ticket's whole thread and notes
+//! (`mail_thread.rs`): a mailbox has no screen of its own.
+//!
 //! Only this view may be framed, and only by the configured helpdesks' origins
 //! (`frame-ancestors`: each helpdesk's `base_url` origin plus `[console] frame_ancestors`); a
 //! page elsewhere that frames it gets nothing. Without a session it shows the sign-in form in
@@ -32,7 +35,7 @@ pub(crate) fn frame_ancestors(console: &Console) -> String {
 
 /// Whether a helpdesk name or ticket id from the path is one the gateway could hold (they
 /// go into links and a `Location` header).
-fn plain(segment: &str) -> bool {
+pub(super) fn plain(segment: &str) -> bool {
     !segment.is_empty()
         && segment.len() <= 128
         && segment
@@ -79,10 +82,14 @@ impl TicketPage<'_> {
                     limit: Some(20),
                     after: None,
                 };
-                draft_page(store.as_ref(), filter, now_ms())
+                let listed = draft_page(store.as_ref(), filter, now_ms())?;
+                let thread = store
+                    .mail_thread(self.helpdesk, self.ticket)
+                    .map_err(|e| ApiError::internal("reading an email ticket", e))?;
+                Ok((listed, thread))
             });
-        let listed = match listed {
-            Ok(listed) => listed,
+        let (listed, thread) = match listed {
+            Ok(found) => found,
             Err(error) => {
                 let mut response = page_error(Some(self.session), &error);
                 super::layout::secure_headers(&mut response, &ancestors);
@@ -104,6 +111,9 @@ impl TicketPage<'_> {
             }
             @for draft in &listed.drafts {
                 (draft_view(self.state, self.session, draft, &format!("{here}/drafts/{}", draft.id), true))
+            }
+            @if let Some(thread) = &thread {
+                (super::mail_thread::view(thread))
             }
         };
         html_response(
