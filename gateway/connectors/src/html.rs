@@ -146,10 +146,13 @@ fn zero_valued(style: &str, property: &str) -> bool {
 }
 
 /// What follows the end of the element `name` whose opening tag was just read (nested
-/// elements of the same name counted); nothing when it never ends. Linear: each `<` once.
+/// elements of the same name counted); nothing when it never ends. Linear: each `<` is looked
+/// at once, and the search for the `>` that ends a tag resumes where the last one ended.
 fn skip_element<'a>(html: &'a str, name: &str) -> &'a str {
     let mut depth = 1usize;
     let mut at = 0;
+    // The first `>` at or after the current `<` (one search serves a run of `<<<<`).
+    let mut next_gt: Option<usize> = None;
     while let Some(found) = html[at..].find('<') {
         let start = at + found;
         let after = &html[start + 1..];
@@ -163,10 +166,15 @@ fn skip_element<'a>(html: &'a str, name: &str) -> &'a str {
                 .chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_alphanumeric());
-        let Some(gt) = html[start..].find('>') else {
-            return "";
+        let gt = match next_gt {
+            Some(gt) if gt > start => gt,
+            _ => match html[start..].find('>') {
+                Some(offset) => start + offset,
+                None => return "",
+            },
         };
-        let end = start + gt + 1;
+        next_gt = Some(gt);
+        let end = gt + 1;
         if same_name {
             if closing {
                 depth -= 1;

@@ -17,23 +17,26 @@
 /// Longest attribution a wrapped line pair may make, characters.
 const MAX_ATTRIBUTION_CHARS: usize = 300;
 
-/// `text` without quoted history and signature.
+/// `text` without quoted history and signature. One pass over the lines (a crafted mail of
+/// many `>` lines costs no more than its length).
 pub fn strip_quotes(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let cut = (0..lines.len()).find(|&i| starts_history(&lines, i) && has_text_before(&lines, i));
+    // Whether the customer wrote something of their own before the line looked at.
+    let mut own_text_before = false;
+    let mut cut = None;
+    for at in 0..lines.len() {
+        if own_text_before && starts_history(&lines, at) {
+            cut = Some(at);
+            break;
+        }
+        let line = lines[at].trim();
+        own_text_before |= !line.is_empty() && !line.starts_with('>');
+    }
     let kept = match cut {
         Some(at) => &lines[..at],
         None => &lines[..],
     };
     kept.join("\n").trim().to_owned()
-}
-
-/// Whether the customer wrote something of their own before line `at`.
-fn has_text_before(lines: &[&str], at: usize) -> bool {
-    lines[..at].iter().any(|line| {
-        let line = line.trim();
-        !line.is_empty() && !line.starts_with('>')
-    })
 }
 
 fn starts_history(lines: &[&str], at: usize) -> bool {

@@ -73,6 +73,8 @@ fn run_once(
             outbox_delivered = pruned.outbox_delivered,
             outbox_dead_lettered = pruned.outbox_dead_lettered,
             closed_drafts = pruned.closed_drafts,
+            email_tickets = pruned.email_tickets,
+            unthreaded_mail = pruned.unthreaded_mail,
             "deleted records past their retention"
         ),
         Err(e) => tracing::warn!(error = %e, "deleting old records failed; trying again later"),

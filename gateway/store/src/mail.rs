@@ -14,6 +14,10 @@ use sha2::{Digest, Sha256};
 /// raw mail stays until retention).
 pub const MAX_THREAD_MESSAGES: usize = 500;
 
+/// Most bytes of text one thread keeps; past it the oldest messages are dropped the same way.
+/// A thread is rewritten whole with each message, so this bounds what one message costs.
+pub const MAX_THREAD_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
 /// Who wrote a message of an email ticket, and who saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +94,10 @@ pub struct MailThread {
     pub tags: Vec<String>,
     /// When it was opened, Unix milliseconds.
     pub created_at_ms: i64,
+    /// When the gateway last wrote to it (a message, a tag), Unix milliseconds by its own
+    /// clock — never a sender's `Date` —: retention goes by this.
+    #[serde(default)]
+    pub updated_at_ms: i64,
     /// Its messages, oldest first, at most [`MAX_THREAD_MESSAGES`].
     pub messages: Vec<MailMessage>,
 }
@@ -191,19 +199,71 @@ impl MailThread {
         self.messages.iter().any(|m| m.message_id == message_id)
     }
 
-    /// Adds `message` (the oldest are dropped past [`MAX_THREAD_MESSAGES`]).
+    /// Adds `message`; the oldest are dropped past [`MAX_THREAD_MESSAGES`] or
+    /// [`MAX_THREAD_TEXT_BYTES`] (the newest always stays).
     pub fn push(&mut self, message: MailMessage) {
         self.messages.push(message);
-        if self.messages.len() > MAX_THREAD_MESSAGES {
-            let excess = self.messages.len() - MAX_THREAD_MESSAGES;
-            self.messages.drain(..excess);
+        let mut text_bytes: usize = self.messages.iter().map(|m| m.text.len()).sum();
+        let mut excess = 0;
+        while self.messages.len() - excess > 1
+            && (self.messages.len() - excess > MAX_THREAD_MESSAGES
+                || text_bytes > MAX_THREAD_TEXT_BYTES)
+        {
+            text_bytes -= self.messages[excess].text.len();
+            excess += 1;
         }
+        self.messages.drain(..excess);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thread_keeps_its_newest_messages_within_both_bounds() {
+        let message = |n: usize, bytes: usize| MailMessage {
+            message_id: format!("m{n}"),
+            kind: MailKind::Inbound,
+            from_name: None,
+            from_address: None,
+            subject: String::new(),
+            at_ms: 0,
+            text: "x".repeat(bytes),
+            attachments: Vec::new(),
+            noise: None,
+            problems: Vec::new(),
+            pending: false,
+        };
+        let mut thread = MailThread {
+            helpdesk: "h".into(),
+            ticket_id: "t".into(),
+            subject: String::new(),
+            requester_name: None,
+            requester_address: None,
+            tags: Vec::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            messages: Vec::new(),
+        };
+        for n in 0..MAX_THREAD_MESSAGES + 3 {
+            thread.push(message(n, 1));
+        }
+        assert_eq!(thread.messages.len(), MAX_THREAD_MESSAGES);
+        assert_eq!(thread.messages[0].message_id, "m3");
+        for n in 0..5 {
+            thread.push(message(1000 + n, MAX_THREAD_TEXT_BYTES / 2));
+        }
+        let bytes: usize = thread.messages.iter().map(|m| m.text.len()).sum();
+        assert!(bytes <= MAX_THREAD_TEXT_BYTES, "{bytes}");
+        assert_eq!(
+            thread.messages.last().map(|m| m.message_id.as_str()),
+            Some("m1004")
+        );
+        // One message over the bound on its own still stays.
+        thread.push(message(2000, MAX_THREAD_TEXT_BYTES + 1));
+        assert_eq!(thread.messages.len(), 1);
+    }
 
     #[test]
     fn ticket_ids_are_stable_short_and_plus_address_safe() {

@@ -2,11 +2,15 @@
 //! together in one transaction per message.
 //!
 //! - `mail_threads`: `helpdesk \0 ticket` → [`MailThread`] (JSON);
-//! - `mail_ids`: `helpdesk \0 message-id` → ticket id (empty: recorded without a thread);
+//! - `mail_ids`: `helpdesk \0 message-id` → ticket id, or for a message recorded in no
+//!   ticket `\0` and when it was recorded (8 bytes, big-endian milliseconds; empty in stores
+//!   from before retention knew them);
 //! - `mail_subjects`: `helpdesk \0 sender \0 subject` → ticket id (the fallback);
 //! - `mail_raw`: `helpdesk \0 message-id` → the raw message as received;
 //! - `mail_cursors`: `helpdesk` → [`MailCursor`] (JSON);
 //! - `mail_events`: `helpdesk \0 message-id` → empty: the message's event was made.
+
+use std::collections::HashSet;
 
 use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, Transactional, TransactionalTree};
@@ -45,6 +49,43 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The ticket a `mail_ids` value names; `None` for a message recorded in no ticket.
+fn ticket_in(value: &[u8]) -> Option<String> {
+    (!value.is_empty() && value[0] != 0).then(|| text(value))
+}
+
+/// The `mail_ids` value of a message recorded in no ticket at `now_ms`.
+fn no_ticket(now_ms: i64) -> Vec<u8> {
+    let mut value = vec![0];
+    value.extend_from_slice(&now_ms.to_be_bytes());
+    value
+}
+
+/// When a message was recorded in no ticket, from its `mail_ids` value (`None`: in a ticket,
+/// or recorded before the time was kept).
+fn recorded_in_no_ticket_at(value: &[u8]) -> Option<i64> {
+    match value {
+        [0, time @ ..] => <[u8; 8]>::try_from(time).ok().map(i64::from_be_bytes),
+        _ => None,
+    }
+}
+
+/// The gateway's clock, Unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// What a retention pass deleted of the email channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PrunedMail {
+    /// Email tickets untouched since the cutoff, with their messages and raw mail.
+    pub(crate) tickets: usize,
+    /// Messages recorded in no ticket (noise) before the cutoff, with their raw mail.
+    pub(crate) unthreaded: usize,
+}
+
 /// The thread a hint points at, if any, with its ticket id. A reference or the ticket key
 /// finds a thread only for mail from one of its participants (or noise, which is never drafted
 /// to); the sender-and-subject fallback is the sender's own by construction.
@@ -56,15 +97,13 @@ fn find_thread(
     threads: &TransactionalTree,
     subjects: &TransactionalTree,
 ) -> TxResult<Option<(String, MailThread)>> {
-    let load = |ticket: &str| -> TxResult<MailThread> {
+    // An index entry may outlive its thread for a moment while retention deletes both.
+    let load = |ticket: &str| -> TxResult<Option<MailThread>> {
         let key = pair_key(helpdesk, ticket);
-        let Some(bytes) = threads.get(&key)? else {
-            return Err(abort(StoreError::Corrupt {
-                key: text(&key),
-                reason: "an index names a thread that is not there".into(),
-            }));
-        };
-        decode(&key, &bytes).map_err(abort)
+        match threads.get(&key)? {
+            Some(bytes) => Ok(Some(decode(&key, &bytes).map_err(abort)?)),
+            None => Ok(None),
+        }
     };
     let may_join = |thread: &MailThread| {
         message.noise.is_some()
@@ -75,15 +114,15 @@ fn find_thread(
     };
     let mut tried: Vec<String> = Vec::new();
     for id in &hint.referenced_ids {
-        if let Some(ticket) = ids.get(pair_key(helpdesk, id))?
-            && !ticket.is_empty()
+        if let Some(value) = ids.get(pair_key(helpdesk, id))?
+            && let Some(ticket) = ticket_in(&value)
         {
-            let ticket = text(&ticket);
             if tried.contains(&ticket) {
                 continue;
             }
-            let thread = load(&ticket)?;
-            if may_join(&thread) {
+            if let Some(thread) = load(&ticket)?
+                && may_join(&thread)
+            {
                 return Ok(Some((ticket, thread)));
             }
             tried.push(ticket);
@@ -91,19 +130,18 @@ fn find_thread(
     }
     if let Some(key) = &hint.ticket_key
         && !tried.contains(key)
-        && threads.get(pair_key(helpdesk, key))?.is_some()
+        && let Some(thread) = load(key)?
+        && may_join(&thread)
     {
-        let thread = load(key)?;
-        if may_join(&thread) {
-            return Ok(Some((key.clone(), thread)));
-        }
+        return Ok(Some((key.clone(), thread)));
     }
     if let Some((sender, subject)) = &hint.sender_subject
         && let Some(ticket) = subjects.get(subject_key(helpdesk, sender, subject))?
     {
         let ticket = text(&ticket);
-        let thread = load(&ticket)?;
-        return Ok(Some((ticket, thread)));
+        if let Some(thread) = load(&ticket)? {
+            return Ok(Some((ticket, thread)));
+        }
     }
     Ok(None)
 }
@@ -131,7 +169,7 @@ impl MailTrees {
             .transaction(|(threads, ids, subjects, raws, cursors, events)| {
                 advance_cursor(cursors, helpdesk, cursor)?;
                 if let Some(known) = ids.get(&id_key)? {
-                    let ticket = (!known.is_empty()).then(|| text(&known));
+                    let ticket = ticket_in(&known);
                     // The mailbox's copy of a reply of ours, from our address: it went out.
                     if let Some(ticket) = &ticket {
                         let key = pair_key(helpdesk, ticket);
@@ -174,13 +212,14 @@ impl MailTrees {
                             requester_address: message.from_address.clone(),
                             tags: Vec::new(),
                             created_at_ms: message.at_ms,
+                            updated_at_ms: 0,
                             messages: Vec::new(),
                         };
                         (ticket, thread, true)
                     }
                     None => {
                         // Noise that matches no thread: kept raw and indexed, in no ticket.
-                        ids.insert(id_key.as_slice(), &[] as &[u8])?;
+                        ids.insert(id_key.as_slice(), no_ticket(now_ms()))?;
                         return Ok(MailRecorded {
                             ticket_id: None,
                             new_ticket: false,
@@ -190,6 +229,7 @@ impl MailTrees {
                     }
                 };
                 thread.push(message.clone());
+                thread.updated_at_ms = now_ms();
                 let thread_key = pair_key(helpdesk, &ticket_id);
                 threads.insert(thread_key, encode(&thread).map_err(abort)?)?;
                 ids.insert(id_key.as_slice(), ticket_id.as_bytes())?;
@@ -232,6 +272,7 @@ impl MailTrees {
                 };
                 let mut thread: MailThread = decode(&thread_key, &bytes).map_err(abort)?;
                 thread.push(message.clone());
+                thread.updated_at_ms = now_ms();
                 threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
                 ids.insert(id_key.as_slice(), ticket_id.as_bytes())?;
                 Ok(true)
@@ -293,6 +334,7 @@ impl MailTrees {
                 if thread.tags.len() == before {
                     return Ok(false);
                 }
+                thread.updated_at_ms = now_ms();
                 threads.insert(thread_key.as_slice(), encode(&thread).map_err(abort)?)?;
                 Ok(true)
             })
@@ -323,7 +365,7 @@ impl MailTrees {
             .ids
             .get(pair_key(helpdesk, message_id))
             .map_err(backend)?
-            .map(|t| text(&t)))
+            .map(|value| ticket_in(&value).unwrap_or_default()))
     }
 
     /// The raw message.
@@ -345,6 +387,75 @@ impl MailTrees {
             .insert(pair_key(helpdesk, message_id), &[] as &[u8])
             .map_err(backend)?;
         Ok(())
+    }
+
+    /// Deletes the email tickets the gateway last wrote to before `before_ms` (none with a
+    /// reply still pending), with their messages' index entries, raw mail and event marks,
+    /// and the messages recorded in no ticket before then. A thread is deleted only if it
+    /// still holds the bytes read, so a message filed meanwhile keeps it; an index entry that
+    /// outlives its thread for a moment is ignored by the threading.
+    pub(crate) fn prune(&self, before_ms: i64) -> Result<PrunedMail, StoreError> {
+        let mut pruned = PrunedMail::default();
+        let mut gone: HashSet<Vec<u8>> = HashSet::new();
+        for entry in self.threads.iter() {
+            let (key, bytes) = entry.map_err(backend)?;
+            let Ok(thread) = decode::<MailThread>(&key, &bytes) else {
+                continue; // left for an operator
+            };
+            let last_write = if thread.updated_at_ms > 0 {
+                thread.updated_at_ms
+            } else {
+                thread.created_at_ms
+            };
+            if last_write >= before_ms || thread.messages.iter().any(|m| m.pending) {
+                continue;
+            }
+            let swapped = self
+                .threads
+                .compare_and_swap(&key, Some(&bytes), None as Option<&[u8]>)
+                .map_err(backend)?;
+            if swapped.is_ok() {
+                gone.insert(key.to_vec());
+                pruned.tickets += 1;
+            }
+        }
+        for entry in self.ids.iter() {
+            let (key, value) = entry.map_err(backend)?;
+            let helpdesk = key.split(|&b| b == 0).next().unwrap_or_default();
+            let delete = match recorded_in_no_ticket_at(&value) {
+                Some(at) => {
+                    let old = at < before_ms;
+                    pruned.unthreaded += usize::from(old);
+                    old
+                }
+                None => {
+                    !value.is_empty() && {
+                        let mut thread_key = helpdesk.to_vec();
+                        thread_key.push(0);
+                        thread_key.extend_from_slice(&value);
+                        gone.contains(&thread_key)
+                    }
+                }
+            };
+            if delete {
+                self.ids.remove(&key).map_err(backend)?;
+                self.raw.remove(&key).map_err(backend)?;
+                self.events.remove(&key).map_err(backend)?;
+            }
+        }
+        if !gone.is_empty() {
+            for entry in self.subjects.iter() {
+                let (key, value) = entry.map_err(backend)?;
+                let helpdesk = key.split(|&b| b == 0).next().unwrap_or_default();
+                let mut thread_key = helpdesk.to_vec();
+                thread_key.push(0);
+                thread_key.extend_from_slice(&value);
+                if gone.contains(&thread_key) {
+                    self.subjects.remove(&key).map_err(backend)?;
+                }
+            }
+        }
+        Ok(pruned)
     }
 
     /// The mailbox cursor.
@@ -594,5 +705,95 @@ mod tests {
         drop(store);
         let store = SledStore::open(dir.path()).expect("reopen");
         assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(renumbered));
+    }
+
+    #[test]
+    fn retention_deletes_old_tickets_and_noise_with_their_raw_mail_but_no_pending_reply() {
+        use crate::mail::PendingChange;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let old = store
+            .record_mail(
+                "mail",
+                &inbound("o1@example.com", "ana@example.com", "Old"),
+                b"raw o1",
+                &by_subject("ana@example.com", "old"),
+                true,
+                cursor(1),
+            )
+            .expect("record");
+        let old_ticket = old.ticket_id.expect("ticket");
+        let noise = MailMessage {
+            noise: Some("a delivery report".into()),
+            ..inbound("n1@mx.example.com", "daemon@mx.example.com", "Bounce")
+        };
+        store
+            .record_mail(
+                "mail",
+                &noise,
+                b"raw n1",
+                &ThreadHint::default(),
+                false,
+                cursor(2),
+            )
+            .expect("record");
+        let waiting = store
+            .record_mail(
+                "mail",
+                &inbound("w1@example.com", "bob@example.com", "Waiting"),
+                b"raw w1",
+                &by_subject("bob@example.com", "waiting"),
+                true,
+                cursor(3),
+            )
+            .expect("record")
+            .ticket_id
+            .expect("ticket");
+        let pending = MailMessage {
+            kind: MailKind::Reply,
+            pending: true,
+            ..inbound("r1@acme.test", "support@acme.test", "Re: Waiting")
+        };
+        store
+            .add_mail_message("mail", &waiting, &pending)
+            .expect("add");
+
+        assert_eq!(
+            store.prune_records(0).expect("prune").email_tickets,
+            0,
+            "nothing old yet"
+        );
+        let later = super::now_ms() + 1_000;
+        let pruned = store.prune_records(later).expect("prune");
+        assert_eq!((pruned.email_tickets, pruned.unthreaded_mail), (1, 1));
+        assert_eq!(store.mail_thread("mail", &old_ticket).expect("read"), None);
+        for id in ["o1@example.com", "n1@mx.example.com"] {
+            assert_eq!(
+                store.mail_ticket_of("mail", id).expect("index"),
+                None,
+                "{id}"
+            );
+            assert_eq!(store.raw_mail("mail", id).expect("raw"), None, "{id}");
+        }
+        assert!(
+            store.mail_thread("mail", &waiting).expect("read").is_some(),
+            "a ticket with a reply pending stays"
+        );
+        // Mail referring to the deleted ticket opens a new one.
+        let answer = inbound("o2@example.com", "ana@example.com", "Re: Old");
+        let hint = ThreadHint {
+            referenced_ids: vec!["o1@example.com".into()],
+            ..by_subject("ana@example.com", "old")
+        };
+        let recorded = store
+            .record_mail("mail", &answer, b"raw o2", &hint, true, cursor(4))
+            .expect("record");
+        assert!(recorded.new_ticket);
+        // Once the reply went out, the quiet ticket goes too.
+        store
+            .update_pending_mail("mail", &waiting, "r1@acme.test", PendingChange::Sent)
+            .expect("sent");
+        let pruned = store.prune_records(super::now_ms() + 1_000).expect("prune");
+        assert_eq!(pruned.email_tickets, 2);
     }
 }

@@ -2,7 +2,9 @@
 //! store that runs for years stays the size of its retention window.
 //!
 //! What goes: processed and failed event summaries, delivered and dead-lettered outbox items,
-//! and drafts that were sent, rejected or expired — each by the time it ended. What never
+//! and drafts that were sent, rejected or expired — each by the time it ended —; and email
+//! tickets the gateway last wrote to before the cutoff, with their raw mail, and mail recorded
+//! in no ticket (`mail_trees.rs`). What never
 //! goes: open drafts, approved drafts waiting for delivery, pending outbox items, ticket
 //! cursors, tokens and pauses. (The approval log is a separate, append-only file.) Nor does
 //! an ended record whose deletion a restart could undo: the reply of a draft still approved,
@@ -98,6 +100,10 @@ pub struct PrunedRecords {
     pub outbox_cancelled: usize,
     /// Sent, rejected, expired and cancelled drafts.
     pub closed_drafts: usize,
+    /// Email tickets the gateway last wrote to before the cutoff, with their raw mail.
+    pub email_tickets: usize,
+    /// Mail recorded in no ticket (noise) before the cutoff, with its raw bytes.
+    pub unthreaded_mail: usize,
 }
 
 impl PrunedRecords {
@@ -109,6 +115,8 @@ impl PrunedRecords {
             + self.outbox_dead_lettered
             + self.outbox_cancelled
             + self.closed_drafts
+            + self.email_tickets
+            + self.unthreaded_mail
     }
 }
 
@@ -170,6 +178,8 @@ pub(crate) fn prune(
         outbox_dead_lettered: prune_tree(trees.dead_letters, before_ms, &None, &outbox_kept)?,
         outbox_cancelled: prune_tree(trees.cancelled, before_ms, &None, &outbox_kept)?,
         closed_drafts: prune_tree(trees.drafts, before_ms, &None, &draft_kept)?,
+        email_tickets: 0,
+        unthreaded_mail: 0,
     };
     // (Closed drafts are not among the counted, open, ones.)
     let counts = trees.counts;

@@ -1266,7 +1266,11 @@ impl Store for SledStore {
             .map_err(backend)?;
         self.db.flush().map_err(backend)?;
         self.pruned_below.store(watermark, Ordering::Release);
-        retention::prune(&trees, ended_before_ms, watermark)
+        let mut pruned = retention::prune(&trees, ended_before_ms, watermark)?;
+        let mail = self.mail.prune(ended_before_ms)?;
+        pruned.email_tickets = mail.tickets;
+        pruned.unthreaded_mail = mail.unthreaded;
+        Ok(pruned)
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
@@ -2224,6 +2228,8 @@ mod tests {
                 outbox_dead_lettered: 0,
                 outbox_cancelled: 0,
                 closed_drafts: 3,
+                email_tickets: 0,
+                unthreaded_mail: 0,
             }
         );
         let expected = [0, 1, 0, 1, 0, 1, 2, 0];

@@ -109,6 +109,7 @@ mod tests {
             requester_address: Some("ana@example.com".into()),
             tags: vec!["vip".into()],
             created_at_ms: 0,
+            updated_at_ms: 0,
             messages: vec![
                 message(
                     MailKind::Inbound,
