@@ -6,8 +6,12 @@
 //! the last UID it made durable, and passes them back after a restart. When `UIDVALIDITY`
 //! changed, the server renumbered the mailbox and every old UID is meaningless: the caller
 //! starts over from the messages not yet settled (the flag, or the folder they were moved
-//! out of, says which), and its dedupe keys — the `Message-ID` — keep what it already has
-//! from coming in twice.
+//! out of, says which), and what it recorded by `Message-ID` keeps what it already has from
+//! coming in twice.
+//!
+//! Every step has a deadline ([`CONNECT_TIMEOUT`], [`COMMAND_TIMEOUT`], [`BODY_TIMEOUT`]): a
+//! server that stops answering fails the operation instead of stalling the reader or the
+//! outbox's read-back.
 //!
 //! The connection is TLS from the first byte, `STARTTLS` before the login, or — only to a
 //! loopback address unless explicitly allowed — plain text (`tls.rs`).

@@ -119,10 +119,11 @@ pub struct Reply {
 }
 
 fn mailbox(address: &MailAddress) -> Result<Mailbox, BuildError> {
+    // The address stays out of the error: it ends up in logs.
     let email = address
         .address
         .parse()
-        .map_err(|e| BuildError(format!("{:?}: {e}", address.address)))?;
+        .map_err(|e| BuildError(format!("an address SMTP cannot carry ({e})")))?;
     Ok(Mailbox::new(address.name.clone(), email))
 }
 

@@ -101,8 +101,8 @@ fn strip_prefix(subject: &str) -> &str {
 }
 
 /// Our message id for a reply: `<deskbridge.{OUTBOX_ID}@{domain}>` without brackets, fixed
-/// before the first try so a retry sends the same id and the Sent folder can be checked for
-/// it. `outbox_id` characters other than ASCII letters, digits, `.`, `-` and `_` become `-`.
+/// before the first try so a retry sends the same id and the mailbox's blind copy of it can be
+/// recognised. `outbox_id` characters other than ASCII letters, digits, `.`, `-` and `_` become `-`.
 pub fn reply_message_id(outbox_id: &str, domain: &str) -> String {
     let local: String = outbox_id
         .chars()
