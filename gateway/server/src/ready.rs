@@ -52,6 +52,11 @@ impl Readiness {
         }
     }
 
+    /// The helpdesks it checks: every configured one, webhook-fed or mailbox.
+    pub fn helpdesk_names(&self) -> impl Iterator<Item = &str> {
+        self.probes.iter().map(|(name, _)| name.as_str())
+    }
+
     async fn helpdesks(&self) -> Vec<HelpdeskCheck> {
         let mut last = self.last.lock().await;
         if let Some((at, checks)) = last.as_ref()

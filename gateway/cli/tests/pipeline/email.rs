@@ -184,7 +184,19 @@ fn a_mail_is_drafted_approved_sent_with_threading_and_the_answer_threads() {
         "And on Sundays?",
     ] {
         assert!(view.body.contains(shown), "{shown:?} in {}", view.body);
-    }
+    } // The queue's helpdesk filter offers the mailbox (it has no webhook endpoint).
+    let queue = http(
+        &gateway.address,
+        "GET",
+        "/console/queue",
+        &[("Cookie", &cookie)],
+        b"",
+    );
+    assert!(
+        queue.body.contains("<option value=\"support\""),
+        "{}",
+        queue.body
+    );
 }
 
 #[test]

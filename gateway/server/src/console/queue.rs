@@ -96,11 +96,15 @@ pub(crate) async fn page(
             return page_error(Some(&session), &ApiError::internal("listing drafts", error));
         }
     };
-    let helpdesks: Vec<&String> = state
+    // Every configured helpdesk: those fed by webhooks and those without (a mailbox).
+    let mut helpdesks: Vec<&str> = state
         .webhooks
-        .as_ref()
-        .map(|w| w.endpoints.keys().collect())
-        .unwrap_or_default();
+        .iter()
+        .flat_map(|w| w.endpoints.keys().map(String::as_str))
+        .chain(state.readiness.iter().flat_map(|r| r.helpdesk_names()))
+        .collect();
+    helpdesks.sort_unstable();
+    helpdesks.dedup();
     let plugins: Vec<&str> = state.plugins.iter().map(|p| p.id()).collect();
     let next = listed.next.as_ref().and_then(|next| {
         let mut query = vec![];
@@ -173,7 +177,7 @@ pub(crate) async fn page(
     )
 }
 
-fn filters(query: &QueueQuery, helpdesks: &[&String], plugins: &[&str]) -> Markup {
+fn filters(query: &QueueQuery, helpdesks: &[&str], plugins: &[&str]) -> Markup {
     let chosen = |value: &Option<String>, option: &str| value.as_deref() == Some(option);
     html! {
         form.filters method="get" action="/console/queue" role="search" aria-label="Filter the queue" {
