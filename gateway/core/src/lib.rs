@@ -41,8 +41,8 @@ pub use oversight::{DraftingSwitch, Pause, PauseScope};
 pub use redact::{RedactionSummary, Redactor};
 pub use throttle::{TokenBucket, backoff_delay};
 pub use ticket::{
-    AuthorRole, Channel, Customer, EventKind, HelpdeskKind, Message, Priority, Ticket, TicketEvent,
-    TicketStatus, Visibility,
+    AuthorRole, Channel, Customer, EventKind, HelpdeskKind, MALFORMED_MAIL_TAG, Message, Priority,
+    Ticket, TicketEvent, TicketStatus, Visibility,
 };
 pub use ticket_limits::{Truncation, fit_to_limits, summarize as summarize_truncations};
 pub use write_policy::{Suggestion, TagPattern, WritePolicy};

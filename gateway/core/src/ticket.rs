@@ -63,6 +63,10 @@ pub enum Priority {
     Urgent,
 }
 
+/// The tag of a ticket holding mail that was not valid MIME (the email channel keeps such mail
+/// raw and reads what it can of it): drafts on it are flagged `malformed-mail`.
+pub const MALFORMED_MAIL_TAG: &str = "deskbridge-malformed-mail";
+
 /// The channel the customer reached the helpdesk through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

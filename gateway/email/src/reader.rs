@@ -244,7 +244,11 @@ impl Context<'_> {
             // Nothing to add.
         } else if let Some(ticket) = &filed.recorded.ticket_id {
             tracing::warn!(helpdesk = %helpdesk, uid = fetched.uid, ticket = %ticket, problems = filed.message.problems.len(), "malformed mail kept raw and tagged");
-            store.add_mail_tags(helpdesk, ticket, &["deskbridge-malformed-mail".to_owned()])?;
+            store.add_mail_tags(
+                helpdesk,
+                ticket,
+                &[deskbridge_core::MALFORMED_MAIL_TAG.to_owned()],
+            )?;
         }
         if let Some(ticket) = filed.event_ticket() {
             let digest = Sha256::digest(filed.message.message_id.as_bytes());

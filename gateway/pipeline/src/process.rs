@@ -401,6 +401,16 @@ impl Worker {
                                     ),
                                 });
                             }
+                            if ticket
+                                .tags
+                                .iter()
+                                .any(|t| t == deskbridge_core::MALFORMED_MAIL_TAG)
+                            {
+                                flags.push(Flag {
+                                    code: "malformed-mail".into(),
+                                    message: "This ticket holds mail that was not valid MIME: the AI saw what could be read of it. Read the thread before approving.".into(),
+                                });
+                            }
                             drafts.push(PendingDraft {
                                 id,
                                 helpdesk: helpdesk.name.clone(),

@@ -354,4 +354,19 @@ fn a_first_start_leaves_the_history_and_a_renumbered_mailbox_drafts_nothing_twic
         1,
         "the mail read before makes no second draft"
     );
+
+    // Mail that is not valid MIME is kept, read as far as it goes, and its draft flagged.
+    dovecot.deliver(
+        b"From: broken@example.com\r\nTo: support@acme.test\r\nSubject: About broken\r\nMessage-ID: <broken@example.com>\r\nContent-Type: multipart/mixed; boundary=\"never\"\r\n\r\nWhat are your opening hours? The boundary never comes.\r\n",
+    );
+    wait_for(60, "the malformed mail's draft", || {
+        !drafts_of(&gateway, &agent, &ticket("broken")).is_empty()
+    });
+    let drafts = drafts_of(&gateway, &agent, &ticket("broken"));
+    assert!(
+        drafts[0]["flags"]
+            .as_array()
+            .is_some_and(|flags| flags.iter().any(|f| f == "malformed-mail")),
+        "{drafts:?}"
+    );
 }
