@@ -9,6 +9,7 @@
 
 pub mod action;
 pub mod approval;
+pub mod civil_time;
 pub mod gate;
 pub mod identity;
 pub mod knowledge;

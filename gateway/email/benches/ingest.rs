@@ -13,12 +13,11 @@ use std::time::{Duration, Instant};
 
 use deskbridge_email::Limits;
 use deskbridge_email::filing::Mailbox;
-use deskbridge_email::imap::{ImapSettings, Settle};
+use deskbridge_email::imap::Settle;
 use deskbridge_email::reader::{ReaderSettings, run};
-use deskbridge_email::tls::Security;
 use deskbridge_pipeline::{Helpdesks, Pipeline, PipelineSettings};
 use deskbridge_store::{SledStore, Store};
-use support::dovecot::{Dovecot, PASSWORD, USER};
+use support::dovecot::{Dovecot, USER};
 
 const MESSAGES: u32 = 10_000;
 
@@ -69,17 +68,7 @@ fn main() {
             .expect("pipeline")
     };
     let settings = ReaderSettings {
-        imap: ImapSettings {
-            host: "127.0.0.1".into(),
-            port: dovecot.port,
-            security: Security::Plain,
-            ca_file: None,
-            allow_plaintext: false,
-            user: USER.into(),
-            password: PASSWORD.into(),
-            mailbox: "INBOX".into(),
-            settle: Settle::Flag("$Deskbridge".into()),
-        },
+        imap: dovecot.imap_settings(Settle::Flag("$Deskbridge".into())),
         mailbox: Mailbox {
             helpdesk: "mail".into(),
             address: "support@acme.test".into(),
@@ -88,6 +77,8 @@ fn main() {
         },
         poll: Duration::from_secs(5),
         new_tickets_per_sender_per_hour: 20,
+        // The messages are in the mailbox before the reader starts.
+        read_existing: true,
     };
     let before_kib = peak_memory_kib();
     let started = Instant::now();

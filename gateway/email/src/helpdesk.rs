@@ -72,23 +72,7 @@ fn store_error(e: deskbridge_store::StoreError) -> ApiError {
 }
 
 fn rfc3339(ms: i64) -> String {
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    deskbridge_core::civil_time::UtcDateTime::from_unix_ms(ms).rfc3339()
 }
 
 impl EmailHelpdesk {
@@ -488,17 +472,5 @@ impl HelpdeskClient for EmailHelpdesk {
                 maybe_applied: false,
             })
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_796_375_700_000), "2026-12-04T09:15:00Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }

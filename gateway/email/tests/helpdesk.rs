@@ -14,14 +14,14 @@ use deskbridge_core::{
 };
 use deskbridge_email::filing::{Mailbox, file_mail};
 use deskbridge_email::helpdesk::EmailHelpdesk;
-use deskbridge_email::imap::{ImapSettings, Settle};
+use deskbridge_email::imap::Settle;
 use deskbridge_email::parse::MailAddress;
 use deskbridge_email::smtp::{SmtpSender, SmtpSettings};
 use deskbridge_email::tls::Security;
 use deskbridge_email::{Limits, parse};
 use deskbridge_store::mail::MailCursor;
 use deskbridge_store::{SledStore, Store};
-use support::smtp::{SMTP_PASSWORD, SMTP_USER, SmtpServer};
+use support::smtp::{SMTP_PASSWORD, SmtpServer};
 
 fn mailbox() -> Mailbox {
     Mailbox {
@@ -67,18 +67,7 @@ async fn a_mail_becomes_a_ticket_the_reply_goes_out_and_the_answer_threads() {
     let server = SmtpServer::start(Duration::ZERO);
     let dir = tempfile::tempdir().expect("tempdir");
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).expect("store"));
-    let smtp = SmtpSender::new(&SmtpSettings {
-        host: "localhost".into(),
-        port: server.port,
-        security: Security::StartTls,
-        ca_file: Some(server.ca_file()),
-        allow_plaintext: false,
-        user: Some(SMTP_USER.into()),
-        password: Some(SMTP_PASSWORD.into()),
-        timeout: Duration::from_secs(10),
-        hello_name: "acme.test".into(),
-    })
-    .expect("smtp");
+    let smtp = SmtpSender::new(&server.smtp_settings(Security::StartTls)).expect("smtp");
     let helpdesk = EmailHelpdesk::new(
         "mail",
         store.clone(),
@@ -355,15 +344,9 @@ fn helpdesk_with_password(
     password: &str,
 ) -> EmailHelpdesk {
     let smtp = SmtpSender::new(&SmtpSettings {
-        host: "localhost".into(),
-        port: server.port,
-        security: Security::StartTls,
-        ca_file: Some(server.ca_file()),
-        allow_plaintext: false,
-        user: Some(SMTP_USER.into()),
         password: Some(password.into()),
         timeout: Duration::from_secs(1),
-        hello_name: "acme.test".into(),
+        ..server.smtp_settings(Security::StartTls)
     })
     .expect("smtp");
     EmailHelpdesk::new(
@@ -379,7 +362,7 @@ fn helpdesk_with_password(
 
 #[tokio::test]
 async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly() {
-    use support::dovecot::{Dovecot, PASSWORD, USER};
+    use support::dovecot::Dovecot;
     let server = SmtpServer::start(Duration::from_secs(3));
     let dovecot = Dovecot::start();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -451,17 +434,7 @@ async fn a_reply_that_timed_out_is_confirmed_by_its_copy_and_never_sent_blindly(
     );
 
     // 2. The copy is in the mailbox, not filed yet: found over IMAP.
-    let imap = ImapSettings {
-        host: "127.0.0.1".into(),
-        port: dovecot.port,
-        security: Security::Plain,
-        ca_file: None,
-        allow_plaintext: false,
-        user: USER.into(),
-        password: PASSWORD.into(),
-        mailbox: "INBOX".into(),
-        settle: Settle::Flag("$Deskbridge".into()),
-    };
+    let imap = dovecot.imap_settings(Settle::Flag("$Deskbridge".into()));
     let helpdesk = slow_helpdesk(&server, store.clone()).with_imap(imap);
     let ticket = open(2);
     let reply = approved(&ticket, "evt_t2.suggest-reply.0", "Open until six.");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use deskbridge_email::imap::{ImapError, ImapReader, ImapSettings, Settle};
 use deskbridge_email::tls::Security;
 use deskbridge_email::{Limits, parse};
-use support::dovecot::{Dovecot, PASSWORD, USER};
+use support::dovecot::{Dovecot, USER};
 
 fn mail(n: u32) -> Vec<u8> {
     format!(
@@ -17,17 +17,7 @@ fn mail(n: u32) -> Vec<u8> {
 }
 
 fn settings(dovecot: &Dovecot, settle: Settle) -> ImapSettings {
-    ImapSettings {
-        host: "127.0.0.1".into(),
-        port: dovecot.port,
-        security: Security::Plain,
-        ca_file: None,
-        allow_plaintext: false,
-        user: USER.into(),
-        password: PASSWORD.into(),
-        mailbox: "INBOX".into(),
-        settle,
-    }
+    dovecot.imap_settings(settle)
 }
 
 #[tokio::test]

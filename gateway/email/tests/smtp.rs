@@ -8,23 +8,10 @@ use deskbridge_email::parse::MailAddress;
 use deskbridge_email::smtp::{Reply, SendFailure, SmtpSender, SmtpSettings, build};
 use deskbridge_email::tls::Security;
 use deskbridge_email::{Limits, noise, parse};
-use support::smtp::{SMTP_PASSWORD, SMTP_USER, SmtpServer};
+use support::smtp::{SMTP_USER, SmtpServer};
 
 fn settings(server: &SmtpServer, security: Security) -> SmtpSettings {
-    SmtpSettings {
-        host: "localhost".into(),
-        port: match security {
-            Security::Tls => server.tls_port,
-            _ => server.port,
-        },
-        security,
-        ca_file: Some(server.ca_file()),
-        allow_plaintext: false,
-        user: Some(SMTP_USER.into()),
-        password: Some(SMTP_PASSWORD.into()),
-        timeout: Duration::from_secs(10),
-        hello_name: "acme.test".into(),
-    }
+    server.smtp_settings(security)
 }
 
 fn reply(text: &str) -> Reply {

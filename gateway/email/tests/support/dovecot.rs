@@ -143,6 +143,24 @@ impl Dovecot {
     pub(crate) fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
+
+    /// Reading the user's INBOX in plain text over loopback, settling by `settle`.
+    pub(crate) fn imap_settings(
+        &self,
+        settle: deskbridge_email::imap::Settle,
+    ) -> deskbridge_email::imap::ImapSettings {
+        deskbridge_email::imap::ImapSettings {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            security: deskbridge_email::tls::Security::Plain,
+            ca_file: None,
+            allow_plaintext: false,
+            user: USER.into(),
+            password: PASSWORD.into(),
+            mailbox: "INBOX".into(),
+            settle,
+        }
+    }
 }
 
 impl Drop for Dovecot {

@@ -83,6 +83,28 @@ impl SmtpServer {
         self.dir.path().join("ca.pem")
     }
 
+    /// Submitting to this server with `security` (the implicit-TLS port for `Tls`), trusting
+    /// the test CA, logged in, with a 10 s deadline.
+    pub(crate) fn smtp_settings(
+        &self,
+        security: deskbridge_email::tls::Security,
+    ) -> deskbridge_email::smtp::SmtpSettings {
+        deskbridge_email::smtp::SmtpSettings {
+            host: "localhost".into(),
+            port: match security {
+                deskbridge_email::tls::Security::Tls => self.tls_port,
+                _ => self.port,
+            },
+            security,
+            ca_file: Some(self.ca_file()),
+            allow_plaintext: false,
+            user: Some(SMTP_USER.into()),
+            password: Some(SMTP_PASSWORD.into()),
+            timeout: Duration::from_secs(10),
+            hello_name: "acme.test".into(),
+        }
+    }
+
     /// Messages accepted so far, in order.
     pub(crate) fn received(&self) -> Vec<Received> {
         let out = self.dir.path().join("out");

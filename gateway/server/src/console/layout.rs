@@ -142,23 +142,7 @@ pub(crate) fn age(seconds: i64) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS` UTC of Unix milliseconds.
 pub(crate) fn utc(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let secs = ms.rem_euclid(86_400_000) / 1000;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    deskbridge_core::civil_time::UtcDateTime::from_unix_ms(ms).readable()
 }
 
 #[cfg(test)]
