@@ -172,3 +172,31 @@ async fn tls_and_starttls_verify_the_server_and_plain_text_stays_on_loopback() {
         "{refused}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_stops_answering_fails_the_step_instead_of_stalling() {
+    // Accepts, then says nothing: not even the greeting. (Time is paused: the deadline passes
+    // as soon as nothing else can happen.)
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let mute = std::thread::spawn(move || listener.accept().map(|(socket, _)| socket));
+    let settings = ImapSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::Plain,
+        ca_file: None,
+        allow_plaintext: false,
+        user: USER.into(),
+        password: "unused".into(),
+        mailbox: "INBOX".into(),
+        settle: Settle::Flag("$Deskbridge".into()),
+    };
+    let failed = ImapReader::connect(&settings)
+        .await
+        .expect_err("no answer");
+    assert!(
+        matches!(failed, ImapError::Timeout { seconds: 30, .. }),
+        "{failed}"
+    );
+    drop(mute.join());
+}
