@@ -51,14 +51,14 @@ impl Filed {
     }
 }
 
-/// The message id a message is recorded under: its own, or one made from its UID for mail
-/// without one.
-pub fn message_key(mail: &ParsedMail, helpdesk: &str, cursor: MailCursor) -> String {
+/// The message id a message is recorded under: its own, or for mail without one a digest of
+/// its bytes — the same however often and under whatever UID it is read (a renumbered
+/// mailbox), so reading it again finds its record.
+pub fn message_key(mail: &ParsedMail, raw: &[u8], helpdesk: &str) -> String {
+    use sha2::{Digest, Sha256};
     mail.message_id.clone().unwrap_or_else(|| {
-        format!(
-            "uid{}.{}@{helpdesk}.invalid",
-            cursor.uid_validity, cursor.last_uid
-        )
+        let digest = Sha256::digest(raw);
+        format!("sha256.{}@{helpdesk}.invalid", hex::encode(&digest[..16]))
     })
 }
 
@@ -138,7 +138,7 @@ pub fn file_mail(
         }),
     };
     let message = MailMessage {
-        message_id: message_key(&mail, &mailbox.helpdesk, cursor),
+        message_id: message_key(&mail, raw, &mailbox.helpdesk),
         kind: MailKind::Inbound,
         from_name: mail.from.as_ref().and_then(|f| f.name.clone()),
         from_address: mail.from.as_ref().map(|f| f.address.clone()),

@@ -4,17 +4,20 @@
 //! - `fetch_ticket` builds the ticket from the thread the store keeps (`deskbridge_store::
 //!   mail`): inbound mail is the customer's, with quoted history and signatures cut for the
 //!   AI; replies the gateway sent are an agent's; notes are internal (ours, `bot`). Mail the
-//!   noise rules caught is left out of the thread the AI sees.
+//!   noise rules caught, and replies not confirmed sent, are left out of what the AI sees.
 //! - `apply`: notes and tags stay on the ticket in the store — an internal note is never
 //!   mailed; email tickets have no priority.
 //! - `public_reply` records the reply in the thread as *pending*, then sends the approved text
 //!   over SMTP to the thread's requester — never to whoever wrote last — with our fixed
-//!   `Message-ID` (from the draft id), the threading headers, a `Reply-To` carrying the ticket
-//!   key and a blind copy to the support mailbox itself; the server's `250` confirms it. A
-//!   send that may have gone out (a timeout) is reported `maybe_applied`, and the outbox asks
-//!   `find_public_reply` before any retry: confirmed → done; still pending → the mailbox's copy
-//!   is looked for (filed by the reader, which confirms the reply, or found over IMAP by its
-//!   `Message-ID`); without a copy the answer is "wait" for [`COPY_GRACE`], and only then
+//!   `Message-ID` (an HMAC of the draft id under the mailbox's secret key: stable across
+//!   retries, unguessable before the send), the threading headers, a `Reply-To` carrying the
+//!   ticket key and a blind copy to the support mailbox itself; the server's `250` confirms
+//!   it, a permanent refusal of the first try withdraws it from the thread. A send that may
+//!   have gone out (a timeout) is reported `maybe_applied`, and the outbox asks
+//!   `find_public_reply` — by the draft's reply id, never by text — before any retry:
+//!   confirmed → done; still pending → the mailbox's copy is looked for (filed by the reader
+//!   from our address, which confirms the reply, or found over IMAP by its `Message-ID`);
+//!   without a copy the answer is "wait" for [`COPY_GRACE`] from the last try, and only then
 //!   "not sent", so the same message goes out again.
 
 use std::sync::Arc;
@@ -61,6 +64,15 @@ impl std::fmt::Debug for EmailHelpdesk {
             .field("name", &self.name)
             .field("mailbox", &self.mailbox.address)
             .finish_non_exhaustive()
+    }
+}
+
+/// Other mail holds the id our reply would go under: it is not sent (never expected: the id
+/// cannot be guessed before the send).
+fn id_taken() -> ApiError {
+    ApiError::Permanent {
+        status: None,
+        reason: "other mail already holds this reply's Message-ID: not sent".into(),
     }
 }
 
@@ -205,11 +217,16 @@ impl EmailHelpdesk {
                 reason: "the email ticket has no sender address to answer".into(),
             });
         };
-        let message_id = self.reply_id(approved);
-        if thread.message(&message_id).is_some_and(|m| !m.pending) {
-            return Ok(WriteReceipt {
-                id: Some(message_id),
-            });
+        let message_id = self.reply_id(approved)?;
+        match thread.message(&message_id) {
+            Some(ours) if ours.kind == MailKind::Reply && !ours.pending => {
+                return Ok(WriteReceipt {
+                    id: Some(message_id),
+                });
+            }
+            Some(ours) if ours.kind == MailKind::Reply => {} // an earlier try's, pending
+            Some(_) => return Err(id_taken()),
+            None => {}
         }
         let customers_newest = thread
             .messages
@@ -272,11 +289,21 @@ impl EmailHelpdesk {
             .map_err(store_error)?;
         if !recorded {
             // Pending from an earlier try: the wait for a copy counts from this one.
-            self.pending(
+            let still_pending = self.pending(
                 approved.ticket_id(),
                 &message_id,
                 PendingChange::Attempted { at_ms: now_ms() },
             )?;
+            if !still_pending {
+                // Its copy came in meanwhile (sent), or other mail holds the id.
+                let now = self.thread(approved.ticket_id())?;
+                return match now.message(&message_id) {
+                    Some(m) if m.kind == MailKind::Reply && !m.pending => Ok(WriteReceipt {
+                        id: Some(message_id),
+                    }),
+                    _ => Err(id_taken()),
+                };
+            }
         }
         match self.smtp.send(&message).await {
             Ok(_) => {}
@@ -287,8 +314,11 @@ impl EmailHelpdesk {
                 });
             }
             Err(SendFailure::NotSent { reason, .. }) => {
-                // Refused for good: it will not go out, so it leaves the thread.
-                self.pending(approved.ticket_id(), &message_id, PendingChange::Withdrawn)?;
+                // Refused for good: it will not go out, so it leaves the thread — unless an
+                // earlier try may have sent it (its copy may still come).
+                if recorded {
+                    self.pending(approved.ticket_id(), &message_id, PendingChange::Withdrawn)?;
+                }
                 return Err(ApiError::Permanent {
                     status: None,
                     reason,
@@ -318,9 +348,11 @@ impl EmailHelpdesk {
         })
     }
 
-    /// The `Message-ID` of the reply of `approved`'s draft: fixed before the first try.
-    fn reply_id(&self, approved: &deskbridge_core::ApprovedReply) -> String {
-        reply_message_id(&format!("{}.reply", approved.draft_id()), self.domain())
+    /// The `Message-ID` of the reply of `approved`'s draft: fixed before the first try, and
+    /// unguessable before it is sent (`thread::reply_message_id`).
+    fn reply_id(&self, approved: &deskbridge_core::ApprovedReply) -> Result<String, ApiError> {
+        let key = self.store.mail_reply_key(&self.name).map_err(store_error)?;
+        Ok(reply_message_id(&key, approved.draft_id(), self.domain()))
     }
 
     /// Records what became of a pending reply.
@@ -427,9 +459,20 @@ impl HelpdeskClient for EmailHelpdesk {
             let thread = self.thread(ticket_id)?;
             // By the id this draft's reply is sent under: another reply with the same text
             // is another reply.
-            let message_id = self.reply_id(approved);
-            let Some(reply) = thread.message(&message_id) else {
-                return Ok(None);
+            let message_id = self.reply_id(approved)?;
+            let Some(reply) = thread
+                .message(&message_id)
+                .filter(|m| m.kind == MailKind::Reply)
+            else {
+                // A long thread drops its oldest messages, never a pending reply: one of ours
+                // filed here and gone from the thread was sent.
+                let filed_here = self
+                    .store
+                    .mail_ticket_of(&self.name, &message_id)
+                    .map_err(store_error)?
+                    .is_some_and(|ticket| ticket == ticket_id)
+                    && thread.message(&message_id).is_none();
+                return Ok(filed_here.then_some(message_id));
             };
             if !reply.pending {
                 return Ok(Some(message_id));

@@ -119,6 +119,16 @@ pub enum ImapError {
     },
 }
 
+/// The UTC day of `ms` as an IMAP `date` (`4-Dec-2026`).
+fn imap_date(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let at = deskbridge_core::civil_time::UtcDateTime::from_unix_ms(ms);
+    let month = MONTHS[usize::try_from(at.month - 1).unwrap_or(0).min(11)];
+    format!("{}-{month}-{}", at.day, at.year)
+}
+
 /// Runs `operation`, failing with [`ImapError::Timeout`] after `limit`.
 async fn timed<T>(
     name: &'static str,
@@ -168,6 +178,9 @@ pub struct ImapReader {
     session: Session<Transport>,
     settings: ImapSettings,
     idle: bool,
+    /// Whether the server told of new mail (`EXISTS`, `RECENT`) with a command's answer since
+    /// the last [`ImapReader::wait`].
+    told_of_new_mail: bool,
 }
 
 impl std::fmt::Debug for ImapReader {
@@ -234,6 +247,7 @@ impl ImapReader {
             session,
             settings: settings.clone(),
             idle: false,
+            told_of_new_mail: false,
         };
         let capabilities = reader
             .command("CAPABILITY", COMMAND_TIMEOUT, |s| s.capabilities())
@@ -258,6 +272,9 @@ impl ImapReader {
     where
         F: Future<Output = async_imap::error::Result<T>> + 's,
     {
+        // What the last commands' answers told on the side is looked at before each command,
+        // so async-imap's queue of it (100, then it drops) never fills.
+        self.note_unsolicited();
         let session = &mut self.session;
         timed(name, limit, async move {
             run(session).await.map_err(command(name))
@@ -276,8 +293,10 @@ impl ImapReader {
             command: "SELECT",
             reason: "the server named no UIDVALIDITY".into(),
         })?;
+        // No PERMANENTFLAGS at all means every flag lasts (RFC 9051 §7.1).
         if let Settle::Flag(flag) = &self.settings.settle
             && !flag.starts_with('\\')
+            && !mailbox.permanent_flags.is_empty()
             && !mailbox.permanent_flags.iter().any(|kept| match kept {
                 async_imap::types::Flag::MayCreate => true,
                 async_imap::types::Flag::Custom(name) => name.eq_ignore_ascii_case(flag),
@@ -439,30 +458,32 @@ impl ImapReader {
     }
 
     /// The UIDs not settled yet (without the flag; with a move, everything still in the
-    /// mailbox), ascending: read again at the start of every session, since a crash may have
-    /// come between a message's event and its settling.
-    pub async fn unsettled(&mut self) -> Result<Vec<u32>, ImapError> {
-        let query = match &self.settings.settle {
+    /// mailbox), ascending — with `since_ms`, only those that arrived on that UTC day or later
+    /// (IMAP's `SINCE` goes by whole days): read again at the start of every session, since a
+    /// crash may have come between a message's event and its settling.
+    pub async fn unsettled(&mut self, since_ms: Option<i64>) -> Result<Vec<u32>, ImapError> {
+        let mut query = match &self.settings.settle {
             Settle::Flag(flag) => match flag.strip_prefix('\\') {
                 Some(system) => format!("UN{}", system.to_ascii_uppercase()),
                 None => format!("UNKEYWORD {flag}"),
             },
             Settle::Move(_) => "ALL".to_owned(),
         };
+        if let Some(ms) = since_ms {
+            query.push_str(" SINCE ");
+            query.push_str(&imap_date(ms));
+        }
         self.search(query).await
     }
 
-    /// Whether the server told of new mail since the last look (an `EXISTS` or `RECENT` that
-    /// came with another command's answer); empties what it told.
-    fn told_of_new_mail(&mut self) -> bool {
-        let mut new_mail = false;
+    /// Empties async-imap's queue of what the server told on the side, noting new mail.
+    fn note_unsolicited(&mut self) {
         while let Ok(response) = self.session.unsolicited_responses.try_recv() {
-            new_mail |= matches!(
+            self.told_of_new_mail |= matches!(
                 response,
                 UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
             );
         }
-        new_mail
     }
 
     /// Waits in IDLE until the server reports a change or `timeout` passes (keep it under
@@ -471,7 +492,8 @@ impl ImapReader {
     /// the server keeps the connection alive with `* OK Still here`. Without IDLE, sleeps
     /// `timeout` and answers `true` (poll).
     pub async fn wait(mut self, timeout: Duration) -> Result<(ImapReader, bool), ImapError> {
-        if self.told_of_new_mail() {
+        self.note_unsolicited();
+        if std::mem::take(&mut self.told_of_new_mail) {
             return Ok((self, true));
         }
         if !self.idle {
@@ -482,6 +504,7 @@ impl ImapReader {
             session,
             settings,
             idle,
+            told_of_new_mail: _,
         } = self;
         let mut handle = session.idle();
         timed("IDLE", COMMAND_TIMEOUT, async {
@@ -507,6 +530,7 @@ impl ImapReader {
                 session,
                 settings,
                 idle,
+                told_of_new_mail: false,
             },
             changed,
         ))

@@ -126,6 +126,12 @@ async fn session(
                 } else {
                     newest
                 },
+                // A renumbered mailbox keeps the day its history ended.
+                history_before_ms: match known {
+                    Some(old) => old.history_before_ms,
+                    None if settings.read_existing => 0,
+                    None => now_ms(),
+                },
             };
             store.set_mail_cursor(helpdesk, cursor)?;
             store.durable().await?;
@@ -139,12 +145,12 @@ async fn session(
         store,
         ingest,
         limit,
-        uid_validity: validity,
-        start_uid: cursor.start_uid,
+        cursor,
     };
     // Recorded but not settled (a crash in between), renumbered, or there before the first
-    // start with `read_existing`: read again.
-    for uid in reader.unsettled().await? {
+    // start with `read_existing`: read again. Never the history the first start left.
+    let since = (cursor.history_before_ms > 0).then_some(cursor.history_before_ms);
+    for uid in reader.unsettled(since).await? {
         if uid > last_uid {
             break;
         }
@@ -173,8 +179,8 @@ struct Context<'a> {
     store: &'a Arc<dyn Store>,
     ingest: &'a Ingest,
     limit: &'a Limit,
-    uid_validity: u32,
-    start_uid: u32,
+    /// The session's cursor (`last_uid` moves on with each message).
+    cursor: MailCursor,
 }
 
 impl Context<'_> {
@@ -193,14 +199,12 @@ impl Context<'_> {
             store,
             ingest,
             limit,
-            uid_validity,
-            start_uid,
+            cursor,
         } = *self;
         let helpdesk = &settings.mailbox.helpdesk;
         let cursor = MailCursor {
-            uid_validity,
             last_uid: fetched.uid,
-            start_uid,
+            ..cursor
         };
         let Some(raw) = fetched.raw else {
             // Over the fetch limit: left on the server, unsettled, for a person.

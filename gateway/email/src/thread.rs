@@ -100,21 +100,19 @@ fn strip_prefix(subject: &str) -> &str {
     rest.trim_start().strip_prefix(':').unwrap_or(subject)
 }
 
-/// Our message id for a reply: `<deskbridge.{OUTBOX_ID}@{domain}>` without brackets, fixed
-/// before the first try so a retry sends the same id and the mailbox's blind copy of it can be
-/// recognised. `outbox_id` characters other than ASCII letters, digits, `.`, `-` and `_` become `-`.
-pub fn reply_message_id(outbox_id: &str, domain: &str) -> String {
-    let local: String = outbox_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("deskbridge.{local}@{domain}")
+/// Our message id for the reply of draft `draft_id`: `deskbridge.{MAC}@{domain}`, where MAC is
+/// the first 128 bits of HMAC-SHA256 under the mailbox's secret `key`
+/// (`Store::mail_reply_key`), in hex. Fixed before the first try, so a retry sends the same id
+/// and the mailbox's blind copy of it can be recognised; unguessable before the reply is
+/// sent, so nobody can file mail under it first to pass it off as sent or block it.
+pub fn reply_message_id(key: &[u8; 32], draft_id: &str, domain: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(b"deskbridge reply ");
+    mac.update(draft_id.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    format!("deskbridge.{}@{domain}", hex::encode(&tag[..16]))
 }
 
 #[cfg(test)]
@@ -136,14 +134,26 @@ mod tests {
     }
 
     #[test]
-    fn our_reply_ids_are_safe_and_stable() {
+    fn our_reply_ids_are_stable_per_draft_and_key_and_safe() {
+        let key = [7u8; 32];
+        let id = reply_message_id(&key, "evt_1.suggest-reply.0", "acme.test");
         assert_eq!(
-            reply_message_id("evt_1.suggest-reply.0.reply", "acme.test"),
-            "deskbridge.evt_1.suggest-reply.0.reply@acme.test"
+            id,
+            reply_message_id(&key, "evt_1.suggest-reply.0", "acme.test")
         );
-        assert_eq!(
-            reply_message_id("a b<c>", "x.test"),
-            "deskbridge.a-b-c-@x.test"
+        assert_ne!(
+            id,
+            reply_message_id(&key, "evt_2.suggest-reply.0", "acme.test")
         );
+        assert_ne!(
+            id,
+            reply_message_id(&[8u8; 32], "evt_1.suggest-reply.0", "acme.test")
+        );
+        let local = id
+            .strip_prefix("deskbridge.")
+            .and_then(|rest| rest.strip_suffix("@acme.test"))
+            .expect("shape");
+        assert_eq!(local.len(), 32);
+        assert!(local.chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -40,11 +40,34 @@ async fn reads_after_the_last_uid_settles_with_a_flag_and_idles() {
     assert_eq!(first.message_id.as_deref(), Some("q1@example.com"));
     assert_eq!(first.text, "Hello, question 1.");
     // Reading changed nothing on the server: nothing is seen or settled yet.
-    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![1, 2, 3]);
+    assert_eq!(
+        reader.unsettled(None).await.expect("unsettled"),
+        vec![1, 2, 3]
+    );
+    // By arrival day too: nothing here arrived after tomorrow began; all of it since yesterday.
+    let day_ms = 86_400_000;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .expect("clock");
+    assert!(
+        reader
+            .unsettled(Some(now_ms + day_ms))
+            .await
+            .expect("since tomorrow")
+            .is_empty()
+    );
+    assert_eq!(
+        reader
+            .unsettled(Some(now_ms - day_ms))
+            .await
+            .expect("since yesterday"),
+        vec![1, 2, 3]
+    );
 
     reader.settle(1).await.expect("settle");
     reader.settle(2).await.expect("settle");
-    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![3]);
+    assert_eq!(reader.unsettled(None).await.expect("unsettled"), vec![3]);
     let flags = dovecot.doveadm(&["fetch", "-u", USER, "uid flags", "mailbox", "INBOX"]);
     assert!(flags.contains("$Deskbridge"), "{flags}");
     // After a restart the caller passes the last durable UID.
@@ -104,7 +127,7 @@ async fn settling_can_move_the_message_and_bad_names_are_refused() {
     let settings = settings(&dovecot, Settle::Move("Processed".into()));
     let (mut reader, _) = ImapReader::connect(&settings).await.expect("connect");
     reader.settle(1).await.expect("move");
-    assert_eq!(reader.unsettled().await.expect("unsettled"), vec![2]);
+    assert_eq!(reader.unsettled(None).await.expect("unsettled"), vec![2]);
     let moved = dovecot.doveadm(&["search", "-u", USER, "mailbox", "Processed", "ALL"]);
     assert_eq!(moved.lines().count(), 1, "{moved}");
 
@@ -140,7 +163,7 @@ async fn tls_and_starttls_verify_the_server_and_plain_text_stays_on_loopback() {
     let fetched = reader.fetch_after(0, 10).await.expect("fetch over TLS");
     assert_eq!(fetched.len(), 1);
     reader.settle(1).await.expect("\\Seen");
-    assert!(reader.unsettled().await.expect("unsettled").is_empty());
+    assert!(reader.unsettled(None).await.expect("unsettled").is_empty());
     // STARTTLS on the IMAP port.
     let starttls = ImapSettings {
         port: dovecot.port,
@@ -191,9 +214,7 @@ async fn a_server_that_stops_answering_fails_the_step_instead_of_stalling() {
         mailbox: "INBOX".into(),
         settle: Settle::Flag("$Deskbridge".into()),
     };
-    let failed = ImapReader::connect(&settings)
-        .await
-        .expect_err("no answer");
+    let failed = ImapReader::connect(&settings).await.expect_err("no answer");
     assert!(
         matches!(failed, ImapError::Timeout { seconds: 30, .. }),
         "{failed}"

@@ -340,6 +340,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A recorded message's raw bytes.
     fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// The secret key email helpdesk `helpdesk` makes its replies' `Message-ID`s with (32
+    /// random bytes, made on first use and kept): an id nobody can guess before the reply is
+    /// sent, so nobody can file mail under it first. Durable on return.
+    fn mail_reply_key(&self, helpdesk: &str) -> Result<[u8; 32], StoreError>;
+
     /// Notes that the event of recorded message `message_id` was made (durable in the
     /// pipeline): a later reading of the same message makes none. Not yet durable (call
     /// [`Store::durable`] before telling the mail server).

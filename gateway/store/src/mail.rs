@@ -125,6 +125,11 @@ pub struct MailCursor {
     /// are never read (0: every message is).
     #[serde(default)]
     pub start_uid: u32,
+    /// When the gateway first read the mailbox without its history (Unix milliseconds; 0: the
+    /// history was read): mail from before that day is never read, also after the server
+    /// renumbered the mailbox and `start_uid` lost its meaning.
+    #[serde(default)]
+    pub history_before_ms: i64,
 }
 
 /// What [`crate::Store::record_mail`] did. Recording a message whose id a pending reply of
@@ -200,19 +205,30 @@ impl MailThread {
     }
 
     /// Adds `message`; the oldest are dropped past [`MAX_THREAD_MESSAGES`] or
-    /// [`MAX_THREAD_TEXT_BYTES`] (the newest always stays).
+    /// [`MAX_THREAD_TEXT_BYTES`] — never the newest, and never a reply still pending (whether
+    /// it went out is looked up by its presence here).
     pub fn push(&mut self, message: MailMessage) {
         self.messages.push(message);
+        let newest = self.messages.len() - 1;
+        let mut count = self.messages.len();
         let mut text_bytes: usize = self.messages.iter().map(|m| m.text.len()).sum();
-        let mut excess = 0;
-        while self.messages.len() - excess > 1
-            && (self.messages.len() - excess > MAX_THREAD_MESSAGES
-                || text_bytes > MAX_THREAD_TEXT_BYTES)
-        {
-            text_bytes -= self.messages[excess].text.len();
-            excess += 1;
+        let mut keep = vec![true; self.messages.len()];
+        for (index, message) in self.messages[..newest].iter().enumerate() {
+            if count <= MAX_THREAD_MESSAGES && text_bytes <= MAX_THREAD_TEXT_BYTES {
+                break;
+            }
+            if message.pending {
+                continue;
+            }
+            keep[index] = false;
+            count -= 1;
+            text_bytes -= message.text.len();
         }
-        self.messages.drain(..excess);
+        let mut index = 0;
+        self.messages.retain(|_| {
+            index += 1;
+            keep[index - 1]
+        });
     }
 }
 
@@ -260,9 +276,17 @@ mod tests {
             thread.messages.last().map(|m| m.message_id.as_str()),
             Some("m1004")
         );
-        // One message over the bound on its own still stays.
+        // One message over the bound on its own still stays; so does a pending reply.
+        thread.messages[0].pending = true;
         thread.push(message(2000, MAX_THREAD_TEXT_BYTES + 1));
-        assert_eq!(thread.messages.len(), 1);
+        let ids: Vec<&str> = thread
+            .messages
+            .iter()
+            .map(|m| m.message_id.as_str())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[1], "m2000");
+        assert!(thread.messages[0].pending);
     }
 
     #[test]

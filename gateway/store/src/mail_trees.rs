@@ -1,4 +1,4 @@
-//! The sled side of the email channel's threads (`mail.rs`): six trees, the first five written
+//! The sled side of the email channel's threads (`mail.rs`): seven trees, six of them written
 //! together in one transaction per message.
 //!
 //! - `mail_threads`: `helpdesk \0 ticket` → [`MailThread`] (JSON);
@@ -8,7 +8,8 @@
 //! - `mail_subjects`: `helpdesk \0 sender \0 subject` → ticket id (the fallback);
 //! - `mail_raw`: `helpdesk \0 message-id` → the raw message as received;
 //! - `mail_cursors`: `helpdesk` → [`MailCursor`] (JSON);
-//! - `mail_events`: `helpdesk \0 message-id` → empty: the message's event was made.
+//! - `mail_events`: `helpdesk \0 message-id` → empty: the message's event was made;
+//! - `mail_keys`: `helpdesk` → 32 random bytes, the key our reply `Message-ID`s are made with.
 
 use std::collections::HashSet;
 
@@ -30,6 +31,7 @@ pub(crate) struct MailTrees {
     pub(crate) raw: Tree,
     pub(crate) cursors: Tree,
     pub(crate) events: Tree,
+    pub(crate) keys: Tree,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -87,8 +89,10 @@ pub(crate) struct PrunedMail {
 }
 
 /// The thread a hint points at, if any, with its ticket id. A reference or the ticket key
-/// finds a thread only for mail from one of its participants (or noise, which is never drafted
-/// to); the sender-and-subject fallback is the sender's own by construction.
+/// finds a thread only for mail from one of its participants — noise included: an outsider's
+/// auto-reply or bounce is not the customer's to read in their ticket (the mailbox's copies of
+/// our replies are duplicates, filed before this is asked); the sender-and-subject fallback is
+/// the sender's own by construction.
 fn find_thread(
     helpdesk: &str,
     message: &MailMessage,
@@ -106,11 +110,10 @@ fn find_thread(
         }
     };
     let may_join = |thread: &MailThread| {
-        message.noise.is_some()
-            || message
-                .from_address
-                .as_deref()
-                .is_some_and(|from| thread.is_participant(from))
+        message
+            .from_address
+            .as_deref()
+            .is_some_and(|from| thread.is_participant(from))
     };
     let mut tried: Vec<String> = Vec::new();
     for id in &hint.referenced_ids {
@@ -402,12 +405,17 @@ impl MailTrees {
             let Ok(thread) = decode::<MailThread>(&key, &bytes) else {
                 continue; // left for an operator
             };
-            let last_write = if thread.updated_at_ms > 0 {
-                thread.updated_at_ms
-            } else {
-                thread.created_at_ms
-            };
-            if last_write >= before_ms || thread.messages.iter().any(|m| m.pending) {
+            if thread.updated_at_ms == 0 {
+                // Written before the gateway kept its own time: it ages from now.
+                let mut stamped = thread;
+                stamped.updated_at_ms = now_ms();
+                let _raced = self
+                    .threads
+                    .compare_and_swap(&key, Some(&bytes), Some(encode(&stamped)?))
+                    .map_err(backend)?;
+                continue;
+            }
+            if thread.updated_at_ms >= before_ms || thread.messages.iter().any(|m| m.pending) {
                 continue;
             }
             let swapped = self
@@ -422,6 +430,14 @@ impl MailTrees {
         for entry in self.ids.iter() {
             let (key, value) = entry.map_err(backend)?;
             let helpdesk = key.split(|&b| b == 0).next().unwrap_or_default();
+            if value.is_empty() {
+                // In no ticket, from before the time was kept: it ages from now.
+                let _raced = self
+                    .ids
+                    .compare_and_swap(&key, Some(&value), Some(no_ticket(now_ms())))
+                    .map_err(backend)?;
+                continue;
+            }
             let delete = match recorded_in_no_ticket_at(&value) {
                 Some(at) => {
                     let old = at < before_ms;
@@ -456,6 +472,31 @@ impl MailTrees {
             }
         }
         Ok(pruned)
+    }
+
+    /// `Store::mail_reply_key`: made on first use, then always the same.
+    pub(crate) fn reply_key(&self, helpdesk: &str) -> Result<[u8; 32], StoreError> {
+        let stored = |bytes: &[u8]| {
+            <[u8; 32]>::try_from(bytes).map_err(|_| StoreError::Corrupt {
+                key: format!("mail_keys/{helpdesk}"),
+                reason: "not a 32-byte key".into(),
+            })
+        };
+        if let Some(bytes) = self.keys.get(helpdesk.as_bytes()).map_err(backend)? {
+            return stored(&bytes);
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| StoreError::Backend(format!("no randomness for a mail key: {e}")))?;
+        match self
+            .keys
+            .compare_and_swap(helpdesk.as_bytes(), None as Option<&[u8]>, Some(&key[..]))
+            .map_err(backend)?
+        {
+            Ok(()) => Ok(key),
+            // Another caller made one first: theirs it is.
+            Err(race) => stored(race.current.as_deref().unwrap_or_default()),
+        }
     }
 
     /// The mailbox cursor.
@@ -515,6 +556,7 @@ mod tests {
             uid_validity: 7,
             last_uid,
             start_uid: 0,
+            history_before_ms: 0,
         }
     }
 
@@ -698,6 +740,7 @@ mod tests {
             uid_validity: 8,
             last_uid: 1,
             start_uid: 0,
+            history_before_ms: 0,
         };
         store.set_mail_cursor("mail", renumbered).expect("cursor");
         assert_eq!(store.mail_cursor("mail").expect("cursor"), Some(renumbered));

@@ -466,6 +466,7 @@ impl SledStore {
                 raw: tree("mail_raw")?,
                 cursors: tree("mail_cursors")?,
                 events: tree("mail_events")?,
+                keys: tree("mail_keys")?,
             },
             completions,
             applied: applied.clone(),
@@ -1421,6 +1422,12 @@ impl Store for SledStore {
 
     fn raw_mail(&self, helpdesk: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.mail.raw(helpdesk, message_id)
+    }
+
+    fn mail_reply_key(&self, helpdesk: &str) -> Result<[u8; 32], StoreError> {
+        let key = self.mail.reply_key(helpdesk)?;
+        self.db.flush().map_err(backend)?;
+        Ok(key)
     }
 
     fn mark_mail_event(&self, helpdesk: &str, message_id: &str) -> Result<(), StoreError> {
