@@ -419,6 +419,19 @@ impl Config {
             }
         }
         self.console.check()?;
+        // An email ticket untouched for `records_days` is deleted: one whose draft may still
+        // be decided must outlive the draft.
+        if let Some(records) = self.retention.records()
+            && records.as_secs() < self.review.draft_expiry_s
+        {
+            return Err(key_error(
+                "retention.records_days",
+                format!(
+                    "{} days is shorter than review.draft_expiry_s ({} s): a ticket could go while its draft waits for a decision",
+                    self.retention.records_days, self.review.draft_expiry_s
+                ),
+            ));
+        }
         // A pattern that does not compile stops the start: nothing unredacted goes out.
         self.redaction.rules()?;
         for (name, provider) in &mut self.providers {
@@ -521,6 +534,9 @@ mod tests {
         let defaults = parse("").expect("defaults").retention;
         assert_eq!(defaults.dedupe(), Duration::from_secs(7 * 86_400));
         assert_eq!(defaults.records(), Some(Duration::from_secs(90 * 86_400)));
+        let short = parse("[retention]\nrecords_days = 1\n[review]\ndraft_expiry_s = 172800")
+            .expect_err("retention shorter than a draft's life");
+        assert!(short.to_string().contains("retention.records_days"), "{short}");
         let kept = parse("[retention]\nrecords_days = 0\ndedupe_days = 2").expect("valid");
         assert_eq!(kept.retention.records(), None);
         assert_eq!(kept.retention.dedupe(), Duration::from_secs(2 * 86_400));
