@@ -536,7 +536,10 @@ mod tests {
         assert_eq!(defaults.records(), Some(Duration::from_secs(90 * 86_400)));
         let short = parse("[retention]\nrecords_days = 1\n[review]\ndraft_expiry_s = 172800")
             .expect_err("retention shorter than a draft's life");
-        assert!(short.to_string().contains("retention.records_days"), "{short}");
+        assert!(
+            short.to_string().contains("retention.records_days"),
+            "{short}"
+        );
         let kept = parse("[retention]\nrecords_days = 0\ndedupe_days = 2").expect("valid");
         assert_eq!(kept.retention.records(), None);
         assert_eq!(kept.retention.dedupe(), Duration::from_secs(2 * 86_400));

@@ -373,22 +373,31 @@ impl ImapReader {
         Ok(fetched)
     }
 
-    /// Message `uid` (`None` when it is gone): with its raw bytes, or without them when it is
-    /// over [`MAX_FETCH_BYTES`]. Reading does not mark it seen.
-    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
-        let sizes: Vec<_> = self
-            .command("UID FETCH", COMMAND_TIMEOUT, |s| async move {
-                s.uid_fetch(uid.to_string(), "(UID RFC822.SIZE)")
+    /// `UID FETCH uid items` within `limit`: the answer for that UID, if the message is there.
+    async fn fetch_items(
+        &mut self,
+        uid: u32,
+        items: &'static str,
+        limit: Duration,
+    ) -> Result<Option<async_imap::types::Fetch>, ImapError> {
+        let answers: Vec<_> = self
+            .command("UID FETCH", limit, |s| async move {
+                s.uid_fetch(uid.to_string(), items)
                     .await?
                     .try_collect()
                     .await
             })
             .await?;
-        let Some(size) = sizes
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.size)
-        else {
+        Ok(answers.into_iter().find(|f| f.uid == Some(uid)))
+    }
+
+    /// Message `uid` (`None` when it is gone): with its raw bytes, or without them when it is
+    /// over [`MAX_FETCH_BYTES`]. Reading does not mark it seen.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
+        let sized = self
+            .fetch_items(uid, "(UID RFC822.SIZE)", COMMAND_TIMEOUT)
+            .await?;
+        let Some(size) = sized.and_then(|f| f.size) else {
             return Ok(None); // expunged meanwhile
         };
         if size > MAX_FETCH_BYTES {
@@ -398,23 +407,16 @@ impl ImapReader {
                 size,
             }));
         }
-        let bodies: Vec<_> = self
-            .command("UID FETCH", BODY_TIMEOUT, |s| async move {
-                s.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                    .await?
-                    .try_collect()
-                    .await
-            })
+        let body = self
+            .fetch_items(uid, "(UID BODY.PEEK[])", BODY_TIMEOUT)
             .await?;
-        Ok(bodies
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.body())
-            .map(|raw| Fetched {
+        Ok(body.and_then(|f| {
+            f.body().map(|raw| Fetched {
                 uid,
                 raw: Some(raw.to_vec()),
                 size,
-            }))
+            })
+        }))
     }
 
     /// Flags or moves message `uid`, as configured: call once its event is durable.
