@@ -17,7 +17,7 @@ use deskbridge_email::imap::Settle;
 use deskbridge_email::reader::{ReaderSettings, run};
 use deskbridge_pipeline::{Helpdesks, Pipeline, PipelineSettings};
 use deskbridge_store::{SledStore, Store};
-use support::dovecot::{Dovecot, USER};
+use support::dovecot::Dovecot;
 
 const MESSAGES: u32 = 10_000;
 
@@ -90,18 +90,7 @@ fn main() {
             .expect("cursor")
             .map_or(0, |c| c.last_uid);
         if filed >= MESSAGES {
-            let flagged = dovecot
-                .doveadm(&[
-                    "search",
-                    "-u",
-                    USER,
-                    "mailbox",
-                    "INBOX",
-                    "KEYWORD",
-                    "$Deskbridge",
-                ])
-                .lines()
-                .count();
+            let flagged = dovecot.flagged("$Deskbridge");
             if flagged as u32 >= MESSAGES {
                 break;
             }

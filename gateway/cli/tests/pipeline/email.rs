@@ -49,18 +49,7 @@ fn drafts_of(gateway: &Process, token: &str, ticket: &str) -> Vec<Value> {
 
 /// How many messages of the mailbox carry the gateway's flag.
 fn flagged(dovecot: &Dovecot) -> usize {
-    dovecot
-        .doveadm(&[
-            "search",
-            "-u",
-            USER,
-            "mailbox",
-            "INBOX",
-            "KEYWORD",
-            "$Deskbridge",
-        ])
-        .lines()
-        .count()
+    dovecot.flagged("$Deskbridge")
 }
 
 #[test]

@@ -144,6 +144,13 @@ impl Dovecot {
         self.dir.path().join("ca.pem")
     }
 
+    /// How many messages of the user's INBOX carry the keyword `flag`.
+    pub(crate) fn flagged(&self, flag: &str) -> usize {
+        self.doveadm(&["search", "-u", USER, "mailbox", "INBOX", "KEYWORD", flag])
+            .lines()
+            .count()
+    }
+
     /// Reading the user's INBOX in plain text over loopback, settling by `settle`.
     pub(crate) fn imap_settings(
         &self,
